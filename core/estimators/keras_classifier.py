@@ -1,0 +1,213 @@
+"""Classification on top of `KerasEstimator`: targets, weights, probabilities."""
+
+import numpy as np
+import pandas as pd
+from sklearn.base import ClassifierMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted
+
+from core.estimators.keras_estimator import KerasEstimator, _jsonable
+from core.losses import EnsembleCrossEntropy
+
+TARGET_TYPES = ("binary", "multiclass", "multilabel-indicator")
+
+
+class KerasClassifier(ClassifierMixin, KerasEstimator):
+    """Binary, multiclass and multilabel classification with Keras.
+
+    The model outputs logits of shape `(batch, n_members, n_outputs)`;
+    probabilities are the members' average. Targets may be any labels
+    (strings, integers, booleans) or a 0/1 indicator matrix for multilabel
+    problems.
+
+    Attributes:
+        classes_: the class labels (for multilabel targets, label indices).
+        target_type_: "binary", "multiclass" or "multilabel-indicator".
+        history_: per-epoch training and validation loss.
+        n_epochs_: epochs run (early stopping may end training before `max_epochs`).
+    """
+
+    # ------------------------------------------------------------- targets
+    def _encode_target(self, y, n_rows):
+        """Validates `y` and encodes it for the loss.
+
+        Returns:
+            `(encoded, stratify)`: targets in the loss' format and labels to
+            stratify the validation split by (None for multilabel).
+        """
+        if y is None:
+            raise ValueError("`y` is required: this estimator is supervised.")
+        if isinstance(y, pd.DataFrame) and y.shape[1] == 1:
+            y = y.iloc[:, 0]
+        y_array = np.asarray(y)
+        if y_array.ndim == 2 and y_array.shape[1] == 1:
+            y_array = y_array.ravel()
+        if y_array.ndim not in (1, 2):
+            raise ValueError(
+                f"`y` must be 1-D labels or a 2-D indicator matrix. Received shape {y_array.shape}."
+            )
+        if len(y_array) != n_rows:
+            raise ValueError(
+                f"`X` and `y` have different lengths: X has {n_rows} rows, y has {len(y_array)}."
+            )
+        missing = pd.isna(pd.DataFrame(y_array)).to_numpy()
+        if missing.any():
+            raise ValueError(
+                f"`y` contains {int(missing.sum())} missing values (NaN or None); "
+                "every row needs a label."
+            )
+        if y_array.dtype.kind in "fc" and not np.isfinite(y_array).all():
+            raise ValueError("`y` contains infinite values; expected class labels.")
+        target_type = type_of_target(y_array, input_name="y")
+        if target_type not in TARGET_TYPES:
+            if target_type == "continuous":
+                raise ValueError(
+                    "`y` looks continuous (non-integer floats); a classifier needs class "
+                    "labels. Received target type 'continuous'."
+                )
+            raise ValueError(
+                f"Unsupported target type {target_type!r} for `y`; expected one of {TARGET_TYPES}."
+            )
+        self.target_type_ = target_type
+        if target_type == "multilabel-indicator":
+            self.classes_ = np.arange(y_array.shape[1])
+            return y_array.astype(np.float32), None
+        self.classes_, codes = np.unique(y_array, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"`y` contains a single class ({self.classes_[0]!r}); a classifier needs "
+                "at least two classes."
+            )
+        if target_type == "binary":
+            return codes.reshape(-1, 1).astype(np.float32), codes
+        return codes.astype(np.int32), codes
+
+    def _loss_mode(self):
+        return {
+            "binary": "binary",
+            "multiclass": "multiclass",
+            "multilabel-indicator": "multilabel",
+        }[self.target_type_]
+
+    def _n_outputs(self):
+        if self.target_type_ == "multiclass":
+            return len(self.classes_)
+        if self.target_type_ == "multilabel-indicator":
+            return len(self.classes_)
+        return 1
+
+    def _sample_weights(self, y_codes, sample_weight, n_rows):
+        weights = np.ones(n_rows, dtype=np.float64)
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            if sample_weight.shape != (n_rows,):
+                raise ValueError(
+                    f"`sample_weight` must have shape ({n_rows},). Received {sample_weight.shape}."
+                )
+            if not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
+                raise ValueError("`sample_weight` must be finite and non-negative.")
+            weights *= sample_weight
+        if self.class_weight is not None:
+            if y_codes is None:
+                raise ValueError(
+                    "`class_weight` is not supported for multilabel targets; pass "
+                    "`sample_weight` instead."
+                )
+            class_weight = self.class_weight
+            if isinstance(class_weight, dict):
+                unknown = set(class_weight) - set(self.classes_.tolist())
+                if unknown:
+                    raise ValueError(
+                        f"`class_weight` has labels {sorted(map(str, unknown))} that are not "
+                        f"in y's classes {self.classes_.tolist()}."
+                    )
+                class_weight = {
+                    np.flatnonzero(self.classes_ == k)[0].item(): v for k, v in class_weight.items()
+                }
+            elif class_weight != "balanced":
+                raise ValueError(
+                    "`class_weight` must be None, 'balanced' or a dict {label: weight}. "
+                    f"Received: class_weight={self.class_weight!r}"
+                )
+            weights *= compute_sample_weight(class_weight, y_codes)
+        if weights.sum() <= 0:
+            raise ValueError("All sample weights are zero; nothing to learn from.")
+        return weights.astype(np.float32)
+
+    def _train(self, matrix, y_encoded, stratify, weights, rng):
+        """Splits off validation rows (stratified when possible) and trains."""
+        n_val = round(self.validation_fraction * len(matrix))
+        validation = None
+        X_train, y_train, w_train = matrix, y_encoded, weights
+        if self.validation_fraction and n_val >= 2 and len(matrix) - n_val >= 2:
+            indices = np.arange(len(matrix))
+            try:
+                train_idx, val_idx = train_test_split(
+                    indices, test_size=n_val, stratify=stratify, random_state=rng
+                )
+            except ValueError:  # A class too small to stratify on.
+                train_idx, val_idx = train_test_split(indices, test_size=n_val, random_state=rng)
+            X_train, y_train, w_train = matrix[train_idx], y_encoded[train_idx], weights[train_idx]
+            validation = (matrix[val_idx], y_encoded[val_idx], weights[val_idx])
+        self._fit_model(
+            X_train,
+            y_train,
+            w_train,
+            validation,
+            loss=EnsembleCrossEntropy(mode=self._loss_mode()),
+        )
+
+    # ---------------------------------------------------------- prediction
+    def _proba_from_logits(self, logits):
+        logits = logits.astype(np.float64)
+        if self.target_type_ == "multiclass":
+            shifted = logits - logits.max(axis=-1, keepdims=True)
+            member_proba = np.exp(shifted)
+            member_proba /= member_proba.sum(axis=-1, keepdims=True)
+            return member_proba.mean(axis=1)
+        proba = (1.0 / (1.0 + np.exp(-logits))).mean(axis=1)
+        if self.target_type_ == "binary":
+            return np.column_stack([1.0 - proba[:, 0], proba[:, 0]])
+        return proba
+
+    def predict_proba(self, X):
+        """Predicts class probabilities.
+
+        Args:
+            X: raw input, as for `fit`.
+
+        Returns:
+            Array `(n_samples, n_classes)`, columns in `classes_` order; for
+            multilabel targets, the probability of each label.
+        """
+        check_is_fitted(self)
+        return self._proba_from_logits(self._predict_raw(self._transform(X)))
+
+    def predict(self, X):
+        """Predicts class labels (for multilabel targets, a 0/1 indicator matrix).
+
+        Args:
+            X: raw input, as for `fit`.
+
+        Returns:
+            Array of labels from `classes_`.
+        """
+        proba = self.predict_proba(X)
+        if self.target_type_ == "multilabel-indicator":
+            return (proba >= 0.5).astype(int)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    # --------------------------------------------------------------- state
+    def _classifier_state(self):
+        return {
+            "target_type": self.target_type_,
+            "classes": _jsonable(self.classes_),
+            "classes_dtype": self.classes_.dtype.str if self.classes_.dtype != object else "O",
+        }
+
+    def _set_classifier_state(self, state):
+        self.target_type_ = state["target_type"]
+        dtype = np.dtype(state["classes_dtype"])
+        self.classes_ = np.asarray(state["classes"], dtype=dtype)

@@ -1,0 +1,371 @@
+"""A deep classifier for raw tables: numbers, categories and missing values in."""
+
+import numpy as np
+import pandas as pd
+import scipy.sparse
+from sklearn.utils.validation import check_is_fitted
+
+from core.backbones import BACKBONES, build_tabular_model
+from core.backbones.tabular_model import EMBEDDING_LAYER, HEAD_MODEL
+from core.estimators.keras_classifier import KerasClassifier
+from core.explain import integrated_gradients
+from core.metrics import binary_report, multiclass_report
+from core.preprocessing import TabularPreprocessor
+
+
+class TabularClassifier(KerasClassifier):
+    """Classifier for a pandas DataFrame of mixed columns, with the scikit-learn API.
+
+    Each column becomes a learned feature token (`TabularEmbedding`); an
+    ensemble of heads, each a linear path plus an MLP or a feature-token
+    transformer, reads the tokens. Preprocessing is learned in `fit` and
+    saved with the model, so `predict` takes the same raw DataFrame.
+
+    Args:
+        backbone: `"mlp"` (default; strongest on small tables) or `"transformer"`.
+        embedding_dim: size of each feature token.
+        hidden_units: widths of the MLP layers.
+        num_layers: transformer blocks (transformer backbone).
+        num_heads: attention heads (transformer backbone).
+        dropout: dropout rate in the deep path.
+        n_members: ensemble members averaged at prediction time; `"auto"`
+            uses 4 for the MLP and 1 for the transformer.
+        learning_rate: AdamW learning rate.
+        weight_decay: AdamW decoupled weight decay.
+        batch_size: rows per step, or `"auto"` (16 to 512, growing with the data).
+        max_epochs: upper bound on epochs; early stopping usually ends sooner.
+        patience: epochs without a better validation loss before stopping.
+        validation_fraction: share of rows held out for early stopping;
+            0 trains `max_epochs` epochs on everything.
+        class_weight: None, `"balanced"` or `{label: weight}`.
+        min_frequency: categories rarer than this share the "unknown" slot.
+        random_state: integer seed; two fits with the same seed give the same model.
+        verbose: 1 shows a progress bar per epoch.
+
+    Attributes:
+        classes_: class labels.
+        n_features_in_: number of input columns.
+        feature_names_in_: input column names (when `X` had string column names).
+        preprocessor_: the fitted `TabularPreprocessor`.
+        history_: per-epoch losses.
+        n_epochs_: epochs trained.
+    """
+
+    def __init__(
+        self,
+        backbone="mlp",
+        embedding_dim=8,
+        hidden_units=(64, 32),
+        num_layers=2,
+        num_heads=2,
+        dropout=0.2,
+        n_members="auto",
+        learning_rate=1e-3,
+        weight_decay=1e-2,
+        batch_size="auto",
+        max_epochs=300,
+        patience=25,
+        validation_fraction=0.15,
+        class_weight=None,
+        min_frequency=5,
+        random_state=None,
+        verbose=0,
+    ):
+        self.backbone = backbone
+        self.embedding_dim = embedding_dim
+        self.hidden_units = hidden_units
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.dropout = dropout
+        self.n_members = n_members
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.class_weight = class_weight
+        self.min_frequency = min_frequency
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ----------------------------------------------------------------- fit
+    def fit(self, X, y, sample_weight=None):
+        """Learns the preprocessing and trains the model.
+
+        Args:
+            X: DataFrame (numbers, categories, strings, booleans, missing
+                values) or 2-D array.
+            y: labels `(n,)` or a 0/1 indicator matrix `(n, k)` for multilabel.
+            sample_weight: optional per-row weights.
+
+        Returns:
+            self.
+        """
+        self._check_params()
+        frame = self._validate_X(X, fitting=True)
+        y_encoded, stratify = self._encode_target(y, len(frame))
+        weights = self._sample_weights(stratify, sample_weight, len(frame))
+        rng = self._seed_everything()
+        self.preprocessor_ = TabularPreprocessor(min_frequency=self.min_frequency).fit(frame)
+        self._train(self.preprocessor_.transform(frame), y_encoded, stratify, weights, rng)
+        return self
+
+    def _check_params(self):
+        if self.backbone not in BACKBONES:
+            raise ValueError(
+                f"`backbone` must be one of {BACKBONES}. Received: backbone={self.backbone!r}"
+            )
+        for name in ("embedding_dim", "num_layers", "num_heads", "max_epochs", "patience"):
+            value = getattr(self, name)
+            if not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={self.dropout!r}")
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ValueError(
+                "`validation_fraction` must be in [0, 1). "
+                f"Received: validation_fraction={self.validation_fraction!r}"
+            )
+        if self.n_members != "auto" and (
+            not isinstance(self.n_members, int | np.integer) or self.n_members < 1
+        ):
+            raise ValueError(
+                "`n_members` must be 'auto' or a positive integer. "
+                f"Received: n_members={self.n_members!r}"
+            )
+
+    def _members(self):
+        if self.n_members == "auto":
+            return 4 if self.backbone == "mlp" else 1
+        return int(self.n_members)
+
+    def _build_model(self, n_inputs):
+        pre = self.preprocessor_
+        return build_tabular_model(
+            len(pre.numeric_columns_),
+            pre.cardinalities_,
+            self._n_outputs(),
+            backbone=self.backbone,
+            embedding_dim=self.embedding_dim,
+            hidden_units=tuple(self.hidden_units),
+            num_layers=self.num_layers,
+            num_heads=self.num_heads,
+            dropout=self.dropout,
+            n_members=self._members(),
+        )
+
+    # --------------------------------------------------------------- input
+    def _validate_X(self, X, fitting):
+        """Returns X as a DataFrame with string column names, checking its shape."""
+        name = type(self).__name__
+        if scipy.sparse.issparse(X):
+            raise TypeError(
+                f"{name} does not accept sparse input; pass a DataFrame or a dense array."
+            )
+        if isinstance(X, pd.DataFrame):
+            frame = X
+            has_names = len(X.columns) > 0 and all(isinstance(c, str) for c in X.columns)
+            if not has_names:
+                frame = X.set_axis([f"x{i}" for i in range(X.shape[1])], axis=1)
+        else:
+            array = np.asarray(X)
+            if array.dtype.kind == "c":
+                raise ValueError("Complex data not supported; expected real numbers or categories.")
+            if array.ndim != 2:
+                raise ValueError(
+                    f"Expected a 2-D table (rows x columns), got an array of shape {array.shape}. "
+                    "Reshape your data with array.reshape(-1, 1) for a single feature or "
+                    "array.reshape(1, -1) for a single row."
+                )
+            frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+            has_names = False
+        if frame.shape[1] == 0:
+            raise ValueError(
+                f"X has 0 feature(s) (shape={frame.shape}); a minimum of 1 is required."
+            )
+        if frame.shape[0] == 0:
+            raise ValueError(
+                f"X is empty: 0 sample(s) (shape={frame.shape}); a minimum of 1 is required."
+            )
+        if fitting:
+            self.n_features_in_ = frame.shape[1]
+            if has_names:
+                self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+            if len(frame) < 2:
+                raise ValueError(
+                    f"X has {len(frame)} sample(s); a minimum of 2 is required to train."
+                )
+        elif not (has_names and hasattr(self, "feature_names_in_")):
+            if frame.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {frame.shape[1]} features, but {name} is expecting "
+                    f"{self.n_features_in_} features as input."
+                )
+            if not has_names and hasattr(self, "feature_names_in_"):
+                frame = frame.set_axis(list(self.feature_names_in_), axis=1)
+            elif has_names:
+                frame = frame.set_axis([f"x{i}" for i in range(frame.shape[1])], axis=1)
+        return frame
+
+    def _transform(self, X):
+        return self.preprocessor_.transform(self._validate_X(X, fitting=False))
+
+    # ------------------------------------------------------------- explain
+    def explain(self, X, target=None, steps=64):
+        """Per-row, per-column attributions by integrated gradients.
+
+        Each column's token is moved from a reference row (median numbers,
+        nothing missing, the most frequent category) to the row's own token;
+        the change in predicted probability is split between the columns, so
+        a row's attributions add up to its probability minus the reference's.
+
+        Args:
+            X: raw input, as for `predict`.
+            target: class label to explain. Default: the positive class for
+                binary targets, the predicted class of each row otherwise.
+            steps: integration steps.
+
+        Returns:
+            DataFrame with one row per input row (same index) and one column
+            per input column, in probability units. `attrs["baseline"]` holds
+            the reference row's probability per row's target.
+        """
+        check_is_fitted(self)
+        frame = self._validate_X(X, fitting=False)
+        matrix = self.preprocessor_.transform(frame)
+        embedding = self.model_.get_layer(EMBEDDING_LAYER)
+        head = self.model_.get_layer(HEAD_MODEL)
+        tokens = np.asarray(embedding(matrix))
+        baseline = np.asarray(embedding(self.preprocessor_.baseline()[None, :]))
+        targets = self._explained_outputs(matrix, target)
+        probability = self._probability_of(targets)
+        token_attributions = integrated_gradients(
+            lambda t: probability(head(t, training=False)), tokens, baseline, steps=steps
+        ).sum(axis=-1)
+        names = self.preprocessor_.numeric_columns_ + self.preprocessor_.categorical_columns_
+        attributions = pd.DataFrame(token_attributions, columns=names)
+        attributions = attributions[self.preprocessor_.feature_names_in_]
+        if hasattr(self, "feature_names_in_"):
+            attributions.columns = list(self.feature_names_in_)
+        if isinstance(X, pd.DataFrame):
+            attributions.index = X.index
+        base_value = np.asarray(probability(head(np.repeat(baseline, 1, axis=0), training=False)))
+        attributions.attrs["baseline"] = base_value.tolist()
+        return attributions
+
+    def _explained_outputs(self, matrix, target):
+        """Index of the output explained for each row."""
+        if target is not None:
+            matches = np.flatnonzero(self.classes_ == target)
+            if len(matches) == 0:
+                raise ValueError(
+                    f"`target` must be one of {self.classes_.tolist()}. Received: target={target!r}"
+                )
+            return np.full(len(matrix), matches[0])
+        if self.target_type_ == "binary":
+            return np.ones(len(matrix), dtype=int)
+        return np.argmax(self._proba_from_logits(self._predict_raw(matrix)), axis=1)
+
+    def _probability_of(self, targets):
+        """A differentiable `logits -> probability of each row's target` function."""
+        from keras import ops
+
+        target_type = self.target_type_
+        one_hot = np.eye(self._n_outputs(), dtype=np.float32)
+        if target_type == "binary":
+            weights = np.ones((len(targets), 1), dtype=np.float32)
+        else:
+            weights = one_hot[targets]
+
+        def probability(logits):
+            if target_type == "multiclass":
+                member = ops.softmax(logits, axis=-1)
+            else:
+                member = ops.sigmoid(logits)
+            proba = ops.mean(member, axis=1)
+            # Rows of the integration path are grouped per example.
+            rows = ops.shape(proba)[0]
+            repeat = rows // len(weights)
+            row_weights = np.repeat(weights, repeat, axis=0) if repeat > 1 else weights
+            return ops.sum(proba * row_weights[: int(rows)], axis=-1)
+
+        return probability
+
+    # -------------------------------------------------------------- report
+    def report(self, X, y, threshold=0.5):
+        """Discrimination, calibration and threshold metrics on labelled data.
+
+        Args:
+            X: raw input.
+            y: true labels.
+            threshold: probability at or above which a case is called positive
+                (one-vs-rest for more than two classes).
+
+        Returns:
+            dict with `auroc`, `auprc`, `brier`, `ece`, `sensitivity`,
+            `specificity`, `ppv`, `npv`, `prevalence`, `n`, `threshold`; for
+            more than two classes, their one-vs-rest macro averages and `per_class`.
+        """
+        check_is_fitted(self)
+        proba = self.predict_proba(X)
+        y = np.asarray(y)
+        if len(y) != len(proba):
+            raise ValueError(
+                f"`X` and `y` have different lengths: X has {len(proba)} rows, y has {len(y)}."
+            )
+        if self.target_type_ == "multilabel-indicator":
+            return multiclass_report(y, proba, threshold)
+        unknown = set(np.unique(y).tolist()) - set(self.classes_.tolist())
+        if unknown:
+            raise ValueError(
+                f"`y` has labels {sorted(map(str, unknown))} not seen during fit; "
+                f"known classes: {self.classes_.tolist()}."
+            )
+        codes = np.searchsorted(self.classes_, y)
+        if self.target_type_ == "binary":
+            return binary_report(codes, proba[:, 1], threshold)
+        return multiclass_report(codes, proba, threshold)
+
+    # --------------------------------------------------------------- state
+    def _get_fitted_state(self):
+        state = {
+            "preprocessor": self.preprocessor_.get_state(),
+            "n_features_in": self.n_features_in_,
+            "feature_names_in": (
+                list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else None
+            ),
+            **self._classifier_state(),
+            **self._base_fitted_state(),
+        }
+        return state
+
+    def _set_fitted_state(self, state):
+        self.preprocessor_ = TabularPreprocessor.from_state(state["preprocessor"])
+        self.n_features_in_ = state["n_features_in"]
+        if state["feature_names_in"] is not None:
+            self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
+        self._set_classifier_state(state)
+        self._set_base_fitted_state(state)
+
+    def _input_schema(self):
+        return self.preprocessor_.input_schema()
+
+    @classmethod
+    def _params_from_json(cls, params):
+        params = dict(params)
+        if isinstance(params.get("hidden_units"), list):
+            params["hidden_units"] = tuple(params["hidden_units"])
+        return params
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.target_tags.required = True
+        tags.classifier_tags.multi_label = True
+        tags.non_deterministic = self.random_state is None
+        return tags

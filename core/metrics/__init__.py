@@ -1,0 +1,6 @@
+"""Metrics for reports."""
+
+from core.metrics.calibration_metrics import expected_calibration_error
+from core.metrics.clinical_report import binary_report, multiclass_report
+
+__all__ = ["binary_report", "expected_calibration_error", "multiclass_report"]
