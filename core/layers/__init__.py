@@ -1,0 +1,15 @@
+"""Keras layers shared by the domain models."""
+
+from core.layers.attention_pooling import AttentionPooling
+from core.layers.lstm_encoder import LSTMEncoder
+from core.layers.tabular_embedding import TabularEmbedding
+from core.layers.token_and_position_embedding import TokenAndPositionEmbedding
+from core.layers.transformer_encoder import TransformerEncoder
+
+__all__ = [
+    "AttentionPooling",
+    "LSTMEncoder",
+    "TabularEmbedding",
+    "TokenAndPositionEmbedding",
+    "TransformerEncoder",
+]
