@@ -63,8 +63,15 @@ def multiclass_report(y_codes, proba, threshold=0.5):
         binary_report(indicator[:, k], proba[:, k], threshold) for k in range(proba.shape[1])
     ]
     keys = [k for k in per_class[0] if k not in ("n", "threshold")]
-    macro = {k: float(np.nanmean([r[k] for r in per_class])) for k in keys}
+    macro = {k: _nan_mean([r[k] for r in per_class]) for k in keys}
     return {"n": len(proba), "threshold": float(threshold), **macro, "per_class": per_class}
+
+
+def _nan_mean(values):
+    """Mean of the defined values; NaN (without a warning) when none is defined."""
+    values = np.asarray(values, dtype=np.float64)
+    defined = values[~np.isnan(values)]
+    return float(defined.mean()) if defined.size else float("nan")
 
 
 def _ratio(numerator, denominator):

@@ -129,9 +129,12 @@ def read_archive(path):
         if isinstance(error, ModelFileError):
             raise
         raise ModelFileError(f"{path!r} could not be read as a model file: {error}") from error
-    if metadata.get("format") != FORMAT_NAME:
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
         raise ModelFileError(f"{path!r} is not a keras-domains model file.")
-    if metadata.get("format_version", 0) > FORMAT_VERSION:
+    version = metadata.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ModelFileError(f"{path!r} has an invalid format version {version!r}.")
+    if version > FORMAT_VERSION:
         raise ModelFileError(
             f"{path!r} was written by a newer keras-domains (format version "
             f"{metadata['format_version']}; this one reads up to {FORMAT_VERSION})."

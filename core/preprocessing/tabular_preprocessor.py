@@ -41,12 +41,12 @@ class TabularPreprocessor:
     """
 
     def __init__(self, min_frequency=5, max_categories=100, clip=5.0):
-        if not isinstance(min_frequency, int | np.integer) or min_frequency < 1:
+        if not _is_count(min_frequency):
             raise ValueError(
                 "`min_frequency` must be a positive integer. "
                 f"Received: min_frequency={min_frequency!r}"
             )
-        if not isinstance(max_categories, int | np.integer) or max_categories < 1:
+        if not _is_count(max_categories):
             raise ValueError(
                 "`max_categories` must be a positive integer. "
                 f"Received: max_categories={max_categories!r}"
@@ -67,7 +67,7 @@ class TabularPreprocessor:
         Returns:
             self.
         """
-        _check_frame(X, "X")
+        X = _check_frame(X, "X")
         self.feature_names_in_ = [str(c) for c in X.columns]
         self.numeric_columns_ = []
         self.categorical_columns_ = []
@@ -132,7 +132,7 @@ class TabularPreprocessor:
             float32 array of shape `(n_rows, 2 * n_numeric + n_categorical)`:
             scaled numbers, missing indicators, category codes.
         """
-        _check_frame(X, "X", allow_empty=True)
+        X = _check_frame(X, "X", allow_empty=True)
         missing = [c for c in self.feature_names_in_ if c not in X.columns]
         if missing:
             raise ValueError(
@@ -235,6 +235,13 @@ def _check_frame(X, name, allow_empty=False):
         raise ValueError(f"`{name}` has no columns; expected at least one feature column.")
     if not allow_empty and X.shape[0] == 0:
         raise ValueError(f"`{name}` is empty (0 rows); expected at least one row.")
+    if not all(isinstance(c, str) for c in X.columns):
+        X = X.rename(columns=str)
+    return X
+
+
+def _is_count(value):
+    return isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= 1
 
 
 def _is_numeric(values):

@@ -1,0 +1,34 @@
+"""scikit-learn's own estimator checks, run on DiagnosisPredictor."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from domains.medical import DiagnosisPredictor
+
+# Each check the estimator does not pass, with the reason (as keras' own
+# keras/src/wrappers/sklearn_test.py lists its expected failures).
+EXPECTED_FAILED_CHECKS = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "Mini-batch training with a validation split is stochastic: a row of weight 2 "
+        "is not seen exactly as two copies of the row are."
+    ),
+}
+
+
+def _tiny_predictor():
+    return DiagnosisPredictor(
+        embedding_dim=4,
+        hidden_units=(16,),
+        n_members=1,
+        max_epochs=40,
+        patience=5,
+        learning_rate=1e-2,
+        random_state=0,
+    )
+
+
+@parametrize_with_checks(
+    [_tiny_predictor()],
+    expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
+)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
