@@ -1,8 +1,11 @@
 """Classification on top of `KerasEstimator`: targets, weights, probabilities."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import ClassifierMixin
+from sklearn.exceptions import DataConversionWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target
@@ -38,11 +41,19 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
             stratify the validation split by (None for multilabel).
         """
         if y is None:
-            raise ValueError("`y` is required: this estimator is supervised.")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         if isinstance(y, pd.DataFrame) and y.shape[1] == 1:
             y = y.iloc[:, 0]
         y_array = np.asarray(y)
         if y_array.ndim == 2 and y_array.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected; it is used "
+                "as y.ravel().",
+                DataConversionWarning,
+                stacklevel=3,
+            )
             y_array = y_array.ravel()
         if y_array.ndim not in (1, 2):
             raise ValueError(
@@ -68,7 +79,7 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
                     "labels. Received target type 'continuous'."
                 )
             raise ValueError(
-                f"Unsupported target type {target_type!r} for `y`; expected one of {TARGET_TYPES}."
+                f"Unknown label type {target_type!r} for `y`; expected one of {TARGET_TYPES}."
             )
         self.target_type_ = target_type
         if target_type == "multilabel-indicator":

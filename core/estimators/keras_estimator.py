@@ -1,6 +1,7 @@
 """The scikit-learn base class that every keras-domains task builds on."""
 
 import importlib.metadata
+import logging
 import platform
 import time
 
@@ -82,7 +83,7 @@ class KerasEstimator(BaseEstimator):
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         self.n_epochs_ = len(self.history_["loss"])
         self.training_seconds_ = time.perf_counter() - started
-        self._predict_function = None
+        self._predict_function = _compile_inference(self.model_, X_train.shape[1])
 
     def _batch_size(self, n_rows):
         if self.batch_size != "auto":
@@ -107,8 +108,6 @@ class KerasEstimator(BaseEstimator):
         `model.predict` builds a data pipeline on every call, which costs tens
         of milliseconds; a compiled function called directly costs well under one.
         """
-        if getattr(self, "_predict_function", None) is None:
-            self._predict_function = _compile_inference(self.model_, matrix.shape[1])
         if len(matrix) <= INFERENCE_CHUNK:
             return self._predict_function(matrix)
         chunks = [
@@ -130,7 +129,12 @@ class KerasEstimator(BaseEstimator):
         model_bytes = state.pop("_model_bytes", None)
         self.__dict__.update(state)
         if model_bytes is not None:
-            self.model_ = model_from_bytes(model_bytes)
+            self._set_model(model_from_bytes(model_bytes))
+
+    def _set_model(self, model):
+        """Sets `model_` and its compiled inference function (traced on first call)."""
+        self.model_ = model
+        self._predict_function = _compile_inference(model, model.input_shape[-1])
 
     def save(self, path):
         """Saves the fitted estimator to one file.
@@ -187,7 +191,7 @@ class KerasEstimator(BaseEstimator):
         estimator = cls(**cls._params_from_json(state["params"]))
         estimator._set_fitted_state(state["fitted"])
         try:
-            estimator.model_ = model_from_bytes(model_bytes)
+            estimator._set_model(model_from_bytes(model_bytes))
         except Exception as error:
             raise ModelFileError(
                 f"{path!r}: the Keras model could not be loaded: {error}"
@@ -225,6 +229,7 @@ def _compile_inference(model, n_features):
     if backend == "tensorflow":
         import tensorflow as tf
 
+        _quiet_retracing_warning(tf)
         function = tf.function(
             lambda x: model(x, training=False),
             input_signature=[tf.TensorSpec((None, n_features), tf.float32)],
@@ -239,6 +244,22 @@ def _compile_inference(model, n_features):
     return lambda matrix: keras.ops.convert_to_numpy(
         model(np.asarray(matrix, dtype=np.float32), training=False)
     )
+
+
+class _DropRetracingWarning(logging.Filter):
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+def _quiet_retracing_warning(tf):
+    """Drops TensorFlow's retracing warning, which fires when many models are fitted in a row.
+
+    Each fitted model gets its own compiled function, traced once; that is
+    the intended cost, not the accidental retracing the warning is about.
+    """
+    logger = tf.get_logger()
+    if not any(isinstance(f, _DropRetracingWarning) for f in logger.filters):
+        logger.addFilter(_DropRetracingWarning())
 
 
 def _library_versions():

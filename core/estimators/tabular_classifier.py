@@ -182,7 +182,7 @@ class TabularClassifier(KerasClassifier):
             has_names = False
         if frame.shape[1] == 0:
             raise ValueError(
-                f"X has 0 feature(s) (shape={frame.shape}); a minimum of 1 is required."
+                f"X has 0 feature(s) (shape={frame.shape}) while a minimum of 1 is required."
             )
         if frame.shape[0] == 0:
             raise ValueError(
@@ -224,8 +224,9 @@ class TabularClassifier(KerasClassifier):
 
         Args:
             X: raw input, as for `predict`.
-            target: class label to explain. Default: the positive class for
-                binary targets, the predicted class of each row otherwise.
+            target: class label (for multilabel targets, label index) to
+                explain. Default: the positive class for binary targets, the
+                most probable class or label of each row otherwise.
             steps: integration steps.
 
         Returns:
@@ -241,9 +242,12 @@ class TabularClassifier(KerasClassifier):
         tokens = np.asarray(embedding(matrix))
         baseline = np.asarray(embedding(self.preprocessor_.baseline()[None, :]))
         targets = self._explained_outputs(matrix, target)
-        probability = self._probability_of(targets)
         token_attributions = integrated_gradients(
-            lambda t: probability(head(t, training=False)), tokens, baseline, steps=steps
+            lambda t: self._member_average(head(t, training=False)),
+            tokens,
+            baseline,
+            targets=targets,
+            steps=steps,
         ).sum(axis=-1)
         names = self.preprocessor_.numeric_columns_ + self.preprocessor_.categorical_columns_
         attributions = pd.DataFrame(token_attributions, columns=names)
@@ -252,8 +256,8 @@ class TabularClassifier(KerasClassifier):
             attributions.columns = list(self.feature_names_in_)
         if isinstance(X, pd.DataFrame):
             attributions.index = X.index
-        base_value = np.asarray(probability(head(np.repeat(baseline, 1, axis=0), training=False)))
-        attributions.attrs["baseline"] = base_value.tolist()
+        base_proba = np.asarray(self._member_average(head(baseline, training=False)))[0]
+        attributions.attrs["baseline"] = base_proba[targets].tolist()
         return attributions
 
     def _explained_outputs(self, matrix, target):
@@ -269,30 +273,16 @@ class TabularClassifier(KerasClassifier):
             return np.ones(len(matrix), dtype=int)
         return np.argmax(self._proba_from_logits(self._predict_raw(matrix)), axis=1)
 
-    def _probability_of(self, targets):
-        """A differentiable `logits -> probability of each row's target` function."""
+    def _member_average(self, logits):
+        """Differentiable `logits -> probabilities` in `predict_proba`'s layout."""
         from keras import ops
 
-        target_type = self.target_type_
-        one_hot = np.eye(self._n_outputs(), dtype=np.float32)
-        if target_type == "binary":
-            weights = np.ones((len(targets), 1), dtype=np.float32)
-        else:
-            weights = one_hot[targets]
-
-        def probability(logits):
-            if target_type == "multiclass":
-                member = ops.softmax(logits, axis=-1)
-            else:
-                member = ops.sigmoid(logits)
-            proba = ops.mean(member, axis=1)
-            # Rows of the integration path are grouped per example.
-            rows = ops.shape(proba)[0]
-            repeat = rows // len(weights)
-            row_weights = np.repeat(weights, repeat, axis=0) if repeat > 1 else weights
-            return ops.sum(proba * row_weights[: int(rows)], axis=-1)
-
-        return probability
+        if self.target_type_ == "multiclass":
+            return ops.mean(ops.softmax(logits, axis=-1), axis=1)
+        proba = ops.mean(ops.sigmoid(logits), axis=1)
+        if self.target_type_ == "binary":
+            return ops.concatenate([1.0 - proba, proba], axis=-1)
+        return proba
 
     # -------------------------------------------------------------- report
     def report(self, X, y, threshold=0.5):

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 
 
-def integrated_gradients(function, inputs, baseline, steps=64, batch_size=4096):
+def integrated_gradients(function, inputs, baseline, targets=None, steps=64, batch_size=4096):
     """Attributes `function(inputs)` to each input element.
 
     The path integral from `baseline` to `inputs` is computed with the
@@ -13,9 +13,12 @@ def integrated_gradients(function, inputs, baseline, steps=64, batch_size=4096):
     the integration error.
 
     Args:
-        function: maps a float tensor `(batch, ...)` to one scalar per row, `(batch,)`.
+        function: maps a float tensor `(batch, ...)` to one scalar per row,
+            `(batch,)`, or to several outputs per row, `(batch, k)`.
         inputs: array `(n, ...)`.
         baseline: array broadcastable to `inputs`: the reference point.
+        targets: for a function with several outputs, the output explained
+            for each row, integers of shape `(n,)`.
         steps: integration intervals; more is more exact and slower.
         batch_size: rows (examples times steps) per gradient call.
 
@@ -30,6 +33,12 @@ def integrated_gradients(function, inputs, baseline, steps=64, batch_size=4096):
     import tensorflow as tf
 
     inputs = np.asarray(inputs, dtype=np.float32)
+    if targets is not None:
+        targets = np.asarray(targets, dtype=np.int64)
+        if targets.shape != (len(inputs),):
+            raise ValueError(
+                f"`targets` must have shape ({len(inputs)},). Received shape {targets.shape}."
+            )
     baseline = np.broadcast_to(np.asarray(baseline, dtype=np.float32), inputs.shape)
     alphas = np.linspace(0.0, 1.0, steps + 1, dtype=np.float32)
     weights = np.full(steps + 1, 1.0 / steps, dtype=np.float32)
@@ -46,6 +55,10 @@ def integrated_gradients(function, inputs, baseline, steps=64, batch_size=4096):
         with tf.GradientTape() as tape:
             tape.watch(path)
             values = function(path)
+            if targets is not None:
+                chosen = np.repeat(targets[start : start + rows_per_call], steps + 1)
+                selector = np.eye(values.shape[-1], dtype=np.float32)[chosen]
+                values = tf.reduce_sum(values * selector, axis=-1)
         grads = tape.gradient(values, path).numpy().reshape(shape)
         avg_grads = np.tensordot(weights, np.moveaxis(grads, 1, 0), axes=1)
         out[start : start + rows_per_call] = (x - b) * avg_grads

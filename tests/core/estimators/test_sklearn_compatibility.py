@@ -19,9 +19,10 @@ def _tiny_predictor():
         embedding_dim=4,
         hidden_units=(16,),
         n_members=1,
-        max_epochs=40,
-        patience=5,
-        learning_rate=1e-2,
+        max_epochs=20,
+        validation_fraction=0.0,
+        batch_size=32,
+        learning_rate=2e-2,
         random_state=0,
     )
 

@@ -1,0 +1,112 @@
+"""The keras-domains command line, run in-process and once as a real subprocess."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core.cli import main
+
+PATIENTS = Path(__file__).resolve().parents[2] / "sample_data" / "medical" / "patients.csv"
+TINY = ["--set", "max_epochs=3", "--set", "hidden_units=[8]", "--set", "n_members=1"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    data = folder / "train.csv"
+    pd.read_csv(PATIENTS).head(200).to_csv(data, index=False)
+    model = folder / "model.kdm"
+    code = main(
+        ["train", "medical.diagnosis", "--data", str(data), "--target", "diagnosis",
+         "--drop", "patient_id", "--out", str(model), *TINY, "--set", "random_state=0"]
+    )  # fmt: skip
+    assert code == 0
+    return folder, data, model
+
+
+def test_tasks_lists_the_registered_tasks(capsys):
+    assert main(["tasks"]) == 0
+    assert "medical.diagnosis" in capsys.readouterr().out
+
+
+def test_train_applies_settings(trained):
+    from domains.medical import DiagnosisPredictor
+
+    _, _, model = trained
+    loaded = DiagnosisPredictor.load(model)
+    assert loaded.max_epochs == 3 and loaded.hidden_units == (8,) and loaded.random_state == 0
+    assert "patient_id" not in loaded.feature_names_in_
+
+
+def test_predict_writes_labels_and_probabilities(trained, tmp_path):
+    folder, data, model = trained
+    out = tmp_path / "preds.csv"
+    assert main(["predict", str(model), "--data", str(data), "--out", str(out)]) == 0
+    preds = pd.read_csv(out)
+    assert list(preds.columns) == ["prediction", "proba_0", "proba_1"]
+    assert len(preds) == 200
+    assert ((preds["proba_1"] >= 0.5).astype(int) == preds["prediction"]).all()
+
+
+def test_evaluate_prints_the_report(trained, capsys):
+    _, data, model = trained
+    capsys.readouterr()
+    assert main(["evaluate", str(model), "--data", str(data), "--target", "diagnosis"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {"auroc", "auprc", "brier", "ece", "sensitivity", "specificity", "ppv", "npv"} <= set(
+        report
+    )
+    assert report["n"] == 200
+
+
+def test_explain_writes_one_row_per_patient(trained, tmp_path):
+    _, data, model = trained
+    out = tmp_path / "attributions.csv"
+    assert main(["explain", str(model), "--data", str(data), "--out", str(out)]) == 0
+    attributions = pd.read_csv(out)
+    assert len(attributions) == 200 and "age" in attributions.columns
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["train", "medical.nope", "--data", "x.csv", "--target", "y", "--out", "m"],
+            "Valid tasks",
+        ),
+        (["predict", "missing.kdm", "--data", "x.csv", "--out", "p.csv"], "does not exist"),
+    ],
+)
+def test_errors_are_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("keras-domains: error:") and message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_bad_target_column_and_setting(trained, capsys):
+    _, data, _ = trained
+    base = ["train", "medical.diagnosis", "--data", str(data), "--out", "unused.kdm"]
+    assert main([*base, "--target", "outcome"]) == 2
+    assert "no column(s) ['outcome']" in capsys.readouterr().err
+    assert main([*base, "--target", "diagnosis", "--set", "epochs=3"]) == 2
+    assert "unknown parameter 'epochs'" in capsys.readouterr().err
+    assert not Path("unused.kdm").exists()
+
+
+def test_console_script_runs_as_a_real_process(trained):
+    _, data, model = trained
+    executable = shutil.which("keras-domains") or str(Path(sys.executable).parent / "keras-domains")
+    result = subprocess.run(
+        [executable, "evaluate", str(model), "--data", str(data), "--target", "no_such_column"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "keras-domains: error:" in result.stderr and "Traceback" not in result.stderr
