@@ -13,10 +13,10 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import pandas as pd  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
+import pandas as pd
+from sklearn.model_selection import train_test_split
 
-from domains.medical import DiagnosisPredictor  # noqa: E402
+from domains.medical import DiagnosisPredictor
 
 PATIENTS = Path(__file__).resolve().parents[1] / "sample_data" / "medical" / "patients.csv"
 
@@ -47,9 +47,8 @@ def main(argv=None):
     patients_to_explain = X_test.head(3)
     attributions = clf.explain(patients_to_explain)
     risk = clf.predict_proba(patients_to_explain)[:, 1]
-    print(
-        f"\nwhat drove the predicted risk (reference patient: {attributions.attrs['baseline'][0]:.2f})"
-    )
+    reference = attributions.attrs["baseline"][0]
+    print(f"\nwhat drove the predicted risk (reference patient: {reference:.2f})")
     for (index, row), p in zip(attributions.iterrows(), risk, strict=True):
         top = row.abs().sort_values(ascending=False).index[:3]
         drivers = ", ".join(f"{c} {row[c]:+.3f}" for c in top)

@@ -1,5 +1,10 @@
 """Diagnosis prediction from a patient table."""
 
+import os
+
+import numpy as np
+import pandas as pd
+
 from core.estimators import TabularClassifier
 from core.registry import register_task
 
@@ -27,3 +32,62 @@ class DiagnosisPredictor(TabularClassifier):
     >>> clf.predict_proba(test_df)[:, 1]
     >>> clf.report(test_df, y_test)["auroc"]
     """
+
+    @classmethod
+    def demo(cls, sample_data, out_dir):
+        """Trains on `sample_data/medical/patients.csv`; used by `keras-domains demo`.
+
+        Args:
+            sample_data: the sample data folder.
+            out_dir: folder for the saved model.
+
+        Returns:
+            dict: a row of the demo's summary table.
+        """
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.metrics import roc_auc_score
+        from sklearn.model_selection import train_test_split
+
+        frame = pd.read_csv(os.path.join(sample_data, "medical", "patients.csv"))
+        y = frame.pop("diagnosis")
+        frame = frame.drop(columns=["patient_id"])
+        X_train, X_test, y_train, y_test = train_test_split(
+            frame, y, test_size=0.25, stratify=y, random_state=0
+        )
+        model = cls(random_state=0).fit(X_train, y_train)
+        path = model.save(os.path.join(out_dir, "medical_diagnosis.kdm"))
+        reloaded = cls.load(path)
+        if not np.allclose(reloaded.predict_proba(X_test), model.predict_proba(X_test), atol=1e-6):
+            raise RuntimeError("the reloaded model predicts differently from the saved one")
+        report = reloaded.report(X_test, y_test)
+        reloaded.explain(X_test.head(5))
+        baseline = _logistic_regression_baseline(X_train, y_train, LogisticRegression)
+        return {
+            "data": "patients.csv",
+            "train_rows": len(X_train),
+            "test_rows": len(X_test),
+            "metric": "AUROC (baseline: logistic regression)",
+            "value": report["auroc"],
+            "baseline": float(roc_auc_score(y_test, baseline.predict_proba(X_test)[:, 1])),
+        }
+
+
+def _logistic_regression_baseline(X, y, logistic_regression):
+    from sklearn.compose import make_column_selector, make_column_transformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numeric = make_column_selector(dtype_include="number")
+    other = make_column_selector(dtype_exclude="number")
+    features = make_column_transformer(
+        (make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+        (
+            make_pipeline(
+                SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")
+            ),
+            other,
+        ),
+    )
+    X = X.astype({c: str for c in X.columns if X[c].dtype == bool})
+    return make_pipeline(features, logistic_regression(max_iter=5000)).fit(X, y)

@@ -44,7 +44,7 @@ def test_train_applies_settings(trained):
 
 
 def test_predict_writes_labels_and_probabilities(trained, tmp_path):
-    folder, data, model = trained
+    _, data, model = trained
     out = tmp_path / "preds.csv"
     assert main(["predict", str(model), "--data", str(data), "--out", str(out)]) == 0
     preds = pd.read_csv(out)
