@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import ClassifierMixin
 from sklearn.exceptions import DataConversionWarning
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
@@ -147,25 +147,45 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
             raise ValueError("All sample weights are zero; nothing to learn from.")
         return weights.astype(np.float32)
 
-    def _train(self, matrix, y_encoded, stratify, weights, rng):
-        """Splits off validation rows (stratified when possible) and trains."""
-        n_val = round(self.validation_fraction * len(matrix))
+    def _train(self, matrix, y_encoded, stratify, weights, rng, n_members=1):
+        """Chooses the validation scheme and trains.
+
+        With several members and enough rows, members are cross-fitted: the
+        rows are split into `n_members` folds (stratified when possible),
+        member k trains on every fold but k, and early stopping watches the
+        out-of-fold loss over all rows. Every row is used for training and
+        every row for validation, which matters on tables of a few hundred
+        rows, where a 15% hold-out is too small and too noisy to stop on.
+        Otherwise `validation_fraction` of the rows is held out.
+        """
+        n_rows = len(matrix)
+        targets = y_encoded.reshape(n_rows, -1).astype(np.float32)
+        if self.validation_fraction and n_members >= 2 and n_rows >= 4 * n_members:
+            folds = _fold_ids(n_rows, n_members, stratify, rng)
+            held_out = np.eye(n_members, dtype=np.float32)[folds]
+            self._fit_model(
+                matrix,
+                np.hstack([targets, 1.0 - held_out]),
+                weights,
+                (matrix, np.hstack([targets, held_out]), weights),
+                loss=EnsembleCrossEntropy(mode=self._loss_mode(), masked_members=n_members),
+            )
+            return
+        n_val = round(self.validation_fraction * n_rows)
         validation = None
-        X_train, y_train, w_train = matrix, y_encoded, weights
-        if self.validation_fraction and n_val >= 2 and len(matrix) - n_val >= 2:
-            indices = np.arange(len(matrix))
+        train_idx = np.arange(n_rows)
+        if self.validation_fraction and n_val >= 2 and n_rows - n_val >= 2:
             try:
                 train_idx, val_idx = train_test_split(
-                    indices, test_size=n_val, stratify=stratify, random_state=rng
+                    train_idx, test_size=n_val, stratify=stratify, random_state=rng
                 )
             except ValueError:  # A class too small to stratify on.
-                train_idx, val_idx = train_test_split(indices, test_size=n_val, random_state=rng)
-            X_train, y_train, w_train = matrix[train_idx], y_encoded[train_idx], weights[train_idx]
-            validation = (matrix[val_idx], y_encoded[val_idx], weights[val_idx])
+                train_idx, val_idx = train_test_split(train_idx, test_size=n_val, random_state=rng)
+            validation = (matrix[val_idx], targets[val_idx], weights[val_idx])
         self._fit_model(
-            X_train,
-            y_train,
-            w_train,
+            matrix[train_idx],
+            targets[train_idx],
+            weights[train_idx],
             validation,
             loss=EnsembleCrossEntropy(mode=self._loss_mode()),
         )
@@ -222,3 +242,16 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
         self.target_type_ = state["target_type"]
         dtype = np.dtype(state["classes_dtype"])
         self.classes_ = np.asarray(state["classes"], dtype=dtype)
+
+
+def _fold_ids(n_rows, n_folds, stratify, rng):
+    """Fold number of each row, stratified by `stratify` when every class allows it."""
+    fold_ids = np.empty(n_rows, dtype=int)
+    if stratify is not None and np.bincount(stratify).min() >= n_folds:
+        splitter = StratifiedKFold(n_folds, shuffle=True, random_state=rng)
+    else:
+        splitter = KFold(n_folds, shuffle=True, random_state=rng)
+        stratify = None
+    for fold, (_, held_out) in enumerate(splitter.split(np.zeros(n_rows), stratify)):
+        fold_ids[held_out] = fold
+    return fold_ids

@@ -1,8 +1,10 @@
 """The scikit-learn base class that every keras-domains task builds on."""
 
+import contextlib
 import importlib.metadata
 import logging
 import platform
+import random
 import time
 
 import keras
@@ -83,7 +85,7 @@ class KerasEstimator(BaseEstimator):
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         self.n_epochs_ = len(self.history_["loss"])
         self.training_seconds_ = time.perf_counter() - started
-        self._predict_function = _compile_inference(self.model_, X_train.shape[1])
+        self._predict_function = _InferenceFunction(self.model_)
 
     def _batch_size(self, n_rows):
         if self.batch_size != "auto":
@@ -91,15 +93,29 @@ class KerasEstimator(BaseEstimator):
         # Small tables train best with small batches; large ones need throughput.
         return int(np.clip(2 ** np.round(np.log2(max(n_rows, 1) / 16)), 16, 512))
 
-    def _seed_everything(self):
-        """Seeds Python, NumPy and the backend so that two fits give the same model."""
+    @contextlib.contextmanager
+    def _seeded(self):
+        """Seeds Python, NumPy and the backend so that two fits give the same model.
+
+        The caller's global Python and NumPy random states are restored on
+        exit, as a scikit-learn estimator leaves them.
+
+        Yields:
+            A `numpy.random.RandomState` for the estimator's own draws (splits).
+        """
         seed = self.random_state
         if seed is None:
             seed = np.random.default_rng().integers(0, 2**31 - 1)
         elif isinstance(seed, np.random.RandomState):
             seed = seed.randint(0, 2**31 - 1)
+        # The legacy global generator is what Keras reseeds, so that is what is restored.
+        python_state, numpy_state = random.getstate(), np.random.get_state()  # noqa: NPY002
         keras.utils.set_random_seed(int(seed))
-        return np.random.RandomState(int(seed))
+        try:
+            yield np.random.RandomState(int(seed))
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)  # noqa: NPY002
 
     # ----------------------------------------------------------- inference
     def _predict_raw(self, matrix):
@@ -134,7 +150,7 @@ class KerasEstimator(BaseEstimator):
     def _set_model(self, model):
         """Sets `model_` and its compiled inference function (traced on first call)."""
         self.model_ = model
-        self._predict_function = _compile_inference(model, model.input_shape[-1])
+        self._predict_function = _InferenceFunction(model)
 
     def save(self, path):
         """Saves the fitted estimator to one file.
@@ -223,27 +239,40 @@ class KerasEstimator(BaseEstimator):
         return hasattr(self, "model_")
 
 
-def _compile_inference(model, n_features):
-    """A fast `matrix -> numpy outputs` function for the active backend."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
+class _InferenceFunction:
+    """Calls a model through one traced graph, built on first use.
 
-        _quiet_retracing_warning(tf)
-        function = tf.function(
-            lambda x: model(x, training=False),
-            input_signature=[tf.TensorSpec((None, n_features), tf.float32)],
-            reduce_retracing=True,
-        )
-        return lambda matrix: function(np.asarray(matrix, dtype=np.float32)).numpy()
-    if backend == "jax":
-        import jax
+    For TensorFlow the graph is a concrete function: calling it skips
+    `tf.function`'s argument matching, which is most of the cost of a
+    one-row call. Tracing waits for the first prediction, so `fit` and
+    `load` pay nothing for it.
+    """
 
-        function = jax.jit(lambda x: model(x, training=False))
-        return lambda matrix: np.asarray(function(np.asarray(matrix, dtype=np.float32)))
-    return lambda matrix: keras.ops.convert_to_numpy(
-        model(np.asarray(matrix, dtype=np.float32), training=False)
-    )
+    def __init__(self, model):
+        self._model = model
+        self._call = None
+
+    def __call__(self, matrix):
+        if self._call is None:
+            self._call = self._trace()
+        return self._call(np.asarray(matrix, dtype=np.float32))
+
+    def _trace(self):
+        model = self._model
+        backend = keras.backend.backend()
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            _quiet_retracing_warning(tf)
+            spec = tf.TensorSpec((None, model.input_shape[-1]), tf.float32)
+            concrete = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
+            return lambda matrix: concrete(tf.constant(matrix)).numpy()
+        if backend == "jax":
+            import jax
+
+            function = jax.jit(lambda x: model(x, training=False))
+            return lambda matrix: np.asarray(function(matrix))
+        return lambda matrix: keras.ops.convert_to_numpy(model(matrix, training=False))
 
 
 class _DropRetracingWarning(logging.Filter):

@@ -64,7 +64,7 @@ class TabularClassifier(KerasClassifier):
         weight_decay=1e-2,
         batch_size="auto",
         max_epochs=300,
-        patience=25,
+        patience=15,
         validation_fraction=0.15,
         class_weight=None,
         min_frequency=5,
@@ -106,9 +106,16 @@ class TabularClassifier(KerasClassifier):
         frame = self._validate_X(X, fitting=True)
         y_encoded, stratify = self._encode_target(y, len(frame))
         weights = self._sample_weights(stratify, sample_weight, len(frame))
-        rng = self._seed_everything()
         self.preprocessor_ = TabularPreprocessor(min_frequency=self.min_frequency).fit(frame)
-        self._train(self.preprocessor_.transform(frame), y_encoded, stratify, weights, rng)
+        with self._seeded() as rng:
+            self._train(
+                self.preprocessor_.transform(frame),
+                y_encoded,
+                stratify,
+                weights,
+                rng,
+                n_members=self._members(),
+            )
         return self
 
     def _check_params(self):

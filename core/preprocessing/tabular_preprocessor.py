@@ -6,6 +6,8 @@ import pandas as pd
 MISSING_CODE = 0
 UNKNOWN_CODE = 1
 RESERVED_CODES = 2
+# Inputs up to this many rows take the single-row path of `transform`.
+SMALL_INPUT_ROWS = 16
 
 
 class TabularPreprocessor:
@@ -80,7 +82,7 @@ class TabularPreprocessor:
             else:
                 self._fit_categorical(values)
                 self.categorical_columns_.append(name)
-        return self
+        return self._index()
 
     def _fit_numeric(self, name, values):
         if np.isinf(values).any():
@@ -133,26 +135,72 @@ class TabularPreprocessor:
             scaled numbers, missing indicators, category codes.
         """
         X = _check_frame(X, "X", allow_empty=True)
-        missing = [c for c in self.feature_names_in_ if c not in X.columns]
-        if missing:
+        positions = X.columns.get_indexer(self.feature_names_in_)
+        if (positions < 0).any():
+            missing = [c for c, i in zip(self.feature_names_in_, positions, strict=True) if i < 0]
             raise ValueError(
                 f"X is missing columns {missing} that were present during fit. "
                 f"Expected columns: {self.feature_names_in_}."
             )
+        if len(X) <= SMALL_INPUT_ROWS:
+            encoded = self._transform_small(X, positions)
+            if encoded is not None:
+                return encoded
         out = np.empty((len(X), self.n_output_features_), dtype=np.float32)
         n_numeric = len(self.numeric_columns_)
         if n_numeric:
-            values = self._numeric_block(X)
-            is_missing = np.isnan(values) & np.asarray(self.missing_seen_)
-            scaled = (values - np.asarray(self.medians_)) / np.asarray(self.scales_)
-            scaled = np.where(np.isnan(scaled), 0.0, scaled)
-            out[:, :n_numeric] = np.clip(scaled, -self.clip, self.clip)
-            out[:, n_numeric : 2 * n_numeric] = is_missing
+            self._encode_numeric(self._numeric_block(X), out)
         for j, (name, vocabulary) in enumerate(
             zip(self.categorical_columns_, self.vocabularies_, strict=True)
         ):
             out[:, 2 * n_numeric + j] = _encode_categories(X[name], vocabulary)
         return out
+
+    def _transform_small(self, X, positions):
+        """Encodes a few rows from one object array, skipping pandas' per-column cost.
+
+        This is the path of a single-row `predict`. It returns None when a
+        value needs the full path's checks (a string in a numeric column).
+        """
+        values = X.to_numpy(dtype=object)[:, positions]
+        out = np.empty((len(X), self.n_output_features_), dtype=np.float32)
+        n_numeric = len(self.numeric_columns_)
+        if n_numeric:
+            try:
+                numeric = values[:, self._numeric_positions].astype(np.float64)
+            except (TypeError, ValueError):
+                return None
+            if np.isinf(numeric).any():
+                return None
+            self._encode_numeric(numeric, out)
+        for j, (position, lookup) in enumerate(
+            zip(self._categorical_positions, self._lookups, strict=True)
+        ):
+            out[:, 2 * n_numeric + j] = [
+                MISSING_CODE if _is_missing(v) else lookup.get(str(v), UNKNOWN_CODE)
+                for v in values[:, position]
+            ]
+        return out
+
+    def _index(self):
+        """Derived look-up tables for the single-row path; called after fit and load."""
+        order = {name: i for i, name in enumerate(self.feature_names_in_)}
+        self._numeric_positions = [order[c] for c in self.numeric_columns_]
+        self._categorical_positions = [order[c] for c in self.categorical_columns_]
+        self._lookups = [
+            {key: code for code, key in enumerate(v, start=RESERVED_CODES)}
+            for v in self.vocabularies_
+        ]
+        return self
+
+    def _encode_numeric(self, values, out):
+        n_numeric = len(self.numeric_columns_)
+        if n_numeric:
+            is_missing = np.isnan(values) & np.asarray(self.missing_seen_)
+            scaled = (values - np.asarray(self.medians_)) / np.asarray(self.scales_)
+            scaled = np.where(np.isnan(scaled), 0.0, scaled)
+            out[:, :n_numeric] = np.clip(scaled, -self.clip, self.clip)
+            out[:, n_numeric : 2 * n_numeric] = is_missing
 
     def _numeric_block(self, X):
         block = X[self.numeric_columns_]
@@ -215,7 +263,7 @@ class TabularPreprocessor:
         pre.missing_seen_ = [bool(v) for v in state["missing_seen"]]
         pre.categorical_columns_ = list(state["categorical_columns"])
         pre.vocabularies_ = [list(v) for v in state["vocabularies"]]
-        return pre
+        return pre._index()
 
     def input_schema(self):
         """Column names and kinds, as stored in model metadata."""
@@ -248,6 +296,10 @@ def _is_numeric(values):
     return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
 
 
+def _is_missing(value):
+    return value is None or value is pd.NA or value is pd.NaT or value != value
+
+
 def _coerce_numeric(values, name):
     if _is_numeric(values):
         return values.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -273,11 +325,6 @@ def _encode_categories(values, vocabulary):
     codes = np.full(len(values), UNKNOWN_CODE, dtype=np.float32)
     present = values.notna().to_numpy()
     codes[~present] = MISSING_CODE
-    if len(values) <= 64:  # Plain dict look-ups beat pandas' machinery for a few rows.
-        raw = values.to_numpy(dtype=object)
-        for i in np.flatnonzero(present):
-            codes[i] = lookup.get(str(raw[i]), UNKNOWN_CODE)
-    else:
-        mapped = _as_category_strings(values).map(lookup)
-        codes[present] = mapped[present].fillna(UNKNOWN_CODE).to_numpy(dtype=np.float32)
+    mapped = _as_category_strings(values).map(lookup)
+    codes[present] = mapped[present].fillna(UNKNOWN_CODE).to_numpy(dtype=np.float32)
     return codes

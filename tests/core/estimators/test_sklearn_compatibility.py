@@ -8,8 +8,8 @@ from domains.medical import DiagnosisPredictor
 # keras/src/wrappers/sklearn_test.py lists its expected failures).
 EXPECTED_FAILED_CHECKS = {
     "check_sample_weight_equivalence_on_dense_data": (
-        "Mini-batch training with a validation split is stochastic: a row of weight 2 "
-        "is not seen exactly as two copies of the row are."
+        "Mini-batch gradient descent is stochastic: a row of weight 2 does not produce "
+        "the same batches, hence the same model, as two copies of the row."
     ),
 }
 

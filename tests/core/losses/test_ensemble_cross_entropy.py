@@ -91,3 +91,34 @@ def test_config_round_trip(mode):
     else:
         y_true, y_pred = np.array([[1.0, 0.0], [0.0, 1.0]], "float32"), _logits((2, 3, 2), 4)
     np.testing.assert_allclose(_np(deserialized(y_true, y_pred)), _np(loss(y_true, y_pred)))
+
+
+@pytest.mark.parametrize("mode, n_outputs", [("binary", 1), ("multilabel", 2), ("multiclass", 3)])
+def test_member_weights_select_which_members_a_row_counts_for(mode, n_outputs):
+    batch, members = 4, 3
+    rng = np.random.default_rng(5)
+    if mode == "multiclass":
+        targets = rng.integers(0, n_outputs, (batch, 1)).astype("float32")
+    else:
+        targets = rng.integers(0, 2, (batch, n_outputs)).astype("float32")
+    y_pred = _logits((batch, members, n_outputs), seed=6)
+    masks = np.array([[1, 0, 0], [0, 1, 1], [1, 1, 1], [0, 0, 1]], dtype="float32")
+    plain = EnsembleCrossEntropy(mode=mode)
+    per_member = np.stack(
+        [
+            _np(plain.call(targets if mode != "multiclass" else targets[:, 0], y_pred[:, [m]]))
+            for m in range(members)
+        ],
+        axis=1,
+    )
+    expected = (masks * per_member).sum(axis=1) / masks.sum(axis=1)
+    masked = EnsembleCrossEntropy(mode=mode, masked_members=members)
+    packed = np.concatenate([targets, masks], axis=1)
+    np.testing.assert_allclose(_np(masked.call(packed, y_pred)), expected, rtol=1e-5, atol=1e-6)
+    restored = EnsembleCrossEntropy.from_config(masked.get_config())
+    assert restored.masked_members == members
+
+
+def test_masked_members_must_be_a_positive_integer():
+    with pytest.raises(ValueError, match="masked_members"):
+        EnsembleCrossEntropy(masked_members=0)

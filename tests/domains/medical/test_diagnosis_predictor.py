@@ -308,3 +308,40 @@ def test_empty_frame_and_unknown_backbone():
         tiny().fit(pd.DataFrame({"a": []}), [])
     with pytest.raises(ValueError, match="backbone"):
         tiny(backbone="resnet").fit(pd.DataFrame({"a": [1.0, 2.0]}), [0, 1])
+
+
+def test_fit_leaves_the_global_random_state_alone(patients):
+    import random
+
+    # Code that relies on the legacy global generators must not see them reseeded.
+    X, y = patients
+    np.random.seed(123)  # noqa: NPY002
+    random.seed(123)
+    expected = (np.random.rand(), random.random())  # noqa: NPY002
+    np.random.seed(123)  # noqa: NPY002
+    random.seed(123)
+    tiny(max_epochs=1).fit(X.iloc[:60], y.iloc[:60])
+    assert (np.random.rand(), random.random()) == expected  # noqa: NPY002
+
+
+def test_cross_fitted_members_each_hold_out_a_fold(patients, monkeypatch):
+    from core.estimators import keras_estimator
+
+    seen = {}
+    original = keras_estimator.KerasEstimator._fit_model
+
+    def spy(self, X_train, y_train, sample_weight, validation, loss):
+        seen.update(X=X_train, y=y_train, validation=validation, loss=loss)
+        return original(self, X_train, y_train, sample_weight, validation, loss)
+
+    monkeypatch.setattr(keras_estimator.KerasEstimator, "_fit_model", spy)
+    X, y = patients
+    tiny(n_members=3, max_epochs=1).fit(X.iloc[:120], y.iloc[:120])
+    train_masks, val_masks = seen["y"][:, -3:], seen["validation"][1][:, -3:]
+    # Every row trains all members but one, and validates exactly that one.
+    assert len(seen["X"]) == 120 and seen["loss"].masked_members == 3
+    np.testing.assert_array_equal(train_masks.sum(axis=1), 2)
+    np.testing.assert_array_equal(train_masks + val_masks, 1)
+    # Folds are stratified: each holds about a third of the positives.
+    positives = val_masks[y.iloc[:120].to_numpy() == 1].sum(axis=0)
+    assert positives.max() - positives.min() <= 1

@@ -1,0 +1,1 @@
+"""Benchmark scripts for keras-domains (run from the repository root with `python -m`)."""
