@@ -37,7 +37,7 @@ def main(argv=None):
     print(X.dtypes.to_string(), "\n")
 
     clf = DiagnosisPredictor(random_state=0).fit(X_train, y_train)
-    print(f"trained for {clf.n_epochs_} epochs (early stopping on a validation split)\n")
+    print(f"trained for {clf.n_epochs_} epochs (early stopping on the members' out-of-fold loss)\n")
 
     report = clf.report(X_test, y_test, threshold=0.3)
     print("held-out report at threshold 0.3:")

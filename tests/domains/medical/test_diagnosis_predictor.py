@@ -345,3 +345,10 @@ def test_cross_fitted_members_each_hold_out_a_fold(patients, monkeypatch):
     # Folds are stratified: each holds about a third of the positives.
     positives = val_masks[y.iloc[:120].to_numpy() == 1].sum(axis=0)
     assert positives.max() - positives.min() <= 1
+
+
+@pytest.mark.slow
+def test_breast_cancer_five_fold_auc():
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    scores = cross_val_score(DiagnosisPredictor(random_state=0), X, y, cv=5, scoring="roc_auc")
+    assert scores.mean() >= 0.99
