@@ -13,17 +13,20 @@ def integrated_gradients(function, inputs, baseline, targets=None, steps=64, bat
     the integration error.
 
     Args:
-        function: maps a float tensor `(batch, ...)` to one scalar per row,
-            `(batch,)`, or to several outputs per row, `(batch, k)`.
-        inputs: array `(n, ...)`.
-        baseline: array broadcastable to `inputs`: the reference point.
+        function: maps a float tensor `(batch, ...)` (or a list of them, when
+            `inputs` is a list) to one scalar per row, `(batch,)`, or to
+            several outputs per row, `(batch, k)`.
+        inputs: array `(n, ...)`, or a list of arrays with the same `n`,
+            moved along one path together.
+        baseline: the reference point: an array (or list of arrays)
+            broadcastable to `inputs`.
         targets: for a function with several outputs, the output explained
             for each row, integers of shape `(n,)`.
         steps: integration intervals; more is more exact and slower.
         batch_size: rows (examples times steps) per gradient call.
 
     Returns:
-        Array with the shape of `inputs`.
+        Attributions with the shape of `inputs` (a list when `inputs` is one).
     """
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError(
@@ -32,34 +35,51 @@ def integrated_gradients(function, inputs, baseline, targets=None, steps=64, bat
         )
     import tensorflow as tf
 
-    inputs = np.asarray(inputs, dtype=np.float32)
+    several = isinstance(inputs, list | tuple)
+    inputs = [np.asarray(x, dtype=np.float32) for x in (inputs if several else [inputs])]
+    baseline = baseline if several else [baseline]
+    if len(baseline) != len(inputs) or len({len(x) for x in inputs}) != 1:
+        raise ValueError("`inputs` and `baseline` must hold the same number of arrays, of equal n.")
+    baseline = [
+        np.broadcast_to(np.asarray(b, dtype=np.float32), x.shape)
+        for b, x in zip(baseline, inputs, strict=True)
+    ]
+    n_rows = len(inputs[0])
     if targets is not None:
         targets = np.asarray(targets, dtype=np.int64)
-        if targets.shape != (len(inputs),):
+        if targets.shape != (n_rows,):
             raise ValueError(
-                f"`targets` must have shape ({len(inputs)},). Received shape {targets.shape}."
+                f"`targets` must have shape ({n_rows},). Received shape {targets.shape}."
             )
-    baseline = np.broadcast_to(np.asarray(baseline, dtype=np.float32), inputs.shape)
     alphas = np.linspace(0.0, 1.0, steps + 1, dtype=np.float32)
     weights = np.full(steps + 1, 1.0 / steps, dtype=np.float32)
     weights[[0, -1]] /= 2.0
     rows_per_call = max(1, batch_size // (steps + 1))
-    out = np.empty_like(inputs)
-    for start in range(0, len(inputs), rows_per_call):
-        x = inputs[start : start + rows_per_call]
-        b = baseline[start : start + rows_per_call]
-        shape = (len(x), steps + 1, *x.shape[1:])
-        expand = (slice(None), slice(None)) + (None,) * (x.ndim - 1)
-        path = b[:, None] + alphas[None, :][expand] * (x - b)[:, None]
-        path = tf.constant(path.reshape((-1, *x.shape[1:])))
+    outs = [np.empty_like(x) for x in inputs]
+    for start in range(0, n_rows, rows_per_call):
+        chunk = slice(start, start + rows_per_call)
+        deltas = [x[chunk] - b[chunk] for x, b in zip(inputs, baseline, strict=True)]
+        paths = [
+            tf.constant(_path(b[chunk], d, alphas))
+            for b, d in zip(baseline, deltas, strict=True)
+        ]
         with tf.GradientTape() as tape:
-            tape.watch(path)
-            values = function(path)
+            for path in paths:
+                tape.watch(path)
+            values = function(paths if several else paths[0])
             if targets is not None:
-                chosen = np.repeat(targets[start : start + rows_per_call], steps + 1)
+                chosen = np.repeat(targets[chunk], steps + 1)
                 selector = np.eye(values.shape[-1], dtype=np.float32)[chosen]
                 values = tf.reduce_sum(values * selector, axis=-1)
-        grads = tape.gradient(values, path).numpy().reshape(shape)
-        avg_grads = np.tensordot(weights, np.moveaxis(grads, 1, 0), axes=1)
-        out[start : start + rows_per_call] = (x - b) * avg_grads
-    return out
+        grads = tape.gradient(values, paths)
+        for out, grad, delta in zip(outs, grads, deltas, strict=True):
+            grad = grad.numpy().reshape((len(delta), steps + 1, *delta.shape[1:]))
+            out[chunk] = delta * np.tensordot(weights, np.moveaxis(grad, 1, 0), axes=1)
+    return outs if several else outs[0]
+
+
+def _path(start, delta, alphas):
+    """Points `start + alpha * delta` for every alpha, flattened to `(n * steps, ...)`."""
+    expand = (slice(None), slice(None)) + (None,) * (start.ndim - 1)
+    path = start[:, None] + alphas[None, :][expand] * delta[:, None]
+    return path.reshape((-1, *start.shape[1:]))

@@ -2,6 +2,8 @@
 
 from core.layers.attention_pooling import AttentionPooling
 from core.layers.lstm_encoder import LSTMEncoder
+from core.layers.monotone_feature_effects import MonotoneFeatureEffects
+from core.layers.select_features import SelectFeatures
 from core.layers.tabular_embedding import TabularEmbedding
 from core.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from core.layers.transformer_encoder import TransformerEncoder
@@ -9,6 +11,8 @@ from core.layers.transformer_encoder import TransformerEncoder
 __all__ = [
     "AttentionPooling",
     "LSTMEncoder",
+    "MonotoneFeatureEffects",
+    "SelectFeatures",
     "TabularEmbedding",
     "TokenAndPositionEmbedding",
     "TransformerEncoder",

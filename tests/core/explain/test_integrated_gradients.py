@@ -100,3 +100,19 @@ def test_trapezoid_rule_is_exact_for_quadratics(steps):
     b = np.array([0.5, 0.5, 0.5], dtype="float32")
     attributions = integrated_gradients(lambda t: tf.reduce_sum(t**2, axis=-1), x, b, steps=steps)
     np.testing.assert_allclose(attributions, x**2 - b**2, rtol=1e-6)
+
+
+def test_several_inputs_move_along_one_path():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(4, 3)).astype("float32"), rng.normal(size=(4, 2)).astype("float32")
+    w_a, w_b = np.array([1.0, -2.0, 0.5], "float32"), np.array([3.0, 1.0], "float32")
+
+    def f(tensors):
+        x, y = tensors
+        # The product couples the two inputs, so a path moving them separately would differ.
+        return tf.reduce_sum(x * w_a, axis=-1) * tf.reduce_sum(y * w_b, axis=-1)
+
+    attr_a, attr_b = integrated_gradients(f, [a, b], [np.zeros(3), np.zeros(2)], steps=128)
+    total = attr_a.sum(axis=1) + attr_b.sum(axis=1)
+    np.testing.assert_allclose(total, f([a, b]).numpy(), rtol=1e-3, atol=1e-4)
+    assert attr_a.shape == a.shape and attr_b.shape == b.shape
