@@ -2,7 +2,13 @@
 
 import keras
 
-from core.layers import AttentionPooling, TabularEmbedding, TransformerEncoder
+from core.layers import (
+    AttentionPooling,
+    MonotoneFeatureEffects,
+    SelectFeatures,
+    TabularEmbedding,
+    TransformerEncoder,
+)
 
 BACKBONES = ("mlp", "transformer")
 EMBEDDING_LAYER = "feature_embedding"
@@ -21,6 +27,8 @@ def build_tabular_model(
     num_heads=2,
     dropout=0.1,
     n_members=4,
+    monotone_columns=(),
+    value_range=5.0,
     name="tabular_model",
 ):
     """Builds `features -> feature tokens -> head -> logits`.
@@ -46,6 +54,10 @@ def build_tabular_model(
         num_heads: attention heads per transformer block.
         dropout: dropout rate in the deep path.
         n_members: ensemble members.
+        monotone_columns: `(numeric_index, sign)` pairs. Those columns skip the
+            wide and deep paths and enter through `MonotoneFeatureEffects`, so
+            the logit is monotone in them by construction (binary targets only).
+        value_range: range of the scaled numeric values (the preprocessor's clip).
         name: model name.
 
     Returns:
@@ -55,39 +67,77 @@ def build_tabular_model(
     if backbone not in BACKBONES:
         raise ValueError(f"`backbone` must be one of {BACKBONES}. Received: backbone={backbone!r}")
     n_tokens = num_numeric + len(categorical_cardinalities)
+    n_features = 2 * num_numeric + len(categorical_cardinalities)
+    monotone_columns = [(int(i), int(s)) for i, s in monotone_columns]
+    if monotone_columns and n_outputs != 1:
+        raise ValueError(
+            "`monotone_columns` needs a binary target (one output). "
+            f"Received n_outputs={n_outputs}."
+        )
     tokens_in = keras.Input((n_tokens, embedding_dim), name="feature_tokens")
-    flat = keras.layers.Flatten(name="flatten_tokens")(tokens_in)
+    head_inputs = [tokens_in]
+    free_tokens = tokens_in
+    if monotone_columns:
+        features_in = keras.Input((n_features,), name="features_for_monotone")
+        head_inputs.append(features_in)
+        constrained = {i for i, _ in monotone_columns}
+        free = [i for i in range(n_tokens) if i not in constrained]
+        free_tokens = SelectFeatures(free, name="unconstrained_tokens")(tokens_in) if free else None
     members = []
     for m in range(n_members):
-        wide = keras.layers.Dense(n_outputs, name=f"member_{m}_wide")(flat)
-        if backbone == "mlp":
-            hidden = keras.layers.Dropout(dropout, name=f"member_{m}_input_dropout")(flat)
-        else:
-            hidden = tokens_in
-            for i in range(num_layers):
-                hidden = TransformerEncoder(
-                    intermediate_dim=2 * embedding_dim,
-                    num_heads=num_heads,
-                    dropout=dropout,
-                    name=f"member_{m}_transformer_{i}",
-                )(hidden)
-            hidden = keras.layers.LayerNormalization(name=f"member_{m}_final_norm")(hidden)
-            hidden = AttentionPooling(name=f"member_{m}_pooling")(hidden)
-        for i, units in enumerate(hidden_units):
-            hidden = keras.layers.Dense(units, activation="relu", name=f"member_{m}_dense_{i}")(
-                hidden
+        paths = []
+        if monotone_columns:
+            paths.append(
+                MonotoneFeatureEffects(
+                    [i for i, _ in monotone_columns],
+                    [num_numeric + i for i, _ in monotone_columns],
+                    [s for _, s in monotone_columns],
+                    value_range=value_range,
+                    name=f"member_{m}_monotone",
+                )(features_in)
             )
-            hidden = keras.layers.Dropout(dropout, name=f"member_{m}_dropout_{i}")(hidden)
-        deep = keras.layers.Dense(n_outputs, name=f"member_{m}_deep")(hidden)
-        logits = keras.layers.Add(name=f"member_{m}_logits")([wide, deep])
+        if free_tokens is not None:
+            paths += _wide_and_deep(
+                free_tokens, m, n_outputs, backbone, embedding_dim, hidden_units,
+                num_layers, num_heads, dropout,
+            )  # fmt: skip
+        logits = paths[0] if len(paths) == 1 else keras.layers.Add(name=f"member_{m}_logits")(paths)
         members.append(keras.layers.Reshape((1, n_outputs), name=f"member_{m}_reshape")(logits))
     stacked = (
         members[0] if n_members == 1 else keras.layers.Concatenate(axis=1, name="members")(members)
     )
-    head = keras.Model(tokens_in, stacked, name=HEAD_MODEL)
+    head = keras.Model(head_inputs if monotone_columns else tokens_in, stacked, name=HEAD_MODEL)
 
-    features = keras.Input((2 * num_numeric + len(categorical_cardinalities),), name="features")
+    features = keras.Input((n_features,), name="features")
     tokens = TabularEmbedding(
         num_numeric, list(categorical_cardinalities), embedding_dim, name=EMBEDDING_LAYER
     )(features)
-    return keras.Model(features, head(tokens), name=name)
+    return keras.Model(
+        features, head([tokens, features] if monotone_columns else tokens), name=name
+    )
+
+
+def _wide_and_deep(
+    tokens, m, n_outputs, backbone, embedding_dim, hidden_units, num_layers, num_heads, dropout
+):
+    """Member m's linear path and deep path over the tokens; returns both logits."""
+    flat = keras.layers.Flatten(name=f"member_{m}_flatten")(tokens)
+    wide = keras.layers.Dense(n_outputs, name=f"member_{m}_wide")(flat)
+    if backbone == "mlp":
+        hidden = keras.layers.Dropout(dropout, name=f"member_{m}_input_dropout")(flat)
+    else:
+        hidden = tokens
+        for i in range(num_layers):
+            hidden = TransformerEncoder(
+                intermediate_dim=2 * embedding_dim,
+                num_heads=num_heads,
+                dropout=dropout,
+                name=f"member_{m}_transformer_{i}",
+            )(hidden)
+        hidden = keras.layers.LayerNormalization(name=f"member_{m}_final_norm")(hidden)
+        hidden = AttentionPooling(name=f"member_{m}_pooling")(hidden)
+    for i, units in enumerate(hidden_units):
+        hidden = keras.layers.Dense(units, activation="relu", name=f"member_{m}_dense_{i}")(hidden)
+        hidden = keras.layers.Dropout(dropout, name=f"member_{m}_dropout_{i}")(hidden)
+    deep = keras.layers.Dense(n_outputs, name=f"member_{m}_deep")(hidden)
+    return [wide, deep]

@@ -32,6 +32,9 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
         n_epochs_: epochs run (early stopping may end training before `max_epochs`).
     """
 
+    #: Target types the task accepts; a subset of TARGET_TYPES.
+    _target_types = TARGET_TYPES
+
     # ------------------------------------------------------------- targets
     def _encode_target(self, y, n_rows):
         """Validates `y` and encodes it for the loss.
@@ -72,6 +75,12 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
         if y_array.dtype.kind in "fc" and not np.isfinite(y_array).all():
             raise ValueError("`y` contains infinite values; expected class labels.")
         target_type = type_of_target(y_array, input_name="y")
+        if target_type in TARGET_TYPES and target_type not in self._target_types:
+            raise ValueError(
+                f"{type(self).__name__} supports {self._target_types} targets. "
+                f"Received a {target_type!r} target with classes "
+                f"{np.unique(y_array).tolist()[:10]}."
+            )
         if target_type not in TARGET_TYPES:
             if target_type == "continuous":
                 raise ValueError(

@@ -160,7 +160,13 @@ class TabularClassifier(KerasClassifier):
             num_heads=self.num_heads,
             dropout=self.dropout,
             n_members=self._members(),
+            monotone_columns=self._monotone_columns(),
+            value_range=pre.clip,
         )
+
+    def _monotone_columns(self):
+        """`(numeric_index, sign)` pairs the model must be monotone in; none here."""
+        return []
 
     # --------------------------------------------------------------- input
     def _validate_X(self, X, fitting):
@@ -244,28 +250,77 @@ class TabularClassifier(KerasClassifier):
         check_is_fitted(self)
         frame = self._validate_X(X, fitting=False)
         matrix = self.preprocessor_.transform(frame)
-        embedding = self.model_.get_layer(EMBEDDING_LAYER)
-        head = self.model_.get_layer(HEAD_MODEL)
-        tokens = np.asarray(embedding(matrix))
-        baseline = np.asarray(embedding(self.preprocessor_.baseline()[None, :]))
         targets = self._explained_outputs(matrix, target)
-        token_attributions = integrated_gradients(
-            lambda t: self._member_average(head(t, training=False)),
-            tokens,
-            baseline,
-            targets=targets,
-            steps=steps,
-        ).sum(axis=-1)
-        names = self.preprocessor_.numeric_columns_ + self.preprocessor_.categorical_columns_
-        attributions = pd.DataFrame(token_attributions, columns=names)
-        attributions = attributions[self.preprocessor_.feature_names_in_]
-        if hasattr(self, "feature_names_in_"):
-            attributions.columns = list(self.feature_names_in_)
-        if isinstance(X, pd.DataFrame):
-            attributions.index = X.index
-        base_proba = np.asarray(self._member_average(head(baseline, training=False)))[0]
+        reference = self.preprocessor_.baseline()[None, :]
+        values = self._column_attributions(
+            matrix, reference, self._member_average, targets=targets, steps=steps
+        )
+        attributions = self._attribution_frame(values, X)
+        head = self.model_.get_layer(HEAD_MODEL)
+        base_proba = np.asarray(self._member_average(self._head_call(head, reference)))[0]
         attributions.attrs["baseline"] = base_proba[targets].tolist()
         return attributions
+
+    def _column_attributions(self, matrix, references, output, targets=None, steps=64):
+        """Integrated gradients per input column, averaged over reference rows.
+
+        Args:
+            matrix: preprocessed rows `(n, n_features)`.
+            references: preprocessed reference rows `(k, n_features)`; each
+                row's attributions are averaged over the k paths.
+            output: differentiable map from the model's logits to `(batch,)`
+                or `(batch, k)` values to explain.
+            targets: output index per row when `output` has several.
+            steps: integration steps.
+
+        Returns:
+            `(n, n_columns)` attributions, columns in token order (numeric, then
+            categorical); they add up to `output(row) - mean(output(references))`.
+        """
+        embedding = self.model_.get_layer(EMBEDDING_LAYER)
+        head = self.model_.get_layer(HEAD_MODEL)
+        n, k = len(matrix), len(references)
+        rows = np.repeat(matrix, k, axis=0)
+        base_rows = np.tile(references, (n, 1))
+        targets = None if targets is None else np.repeat(targets, k)
+        tokens = np.asarray(embedding(rows))
+        base_tokens = np.asarray(embedding(base_rows))
+        if len(head.inputs) == 1:
+            token_attr = integrated_gradients(
+                lambda t: output(head(t, training=False)),
+                tokens, base_tokens, targets=targets, steps=steps,
+            )  # fmt: skip
+            per_column = token_attr.sum(axis=-1)
+        else:  # Monotone columns reach the head as raw features, beside the tokens.
+            token_attr, feature_attr = integrated_gradients(
+                lambda inputs: output(head(inputs, training=False)),
+                [tokens, rows], [base_tokens, base_rows], targets=targets, steps=steps,
+            )  # fmt: skip
+            per_column = token_attr.sum(axis=-1) + self._fold_feature_columns(feature_attr)
+        return per_column.reshape(n, k, -1).mean(axis=1)
+
+    def _fold_feature_columns(self, feature_attr):
+        """Adds each numeric column's value and missing-indicator attributions together."""
+        n_numeric = len(self.preprocessor_.numeric_columns_)
+        numeric = feature_attr[:, :n_numeric] + feature_attr[:, n_numeric : 2 * n_numeric]
+        return np.hstack([numeric, feature_attr[:, 2 * n_numeric :]])
+
+    def _head_call(self, head, matrix):
+        from keras import ops
+
+        matrix = ops.convert_to_tensor(matrix, "float32")
+        tokens = self.model_.get_layer(EMBEDDING_LAYER)(matrix)
+        return head(tokens if len(head.inputs) == 1 else [tokens, matrix], training=False)
+
+    def _attribution_frame(self, values, X):
+        """Token-ordered attributions as a DataFrame in the input's column order and index."""
+        names = self.preprocessor_.numeric_columns_ + self.preprocessor_.categorical_columns_
+        frame = pd.DataFrame(values, columns=names)[self.preprocessor_.feature_names_in_]
+        if hasattr(self, "feature_names_in_"):
+            frame.columns = list(self.feature_names_in_)
+        if isinstance(X, pd.DataFrame):
+            frame.index = X.index
+        return frame
 
     def _explained_outputs(self, matrix, target):
         """Index of the output explained for each row."""

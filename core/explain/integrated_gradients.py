@@ -60,8 +60,7 @@ def integrated_gradients(function, inputs, baseline, targets=None, steps=64, bat
         chunk = slice(start, start + rows_per_call)
         deltas = [x[chunk] - b[chunk] for x, b in zip(inputs, baseline, strict=True)]
         paths = [
-            tf.constant(_path(b[chunk], d, alphas))
-            for b, d in zip(baseline, deltas, strict=True)
+            tf.constant(_path(b[chunk], d, alphas)) for b, d in zip(baseline, deltas, strict=True)
         ]
         with tf.GradientTape() as tape:
             for path in paths:

@@ -4,6 +4,8 @@ import keras
 import numpy as np
 from keras import ops
 
+RAW_GAIN = 10.0
+
 
 @keras.saving.register_keras_serializable(package="keras_domains")
 class MonotoneFeatureEffects(keras.layers.Layer):
@@ -13,7 +15,7 @@ class MonotoneFeatureEffects(keras.layers.Layer):
     and missing indicator m_j, the output is
     `sum_j sign_j * f_j(x_j) + mu_j * m_j`, where
     `f_j(x) = sum_k w_jk * clip((x - c_k) / (c_{k+1} - c_k), 0, 1)` is a sum of
-    ramps between fixed knots `c_k` with weights `w_jk = softplus(raw_jk) >= 0`.
+    ramps between fixed knots `c_k` with weights `w_jk = softplus(10 raw_jk) / 10 >= 0`.
     So `f_j` is non-decreasing for any weights: the monotonicity is a property
     of the architecture, not something training is encouraged towards.
 
@@ -29,7 +31,7 @@ class MonotoneFeatureEffects(keras.layers.Layer):
         inputs: `(batch, n_inputs)` floats holding the values (and indicators).
 
     Returns:
-        `(batch, 1)`.
+        `(batch, 1)`, plus a learned bias.
     """
 
     def __init__(
@@ -75,12 +77,13 @@ class MonotoneFeatureEffects(keras.layers.Layer):
         self.raw_weights = self.add_weight(
             name="raw_weights",
             shape=(n_columns, self.num_knots - 1),
-            initializer=keras.initializers.Constant(-3.0),
+            initializer="zeros",
         )
         if self.missing_indices is not None:
             self.missing_effects = self.add_weight(
                 name="missing_effects", shape=(n_columns,), initializer="zeros"
             )
+        self.bias = self.add_weight(name="bias", shape=(), initializer="zeros")
 
     def call(self, inputs):
         knots = np.linspace(-self.value_range, self.value_range, self.num_knots, dtype="float32")
@@ -88,12 +91,17 @@ class MonotoneFeatureEffects(keras.layers.Layer):
         widths = ops.convert_to_tensor(np.diff(knots), self.compute_dtype)
         values = ops.take(inputs, ops.convert_to_tensor(self.value_indices, "int32"), axis=1)
         ramps = ops.clip((values[:, :, None] - starts) / widths, 0.0, 1.0)
-        effects = ops.sum(ramps * ops.softplus(self.raw_weights), axis=-1)
+        effects = ops.sum(ramps * self._ramp_weights(), axis=-1)
         output = ops.sum(effects * ops.convert_to_tensor(self.signs, self.compute_dtype), axis=-1)
         if self.missing_indices is not None:
             missing = ops.take(inputs, ops.convert_to_tensor(self.missing_indices, "int32"), axis=1)
             output = output + ops.sum(missing * self.missing_effects, axis=-1)
-        return output[:, None]
+        return (output + self.bias)[:, None]
+
+    def _ramp_weights(self):
+        # softplus(g * raw) / g: non-negative, and the gain lets Adam's fixed-size
+        # steps in `raw` move the weights as fast as an ordinary layer's.
+        return ops.softplus(RAW_GAIN * self.raw_weights) / RAW_GAIN
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], 1)

@@ -1,0 +1,23 @@
+"""Finance domain: credit risk scoring and reports on any scores."""
+
+from domains.finance.reports import (
+    average_precision,
+    fairness_report,
+    out_of_time_split,
+    performance_report,
+    precision_at_k_per_day,
+    recall_at_fpr,
+    stability_report,
+)
+from domains.finance.risk_scorer import RiskScorer
+
+__all__ = [
+    "RiskScorer",
+    "average_precision",
+    "fairness_report",
+    "out_of_time_split",
+    "performance_report",
+    "precision_at_k_per_day",
+    "recall_at_fpr",
+    "stability_report",
+]
