@@ -72,6 +72,9 @@ def integrated_gradients(function, inputs, baseline, targets=None, steps=64, bat
                 values = tf.reduce_sum(values * selector, axis=-1)
         grads = tape.gradient(values, paths)
         for out, grad, delta in zip(outs, grads, deltas, strict=True):
+            if grad is None:  # An input the function does not differentiate through.
+                out[chunk] = 0.0
+                continue
             grad = grad.numpy().reshape((len(delta), steps + 1, *delta.shape[1:]))
             out[chunk] = delta * np.tensordot(weights, np.moveaxis(grad, 1, 0), axes=1)
     return outs if several else outs[0]

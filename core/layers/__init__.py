@@ -1,6 +1,7 @@
 """Keras layers shared by the domain models."""
 
 from core.layers.attention_pooling import AttentionPooling
+from core.layers.event_history_split import EventHistorySplit
 from core.layers.lstm_encoder import LSTMEncoder
 from core.layers.monotone_feature_effects import MonotoneFeatureEffects
 from core.layers.select_features import SelectFeatures
@@ -10,6 +11,7 @@ from core.layers.transformer_encoder import TransformerEncoder
 
 __all__ = [
     "AttentionPooling",
+    "EventHistorySplit",
     "LSTMEncoder",
     "MonotoneFeatureEffects",
     "SelectFeatures",

@@ -1,5 +1,6 @@
-"""Finance domain: credit risk scoring and reports on any scores."""
+"""Finance domain: credit risk scoring, fraud detection, and reports on any scores."""
 
+from domains.finance.fraud_detector import FraudDetector
 from domains.finance.reports import (
     average_precision,
     fairness_report,
@@ -12,6 +13,7 @@ from domains.finance.reports import (
 from domains.finance.risk_scorer import RiskScorer
 
 __all__ = [
+    "FraudDetector",
     "RiskScorer",
     "average_precision",
     "fairness_report",

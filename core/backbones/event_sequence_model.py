@@ -1,0 +1,112 @@
+"""Keras models that score an event from its features and the events before it."""
+
+import keras
+
+from core.layers import (
+    EventHistorySplit,
+    LSTMEncoder,
+    SelectFeatures,
+    TabularEmbedding,
+    TransformerEncoder,
+)
+
+ENCODERS = ("lstm", "transformer")
+EVENTS_MODEL = "events"
+HEAD_MODEL = "head"
+
+
+def build_event_sequence_model(
+    num_numeric,
+    categorical_cardinalities,
+    window,
+    n_outputs=1,
+    *,
+    encoder="lstm",
+    embedding_dim=8,
+    units=32,
+    hidden_units=(64,),
+    num_layers=1,
+    num_heads=2,
+    dropout=0.1,
+    name="event_sequence_model",
+):
+    """Builds `flat row -> (event tokens, gaps, mask) -> head -> logits`.
+
+    Every event (the `window` preceding ones and the current one, last) is
+    embedded column by column with one shared `TabularEmbedding`, projected
+    with its time gap to the current event, and read by an LSTM or by
+    transformer blocks; the encoding at the current event, the current
+    event's own tokens and a linear path over them feed the output. With
+    `window=0` it is the same model without history.
+
+    The head is a nested model named `"head"` taking `(tokens, gaps, mask)`,
+    so explanations can integrate gradients over each event's tokens.
+
+    Args:
+        num_numeric: numeric columns per event.
+        categorical_cardinalities: codes per categorical column (reserved slots included).
+        window: preceding events per example.
+        n_outputs: logits (1 for binary targets).
+        encoder: `"lstm"` or `"transformer"`.
+        embedding_dim: size of each column token.
+        units: width of the sequence encoder.
+        hidden_units: widths of the output MLP.
+        num_layers: transformer blocks (transformer encoder).
+        num_heads: attention heads (transformer encoder).
+        dropout: dropout rate.
+        name: model name.
+
+    Returns:
+        A `keras.Model` from `(batch, F + window * (F + 2))` floats, F =
+        `2 * num_numeric + len(categorical_cardinalities)`, to logits
+        `(batch, 1, n_outputs)` (one ensemble member).
+    """
+    if encoder not in ENCODERS:
+        raise ValueError(f"`encoder` must be one of {ENCODERS}. Received: encoder={encoder!r}")
+    n_features = 2 * num_numeric + len(categorical_cardinalities)
+    n_tokens = num_numeric + len(categorical_cardinalities)
+    steps = window + 1
+
+    features = keras.Input((n_features + window * (n_features + 2),), name="features")
+    events, gaps, mask = EventHistorySplit(n_features, window, name="split_history")(features)
+    embedding = TabularEmbedding(
+        num_numeric, list(categorical_cardinalities), embedding_dim, name="feature_embedding"
+    )
+    tokens = keras.layers.TimeDistributed(embedding, name="event_embedding")(events)
+    events_model = keras.Model(features, [tokens, gaps, mask], name=EVENTS_MODEL)
+
+    tokens_in = keras.Input((steps, n_tokens, embedding_dim), name="event_tokens")
+    gaps_in = keras.Input((steps, 1), name="gaps")
+    mask_in = keras.Input((steps,), dtype="bool", name="mask")
+    flat_events = keras.layers.Reshape((steps, n_tokens * embedding_dim), name="flatten_events")(
+        tokens_in
+    )
+    step_inputs = keras.layers.Concatenate(name="with_gaps")([flat_events, gaps_in])
+    sequence = keras.layers.Dense(units, activation="relu", name="event_projection")(step_inputs)
+    if window == 0:  # One event: nothing to attend to or recur over.
+        encoded = keras.layers.Reshape((units,), name="current_encoding")(sequence)
+    elif encoder == "lstm":
+        encoded = LSTMEncoder(units, dropout=dropout, name="lstm")(sequence, mask=mask_in)
+    else:
+        for i in range(num_layers):
+            sequence = TransformerEncoder(
+                intermediate_dim=2 * units,
+                num_heads=num_heads,
+                dropout=dropout,
+                name=f"transformer_{i}",
+            )(sequence, padding_mask=mask_in)
+        sequence = keras.layers.LayerNormalization(name="final_norm")(sequence)
+        current_step = SelectFeatures([window], name="current_event")(sequence)
+        encoded = keras.layers.Reshape((units,), name="current_encoding")(current_step)
+    current_tokens = SelectFeatures([window], name="current_tokens")(flat_events)
+    current = keras.layers.Reshape((n_tokens * embedding_dim,), name="current_flat")(current_tokens)
+    hidden = keras.layers.Concatenate(name="current_and_history")([current, encoded])
+    for i, width in enumerate(hidden_units):
+        hidden = keras.layers.Dense(width, activation="relu", name=f"dense_{i}")(hidden)
+        hidden = keras.layers.Dropout(dropout, name=f"dropout_{i}")(hidden)
+    deep = keras.layers.Dense(n_outputs, name="deep")(hidden)
+    wide = keras.layers.Dense(n_outputs, name="wide")(current)
+    logits = keras.layers.Add(name="logits")([wide, deep])
+    logits = keras.layers.Reshape((1, n_outputs), name="member")(logits)
+    head = keras.Model([tokens_in, gaps_in, mask_in], logits, name=HEAD_MODEL)
+    return keras.Model(features, head(events_model(features)), name=name)

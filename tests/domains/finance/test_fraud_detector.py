@@ -1,0 +1,153 @@
+"""FraudDetector: history matters, no leakage, unsorted rows, files, explanations, errors."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import average_precision_score
+
+from domains.finance import FraudDetector
+
+TRANSACTIONS = Path(__file__).resolve().parents[3] / "sample_data" / "finance" / "transactions.csv"
+SMALL = dict(units=16, embedding_dim=4, hidden_units=(16,), patience=4, learning_rate=5e-3)
+
+
+def small(**params):
+    return FraudDetector(**{**SMALL, "max_epochs": 20, "random_state": 0, **params})
+
+
+@pytest.fixture(scope="module")
+def transactions():
+    frame = pd.read_csv(TRANSACTIONS).drop(columns=["transaction_id"])
+    accounts = sorted(frame["account_id"].unique())[:100]
+    frame = frame[frame["account_id"].isin(accounts)]
+    y = frame.pop("is_fraud")
+    times = pd.to_datetime(frame["timestamp"])
+    train = times < times.quantile(0.7)
+    return frame, y, train
+
+
+@pytest.fixture(scope="module")
+def detector(transactions):
+    frame, y, train = transactions
+    return small(window=8).fit(frame[train], y[train])
+
+
+def test_history_beats_the_same_model_without_it(detector, transactions):
+    frame, y, train = transactions
+    test = ~train
+    with_history = detector.predict_proba(frame[test], history=frame[train])[:, 1]
+    without = small(window=0).fit(frame[train], y[train])
+    alone = without.predict_proba(frame[test], history=frame[train])[:, 1]
+    ap_history = average_precision_score(y[test], with_history)
+    ap_alone = average_precision_score(y[test], alone)
+    assert ap_history > ap_alone + 0.1, (ap_history, ap_alone)
+
+
+def test_rows_arrive_unsorted_and_come_back_in_input_order(detector, transactions):
+    frame, _, train = transactions
+    rows = frame[train].iloc[:300]
+    shuffled = rows.sample(frac=1.0, random_state=1)
+    np.testing.assert_allclose(
+        detector.predict_proba(shuffled),
+        pd.DataFrame(detector.predict_proba(rows), index=rows.index).loc[shuffled.index],
+        atol=1e-6,
+    )
+
+
+def test_future_transactions_never_change_a_score(detector, transactions):
+    frame, _, train = transactions
+    rows = frame[train].iloc[:200]
+    account = rows["account_id"].iloc[0]
+    last = pd.to_datetime(rows["timestamp"]).max()
+    future = (
+        rows[rows["account_id"] == account]
+        .head(3)
+        .assign(timestamp=(last + pd.Timedelta(days=1)).isoformat(), amount=9999.0)
+    )
+    before = detector.predict_proba(rows)
+    after = detector.predict_proba(pd.concat([rows, future]))[: len(rows)]
+    np.testing.assert_allclose(after, before, atol=1e-6)
+
+
+def test_history_argument_is_context_only(detector, transactions):
+    frame, _, train = transactions
+    past, today = frame[train].iloc[:400], frame[train].iloc[400:450]
+    together = detector.predict_proba(pd.concat([past, today]))[len(past) :]
+    np.testing.assert_allclose(detector.predict_proba(today, history=past), together, atol=1e-6)
+    assert detector.predict_proba(today, history=past).shape == (50, 2)
+
+
+def test_history_window_reaches_back(detector, transactions):
+    frame, _, train = transactions
+    rows = frame[train]
+    account_rows = rows[rows["account_id"] == rows["account_id"].iloc[0]]
+    flat = detector._transform(account_rows)
+    width = detector.preprocessor_.n_output_features_
+    present = flat[:, width + 8 * width + 8 :]
+    order = np.argsort(pd.to_datetime(account_rows["timestamp"]).to_numpy(), kind="stable")
+    # The k-th transaction of an account has min(k, window) predecessors.
+    np.testing.assert_array_equal(present[order].sum(axis=1), np.minimum(np.arange(len(order)), 8))
+
+
+def test_save_load_and_report(detector, transactions, tmp_path):
+    frame, y, train = transactions
+    path = detector.save(tmp_path / "fraud.kdm")
+    loaded = FraudDetector.load(path)
+    test = ~train
+    np.testing.assert_allclose(
+        loaded.predict_proba(frame[test], history=frame[train]),
+        detector.predict_proba(frame[test], history=frame[train]),
+        atol=1e-6,
+    )
+    report = loaded.report(frame[test], y[test], k=5, history=frame[train])
+    assert set(report) == {
+        "n",
+        "fraud_rate",
+        "auprc",
+        "roc_auc",
+        "precision_at_k_per_day",
+        "recall_at_fpr",
+    }
+    assert report["n"] == int(test.sum()) and 0.0 <= report["auprc"] <= 1.0
+
+
+def test_explain_splits_the_score_between_columns_and_history(detector, transactions):
+    frame, _, train = transactions
+    rows = frame[train].iloc[100:106]
+    attributions = detector.explain(rows, steps=64)
+    assert list(attributions.columns) == [*detector.feature_columns_, "history"]
+    assert list(attributions.index) == list(rows.index)
+    gap = detector.predict_proba(rows)[:, 1] - np.asarray(attributions.attrs["baseline"])
+    np.testing.assert_allclose(attributions.sum(axis=1), gap, atol=5e-3)
+
+
+def test_class_weight_is_balanced_by_default():
+    assert FraudDetector().class_weight == "balanced"
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda f: f.drop(columns=["account_id"]), "account_id"),
+        (lambda f: f.drop(columns=["timestamp"]), "timestamp"),
+        (
+            lambda f: f.assign(timestamp="not a date"),
+            "'timestamp' has values that are not timestamps",
+        ),
+        (lambda f: f.assign(timestamp=None), "missing timestamps"),
+    ],
+)
+def test_bad_transactions_name_the_column(transactions, change, match):
+    frame, y, _ = transactions
+    with pytest.raises(ValueError, match=match):
+        small(max_epochs=1).fit(change(frame.head(50)), y.head(50))
+
+
+def test_bad_settings():
+    frame = pd.DataFrame({"account_id": ["a", "b"], "timestamp": [0, 1], "amount": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="encoder"):
+        small(encoder="gru").fit(frame, [0, 1])
+    with pytest.raises(ValueError, match="window"):
+        small(window=-1).fit(frame, [0, 1])
