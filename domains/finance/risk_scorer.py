@@ -166,6 +166,12 @@ class RiskScorer(TabularClassifier):
             pairs.append((numeric.index(column), int(sign)))
         return pairs
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.classifier_tags.multi_label = False
+        return tags
+
     # -------------------------------------------------------------- points
     @property
     def factor_(self):

@@ -1,7 +1,8 @@
-"""scikit-learn's own estimator checks, run on DiagnosisPredictor."""
+"""scikit-learn's own estimator checks, run on every tabular task."""
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from domains.finance import RiskScorer
 from domains.medical import DiagnosisPredictor
 
 # Each check the estimator does not pass, with the reason (as keras' own
@@ -14,8 +15,8 @@ EXPECTED_FAILED_CHECKS = {
 }
 
 
-def _tiny_predictor():
-    return DiagnosisPredictor(
+def _tiny(task):
+    return task(
         embedding_dim=4,
         hidden_units=(16,),
         n_members=1,
@@ -28,7 +29,7 @@ def _tiny_predictor():
 
 
 @parametrize_with_checks(
-    [_tiny_predictor()],
+    [_tiny(DiagnosisPredictor), _tiny(RiskScorer)],
     expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_estimator_checks(estimator, check):
