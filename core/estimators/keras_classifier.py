@@ -76,8 +76,13 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
             raise ValueError("`y` contains infinite values; expected class labels.")
         target_type = type_of_target(y_array, input_name="y")
         if target_type in TARGET_TYPES and target_type not in self._target_types:
+            supported = (
+                "Only binary classification is supported."
+                if self._target_types == ("binary",)
+                else f"{type(self).__name__} supports {self._target_types} targets."
+            )
             raise ValueError(
-                f"{type(self).__name__} supports {self._target_types} targets. "
+                f"{supported} "
                 f"Received a {target_type!r} target with classes "
                 f"{np.unique(y_array).tolist()[:10]}."
             )

@@ -83,11 +83,18 @@ def write_archive(path, model_bytes, state, metadata):
                 archive.writestr(MODEL_MEMBER, model_bytes)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp_path, 0o666 & ~_current_umask())  # mkstemp makes files private (0600).
         os.replace(tmp_path, path)
     except BaseException:
         if os.path.exists(tmp_path):
             os.remove(tmp_path)
         raise
+
+
+def _current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def read_archive(path):

@@ -193,3 +193,13 @@ def test_newer_format_version(archive):
     members["metadata.json"] = json.dumps(metadata).encode()
     _write_zip(archive, members)
     assert read_archive(archive)[1] == STATE
+
+
+def test_saved_file_respects_the_umask(tmp_path):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    previous = os.umask(0o022)
+    try:
+        write_archive(tmp_path / "m.kdm", model_to_bytes(model), {}, {})
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "m.kdm").stat().st_mode & 0o777 == 0o644

@@ -1,0 +1,101 @@
+"""Optional plotting support: matplotlib on demand, and figures saved atomically.
+
+matplotlib is an optional dependency (the `plots` extra). Nothing imports it
+until a plot is asked for, and then `require_matplotlib` either returns
+`matplotlib.pyplot` or raises an ImportError that says how to install it.
+"""
+
+import os
+import secrets
+import sys
+
+INSTALL_HINT = 'pip install "keras-domains[plots]"'
+
+
+def require_matplotlib():
+    """Imports matplotlib for writing image files and returns `matplotlib.pyplot`.
+
+    The non-interactive "Agg" backend is selected when pyplot has not been
+    imported yet, so plots work on servers without a display. If the caller
+    already imported pyplot (e.g. in a notebook), its backend is left alone.
+
+    Returns:
+        The `matplotlib.pyplot` module.
+
+    Raises:
+        ImportError: if matplotlib is not installed; the message names the
+            install command `pip install "keras-domains[plots]"`.
+    """
+    try:
+        import matplotlib
+
+        if "matplotlib.pyplot" not in sys.modules:
+            matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise ImportError(
+            f"Plots need matplotlib, which is not installed. Install it with: {INSTALL_HINT}"
+        ) from error
+    return plt
+
+
+def save_figure(figure, path, dpi=120):
+    """Writes `figure` to `path` atomically, then closes the figure.
+
+    The image goes to a temporary file in the destination folder, which is
+    then renamed over `path`, so a crash while drawing never leaves a
+    half-written image behind. The format follows the extension of `path`
+    (PNG when it has none).
+
+    Args:
+        figure: a matplotlib `Figure`.
+        path: destination file (str or path-like); its folder must exist.
+        dpi: resolution in dots per inch.
+
+    Returns:
+        `path`, as given.
+
+    Raises:
+        FileNotFoundError: if the folder of `path` does not exist.
+    """
+    plt = require_matplotlib()
+    try:
+        target = check_output_path(path)
+        folder, name = os.path.split(os.path.abspath(target))
+        extension = os.path.splitext(name)[1].lstrip(".").lower()
+        image_format = extension or "png"
+        tmp_path = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
+        # O_EXCL: never overwrite another file; mode 0o666 lets the umask apply.
+        fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                figure.savefig(f, format=image_format, dpi=dpi)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp_path, target)
+        except BaseException:
+            if os.path.exists(tmp_path):
+                os.remove(tmp_path)
+            raise
+    finally:
+        plt.close(figure)
+    return path
+
+
+def check_output_path(path):
+    """`path` as a string, or an error that names it."""
+    if not isinstance(path, str | os.PathLike):
+        raise ValueError(
+            f"`path` must be a file path (str or os.PathLike). Received: {type(path).__name__}"
+        )
+    target = os.fspath(path)
+    if isinstance(target, bytes):
+        target = os.fsdecode(target)
+    if not target or target.endswith(("/", os.sep)):
+        raise ValueError(f"`path` must name a file. Received: path={path!r}")
+    folder = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(
+            f"Cannot save the figure to {target!r}: folder {folder!r} does not exist."
+        )
+    return target

@@ -1,0 +1,309 @@
+"""Figures of the finance reports: score bands, calibration, stability, reason codes.
+
+Each function draws one figure from the output of a report (or from labels
+and scores), writes it as an image (PNG unless `path` says otherwise) and
+returns `path`. matplotlib is optional: without it each function raises an
+ImportError naming `pip install "keras-domains[plots]"`.
+"""
+
+import numbers
+
+import numpy as np
+import pandas as pd
+
+from core.metrics import binary_report, expected_calibration_error
+from core.plotting import check_output_path, require_matplotlib, save_figure
+from domains.finance.reports.performance_report import (
+    _binary_target,
+    _check_same_length,
+    _finite_scores,
+)
+
+# Stability verdict thresholds, as in `stability_report`.
+INVESTIGATE_PSI = 0.1
+SHIFTED_PSI = 0.25
+
+_BAR = "#4C72B0"
+_STABLE, _INVESTIGATE, _SHIFTED = "#55A868", "#DD8452", "#C44E52"
+
+
+def plot_score_bands(report, path):
+    """Bar chart of the bad rate in each score band, with each band's size.
+
+    Args:
+        report: the dict returned by `performance_report` (its `bands` table
+            is drawn; `auc`, `ks` and `bad_rate`, when present, go in the title
+            and as a reference line), or that `bands` DataFrame itself.
+        path: image file to write; its folder must exist.
+
+    Returns:
+        `path`.
+    """
+    bands, summary = _bands_table(report)
+    check_output_path(path)
+    plt = require_matplotlib()
+
+    labels = [str(int(b)) for b in bands["band"]]
+    rates = bands["bad_rate"].to_numpy(dtype=np.float64)
+    counts = bands["n"].to_numpy()
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * len(labels) + 2.5), 4.0), layout="constrained")
+    x = np.arange(len(labels))
+    bars = ax.bar(x, rates, color=_BAR)
+    for bar, count in zip(bars, counts, strict=True):
+        ax.annotate(
+            f"n={int(count)}",
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
+    overall = summary.get("bad_rate")
+    if _finite(overall):
+        ax.axhline(overall, color="0.3", linestyle="--", linewidth=1, label=f"all: {overall:.1%}")
+        ax.legend(loc="upper right", frameon=False)
+    ax.set_xticks(x, labels)
+    ax.set_xlabel("score band (1 = riskiest)")
+    ax.set_ylabel("bad rate")
+    ax.set_ylim(0, max(1e-9, float(np.nanmax(rates)) if len(rates) else 0.0) * 1.18 + 0.01)
+    ax.yaxis.set_major_formatter(_percent_formatter())
+    ax.spines[["top", "right"]].set_visible(False)
+    title = "Bad rate by score band"
+    figures = [
+        f"{name.upper()} {summary[name]:.3f}"
+        for name in ("auc", "ks")
+        if _finite(summary.get(name))
+    ]
+    if figures:
+        title += " (" + ", ".join(figures) + ")"
+    ax.set_title(title)
+    return save_figure(fig, path)
+
+
+def plot_calibration(y, proba, path, n_bins=10):
+    """Reliability diagram: mean predicted against observed bad rate per probability bin.
+
+    Bins are `n_bins` equal-width intervals of [0, 1] (the bins of the
+    expected calibration error); empty bins are not drawn. A well calibrated
+    model lies on the diagonal. The title gives the Brier score and the ECE;
+    a lower panel shows how many examples fall in each bin.
+
+    Args:
+        y: actual 0/1 outcomes, 1 = bad, shape `(n,)`.
+        proba: predicted probabilities of the bad outcome, in [0, 1], shape `(n,)`.
+        path: image file to write; its folder must exist.
+        n_bins: number of bins, a positive integer.
+
+    Returns:
+        `path`.
+    """
+    y = _binary_target(y, "y")
+    proba = _finite_scores(proba, "proba")
+    _check_same_length(y, proba, "y", "proba")
+    if len(y) == 0:
+        raise ValueError("`y` and `proba` are empty; expected at least one example.")
+    if np.any((proba < 0) | (proba > 1)):
+        raise ValueError(
+            "`proba` must hold probabilities in [0, 1]. Received values from "
+            f"{proba.min():.4g} to {proba.max():.4g}."
+        )
+    if isinstance(n_bins, bool) or not isinstance(n_bins, numbers.Integral) or n_bins < 1:
+        raise ValueError(f"`n_bins` must be a positive integer. Received: n_bins={n_bins!r}")
+    check_output_path(path)
+    plt = require_matplotlib()
+
+    n_bins = int(n_bins)
+    bins = np.minimum((proba * n_bins).astype(int), n_bins - 1)
+    counts = np.bincount(bins, minlength=n_bins)
+    used = counts > 0
+    predicted = np.bincount(bins, weights=proba, minlength=n_bins)[used] / counts[used]
+    observed = np.bincount(bins, weights=y, minlength=n_bins)[used] / counts[used]
+    brier = binary_report(y, proba)["brier"]
+    ece = expected_calibration_error(y, proba, n_bins=n_bins)
+
+    fig, (ax, hist) = plt.subplots(
+        2,
+        1,
+        figsize=(5.0, 5.6),
+        sharex=True,
+        gridspec_kw={"height_ratios": [3, 1]},
+        layout="constrained",
+    )
+    ax.plot([0, 1], [0, 1], color="0.5", linestyle="--", linewidth=1, label="perfectly calibrated")
+    ax.plot(predicted, observed, marker="o", color=_BAR, label="model")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("observed bad rate")
+    ax.legend(loc="upper left", frameon=False)
+    ax.set_title(f"Calibration (Brier {brier:.3f}, ECE {ece:.3f}, n={len(y)})")
+    edges = np.linspace(0, 1, n_bins + 1)
+    hist.bar(edges[:-1], counts, width=1 / n_bins, align="edge", color=_BAR, edgecolor="white")
+    hist.set_xlabel("mean predicted probability of default")
+    hist.set_ylabel("count")
+    for axis in (ax, hist):
+        axis.spines[["top", "right"]].set_visible(False)
+    return save_figure(fig, path)
+
+
+def plot_stability(stability, path):
+    """Bar chart of each column's stability index (CSI), with the 0.1 and 0.25 lines.
+
+    Args:
+        stability: the DataFrame that `stability_report(expected_df, actual_df)`
+            returns (indexed by column, with a `psi` column).
+        path: image file to write; its folder must exist.
+
+    Returns:
+        `path`.
+    """
+    if isinstance(stability, dict) and "psi" in stability:
+        raise ValueError(
+            "`stability` must be the per-column DataFrame of `stability_report` (call it with "
+            "two DataFrames). Received the dict of a single score, whose PSI is "
+            f"{stability['psi']:.4f}."
+        )
+    if not isinstance(stability, pd.DataFrame) or "psi" not in stability.columns:
+        received = (
+            f"a DataFrame with columns {list(stability.columns)}"
+            if isinstance(stability, pd.DataFrame)
+            else type(stability).__name__
+        )
+        raise ValueError(
+            "`stability` must be a DataFrame from `stability_report` with a `psi` column. "
+            f"Received: {received}"
+        )
+    if len(stability) == 0:
+        raise ValueError("`stability` has no rows; expected one row per column.")
+    psi = _finite_scores(stability["psi"], "stability['psi']")
+    check_output_path(path)
+    plt = require_matplotlib()
+
+    order = np.argsort(psi, kind="stable")  # barh draws bottom-up: largest on top
+    names = [str(name) for name in stability.index[order]]
+    values = psi[order]
+    colors = [
+        _SHIFTED if v >= SHIFTED_PSI else _INVESTIGATE if v >= INVESTIGATE_PSI else _STABLE
+        for v in values
+    ]
+    fig, ax = plt.subplots(figsize=(6.5, max(2.6, 0.32 * len(names) + 1.4)), layout="constrained")
+    bars = ax.barh(np.arange(len(names)), values, color=colors)
+    for bar, value in zip(bars, values, strict=True):
+        ax.annotate(
+            f"{value:.3f}",
+            (bar.get_width(), bar.get_y() + bar.get_height() / 2),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
+    ax.axvline(
+        INVESTIGATE_PSI, color=_INVESTIGATE, linestyle="--", linewidth=1, label="0.1: investigate"
+    )
+    ax.axvline(SHIFTED_PSI, color=_SHIFTED, linestyle="--", linewidth=1, label="0.25: shifted")
+    ax.set_yticks(np.arange(len(names)), names)
+    ax.set_xlim(0, max(0.3, float(values.max()) * 1.2))
+    ax.set_xlabel("characteristic stability index (PSI of the column)")
+    ax.set_title("Stability by column")
+    ax.legend(loc="best", frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return save_figure(fig, path)
+
+
+def plot_reason_codes(codes, path):
+    """Horizontal bar chart of how often each column is an applicant's main reason.
+
+    Args:
+        codes: the DataFrame that `RiskScorer.reason_codes` returns (its
+            `reason_1` column is counted; applicants without a reason are
+            left out of the counts).
+        path: image file to write; its folder must exist.
+
+    Returns:
+        `path`.
+    """
+    if not isinstance(codes, pd.DataFrame) or "reason_1" not in codes.columns:
+        received = (
+            f"a DataFrame with columns {list(codes.columns)}"
+            if isinstance(codes, pd.DataFrame)
+            else type(codes).__name__
+        )
+        raise ValueError(
+            "`codes` must be the DataFrame of `RiskScorer.reason_codes` with a `reason_1` "
+            f"column. Received: {received}"
+        )
+    if len(codes) == 0:
+        raise ValueError("`codes` has no rows; expected one row per applicant.")
+    check_output_path(path)
+    plt = require_matplotlib()
+
+    reasons = codes["reason_1"].dropna().astype(str)
+    counts = reasons.value_counts(sort=False)
+    counts = counts.iloc[np.lexsort((counts.index.to_numpy(), -counts.to_numpy()))]
+    counts = counts.iloc[::-1]  # barh draws bottom-up: most frequent on top
+    n = len(codes)
+    fig, ax = plt.subplots(figsize=(6.5, max(2.6, 0.32 * len(counts) + 1.4)), layout="constrained")
+    if len(counts):
+        bars = ax.barh(np.arange(len(counts)), counts.to_numpy(), color=_BAR)
+        for bar, count in zip(bars, counts.to_numpy(), strict=True):
+            ax.annotate(
+                f"{int(count)} ({count / n:.0%})",
+                (bar.get_width(), bar.get_y() + bar.get_height() / 2),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+            )
+        ax.set_yticks(np.arange(len(counts)), list(counts.index))
+        ax.set_xlim(0, counts.max() * 1.25)
+        ax.xaxis.set_major_locator(_integer_locator())
+    else:
+        ax.text(0.5, 0.5, "no applicant lost points", ha="center", va="center")
+        ax.set_yticks([])
+    ax.set_xlabel("applicants with this column as reason_1")
+    ax.set_title(f"Main reason code of {n} applicants")
+    ax.spines[["top", "right"]].set_visible(False)
+    return save_figure(fig, path)
+
+
+def _bands_table(report):
+    """The band table and the summary figures of a `performance_report` result."""
+    if isinstance(report, dict):
+        if "bands" not in report:
+            raise ValueError(
+                "`report` must be the dict of `performance_report` (with a `bands` table) or "
+                f"its `bands` DataFrame. Received a dict with keys {list(report)}."
+            )
+        bands, summary = report["bands"], report
+    else:
+        bands, summary = report, {}
+    needed = ["band", "n", "bad_rate"]
+    if not isinstance(bands, pd.DataFrame) or any(c not in bands.columns for c in needed):
+        received = (
+            f"a DataFrame with columns {list(bands.columns)}"
+            if isinstance(bands, pd.DataFrame)
+            else type(bands).__name__
+        )
+        raise ValueError(
+            "`report` must be the dict of `performance_report` or its `bands` DataFrame "
+            f"(columns {needed}). Received: {received}"
+        )
+    if len(bands) == 0:
+        raise ValueError("`report` has an empty `bands` table; expected at least one band.")
+    return bands, summary
+
+
+def _finite(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+
+
+def _integer_locator():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
+def _percent_formatter():
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(xmax=1.0, decimals=0)
