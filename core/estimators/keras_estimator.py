@@ -264,7 +264,7 @@ class _InferenceFunction:
             import tensorflow as tf
 
             _quiet_retracing_warning(tf)
-            spec = tf.TensorSpec((None, model.input_shape[-1]), tf.float32)
+            spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
             concrete = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
             return lambda matrix: concrete(tf.constant(matrix)).numpy()
         if backend == "jax":

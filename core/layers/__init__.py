@@ -4,6 +4,8 @@ from core.layers.attention_pooling import AttentionPooling
 from core.layers.event_history_split import EventHistorySplit
 from core.layers.lstm_encoder import LSTMEncoder
 from core.layers.monotone_feature_effects import MonotoneFeatureEffects
+from core.layers.patch_embedding import PatchEmbedding
+from core.layers.residual_block import ResidualBlock
 from core.layers.select_features import SelectFeatures
 from core.layers.tabular_embedding import TabularEmbedding
 from core.layers.token_and_position_embedding import TokenAndPositionEmbedding
@@ -14,6 +16,8 @@ __all__ = [
     "EventHistorySplit",
     "LSTMEncoder",
     "MonotoneFeatureEffects",
+    "PatchEmbedding",
+    "ResidualBlock",
     "SelectFeatures",
     "TabularEmbedding",
     "TokenAndPositionEmbedding",
