@@ -1,6 +1,14 @@
 """Backbone models assembled from `core.layers`."""
 
 from core.backbones.event_sequence_model import ENCODERS, build_event_sequence_model
+from core.backbones.image_model import IMAGE_BACKBONES, build_image_model
 from core.backbones.tabular_model import BACKBONES, build_tabular_model
 
-__all__ = ["BACKBONES", "ENCODERS", "build_event_sequence_model", "build_tabular_model"]
+__all__ = [
+    "BACKBONES",
+    "ENCODERS",
+    "IMAGE_BACKBONES",
+    "build_event_sequence_model",
+    "build_image_model",
+    "build_tabular_model",
+]

@@ -47,16 +47,35 @@ class KerasEstimator(BaseEstimator):
         """Builds, compiles and trains `self.model_`.
 
         Args:
-            X_train: float32 input matrix.
+            X_train: float32 inputs, or a batched `tf.data.Dataset` of
+                `(inputs, targets)` (then `y_train` and `sample_weight` are None).
             y_train: targets in the loss' format.
             sample_weight: per-row weights, or None.
-            validation: `(X_val, y_val, w_val)` or None to train without early stopping.
+            validation: `(X_val, y_val, w_val)`, a dataset, or None to train
+                without early stopping.
             loss: a Keras loss.
         """
-        self.model_ = self._build_model(X_train.shape[1])
+        self.model_ = self._build_model()
+        started = time.perf_counter()
+        history = self._train_epochs(
+            X_train, y_train, sample_weight, validation, loss, self.learning_rate, self.max_epochs
+        )
+        self.history_ = {k: [float(v) for v in vals] for k, vals in history.items()}
+        self.n_epochs_ = len(self.history_["loss"])
+        self.training_seconds_ = time.perf_counter() - started
+        self._predict_function = _InferenceFunction(self.model_)
+
+    def _train_epochs(
+        self, X_train, y_train, sample_weight, validation, loss, learning_rate, epochs
+    ):
+        """Compiles `self.model_` and runs `epochs` epochs (fewer with early stopping).
+
+        Returns:
+            The Keras history dict.
+        """
         self.model_.compile(
             optimizer=keras.optimizers.AdamW(
-                learning_rate=self.learning_rate, weight_decay=self.weight_decay
+                learning_rate=learning_rate, weight_decay=self.weight_decay
             ),
             loss=loss,
             jit_compile=False,
@@ -70,22 +89,21 @@ class KerasEstimator(BaseEstimator):
                     restore_best_weights=True,
                 )
             )
-        started = time.perf_counter()
+        if isinstance(X_train, np.ndarray):
+            batching = {"batch_size": self._batch_size(len(X_train)), "shuffle": True}
+        else:  # A dataset batches and shuffles itself.
+            batching = {"shuffle": False}
         history = self.model_.fit(
             X_train,
             y_train,
             sample_weight=sample_weight,
             validation_data=validation,
-            batch_size=self._batch_size(len(X_train)),
-            epochs=self.max_epochs,
+            epochs=epochs,
             callbacks=callbacks,
-            shuffle=True,
             verbose=1 if self.verbose else 0,
+            **batching,
         )
-        self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-        self.n_epochs_ = len(self.history_["loss"])
-        self.training_seconds_ = time.perf_counter() - started
-        self._predict_function = _InferenceFunction(self.model_)
+        return history.history
 
     def _batch_size(self, n_rows):
         if self.batch_size != "auto":

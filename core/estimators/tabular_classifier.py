@@ -147,7 +147,7 @@ class TabularClassifier(KerasClassifier):
             return 4 if self.backbone == "mlp" else 1
         return int(self.n_members)
 
-    def _build_model(self, n_inputs):
+    def _build_model(self):
         pre = self.preprocessor_
         return build_tabular_model(
             len(pre.numeric_columns_),

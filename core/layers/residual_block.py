@@ -2,6 +2,10 @@
 
 import keras
 
+# Moving statistics must settle within the few hundred steps a small data set gives;
+# Keras' default of 0.99 leaves them far from the data's after that long.
+BN_MOMENTUM = 0.9
+
 
 @keras.saving.register_keras_serializable(package="keras_domains")
 class ResidualBlock(keras.layers.Layer):
@@ -37,10 +41,10 @@ class ResidualBlock(keras.layers.Layer):
         self.conv1 = keras.layers.Conv2D(
             filters, 3, strides=strides, padding="same", use_bias=False, name="conv1"
         )
-        self.norm1 = keras.layers.BatchNormalization(name="norm1")
+        self.norm1 = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name="norm1")
         self.drop = keras.layers.SpatialDropout2D(dropout, name="dropout") if dropout else None
         self.conv2 = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name="conv2")
-        self.norm2 = keras.layers.BatchNormalization(name="norm2")
+        self.norm2 = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name="norm2")
         self.shortcut_conv = None
         self.shortcut_norm = None
 
@@ -54,7 +58,9 @@ class ResidualBlock(keras.layers.Layer):
             self.shortcut_conv = keras.layers.Conv2D(
                 self.filters, 1, strides=self.strides, use_bias=False, name="shortcut_conv"
             )
-            self.shortcut_norm = keras.layers.BatchNormalization(name="shortcut_norm")
+            self.shortcut_norm = keras.layers.BatchNormalization(
+                momentum=BN_MOMENTUM, name="shortcut_norm"
+            )
             self.shortcut_conv.build(input_shape)
             self.shortcut_norm.build(mid_shape)
 

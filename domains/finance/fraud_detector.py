@@ -179,7 +179,7 @@ class FraudDetector(KerasClassifier):
             loss=EnsembleCrossEntropy(mode="binary"),
         )
 
-    def _build_model(self, n_inputs):
+    def _build_model(self):
         pre = self.preprocessor_
         return build_event_sequence_model(
             len(pre.numeric_columns_),

@@ -1,0 +1,99 @@
+"""Keras models for images: augmentation, a CNN or ViT backbone, a classification head."""
+
+import keras
+
+from core.layers import AttentionPooling, PatchEmbedding, ResidualBlock, TransformerEncoder
+from core.layers.residual_block import BN_MOMENTUM
+
+IMAGE_BACKBONES = ("cnn", "vit")
+BACKBONE_MODEL = "backbone"
+HEAD_MODEL = "head"
+
+
+def build_image_model(
+    image_size,
+    channels,
+    n_outputs,
+    *,
+    backbone="cnn",
+    widths=(32, 64, 128),
+    patch_size=4,
+    embedding_dim=64,
+    num_layers=4,
+    num_heads=4,
+    dropout=0.1,
+    augmentation=None,
+    name="image_model",
+):
+    """Builds `images -> augmentation -> backbone (feature map) -> head -> logits`.
+
+    `"cnn"`: a convolutional stem and one `ResidualBlock` per width, halving
+    the resolution after the first. `"vit"`: `PatchEmbedding` and
+    `TransformerEncoder` blocks. The backbone is a nested model named
+    `"backbone"` whose output is the last feature map (`(h, w, c)` for the
+    CNN, `(patches, dim)` for the ViT); the head is a nested model named
+    `"head"`. So Grad-CAM differentiates the head's output with respect to
+    the backbone's output directly, and a saved backbone can be reused.
+
+    Args:
+        image_size: `(height, width)`.
+        channels: 1 or 3.
+        n_outputs: number of classes (1 for binary).
+        backbone: `"cnn"` or `"vit"`.
+        widths: CNN channels per stage.
+        patch_size: ViT patch side.
+        embedding_dim: ViT token size.
+        num_layers: ViT transformer blocks.
+        num_heads: ViT attention heads.
+        dropout: dropout rate.
+        augmentation: list of Keras preprocessing layers applied in training
+            only (they are the identity at inference), or None.
+        name: model name.
+
+    Returns:
+        A `keras.Model` from `(batch, height, width, channels)` in [0, 1] to
+        logits `(batch, 1, n_outputs)`.
+    """
+    if backbone not in IMAGE_BACKBONES:
+        raise ValueError(
+            f"`backbone` must be one of {IMAGE_BACKBONES}. Received: backbone={backbone!r}"
+        )
+    shape = (*image_size, channels)
+    images = keras.Input(shape, name="images")
+    features_in = keras.Input(shape, name="backbone_images")
+    if backbone == "cnn":
+        x = keras.layers.Conv2D(widths[0], 3, padding="same", use_bias=False, name="stem_conv")(
+            features_in
+        )
+        x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name="stem_norm")(x)
+        x = keras.layers.Activation("relu", name="stem_relu")(x)
+        for i, width in enumerate(widths):
+            x = ResidualBlock(width, strides=1 if i == 0 else 2, name=f"stage_{i}")(x)
+        pooled_shape = None
+    else:
+        x = PatchEmbedding(patch_size, embedding_dim, name="patches")(features_in)
+        for i in range(num_layers):
+            x = TransformerEncoder(
+                intermediate_dim=2 * embedding_dim,
+                num_heads=num_heads,
+                dropout=dropout,
+                name=f"transformer_{i}",
+            )(x)
+        x = keras.layers.LayerNormalization(name="final_norm")(x)
+        pooled_shape = x.shape[1:]
+    backbone_model = keras.Model(features_in, x, name=BACKBONE_MODEL)
+
+    feature_map = keras.Input(backbone_model.output.shape[1:], name="feature_map")
+    if pooled_shape is None:
+        pooled = keras.layers.GlobalAveragePooling2D(name="pool")(feature_map)
+    else:
+        pooled = AttentionPooling(name="pool")(feature_map)
+    pooled = keras.layers.Dropout(dropout, name="head_dropout")(pooled)
+    logits = keras.layers.Dense(n_outputs, name="logits")(pooled)
+    logits = keras.layers.Reshape((1, n_outputs), name="member")(logits)
+    head = keras.Model(feature_map, logits, name=HEAD_MODEL)
+
+    x = images
+    for layer in augmentation or []:
+        x = layer(x)
+    return keras.Model(images, head(backbone_model(x)), name=name)

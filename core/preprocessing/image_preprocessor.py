@@ -1,0 +1,278 @@
+"""Image inputs: arrays or files, resized and scaled the same way in fit and predict."""
+
+import os
+import warnings
+
+import numpy as np
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+
+
+class ImagePreprocessor:
+    """Turns arrays or image files into float32 batches `(n, height, width, channels)`.
+
+    Pixels are scaled to [0, 1]: uint8 images are divided by 255; float
+    images by 255 when the training images went above 1.5 (a 0-255 float
+    array), else used as they are. Images are resized to `image_size`.
+    Channels are learned at fit (1 for grayscale, 3 for colour; an alpha
+    channel is dropped); at predict a grayscale image given to a colour
+    model is repeated to three channels, and a colour image given to a
+    grayscale model is converted to luminance.
+
+    Files are streamed through `tf.data` (read, decode, resize, batch,
+    prefetch), so a folder never has to fit in memory.
+
+    Args:
+        image_size: `(height, width)` of the model input.
+
+    Attributes:
+        channels_: 1 or 3.
+        pixel_scale_: the divisor of float pixel values.
+    """
+
+    def __init__(self, image_size=(32, 32)):
+        self.image_size = check_image_size(image_size)
+
+    # --------------------------------------------------------------- arrays
+    def fit_arrays(self, images):
+        """Learns channels and pixel scale from an array of images.
+
+        Returns:
+            self.
+        """
+        images = as_image_array(images, "X")
+        self.channels_ = 1 if images.shape[-1] == 1 else 3
+        self.pixel_scale_ = (
+            1.0 if images.dtype != np.uint8 and float(images.max()) <= 1.5 else 255.0
+        )
+        return self
+
+    def fit_files(self, paths):
+        """Learns channels from the first readable file; files are always 0-255.
+
+        Returns:
+            self.
+        """
+        import tensorflow as tf
+
+        channels = [
+            int(tf.io.decode_image(tf.io.read_file(p), expand_animations=False).shape[-1])
+            for p in paths[:20]
+        ]
+        self.channels_ = 1 if all(c == 1 for c in channels) else 3
+        self.pixel_scale_ = 255.0
+        return self
+
+    def transform_arrays(self, images, batch_size=2048):
+        """Scales, converts channels and resizes an array of images.
+
+        Returns:
+            float32 array `(n, height, width, channels_)`.
+        """
+        import tensorflow as tf
+
+        images = as_image_array(images, "X")
+        scale = 255.0 if images.dtype == np.uint8 else self.pixel_scale_
+        out = np.empty((len(images), *self.image_size, self.channels_), dtype=np.float32)
+        for start in range(0, len(images), batch_size):
+            batch = images[start : start + batch_size].astype(np.float32) / scale
+            batch = self._match_channels(tf.constant(batch))
+            if tuple(batch.shape[1:3]) != self.image_size:
+                batch = tf.image.resize(batch, self.image_size, antialias=True)
+            out[start : start + batch_size] = np.clip(batch.numpy(), 0.0, 1.0)
+        return out
+
+    def _match_channels(self, batch):
+        import tensorflow as tf
+
+        if batch.shape[-1] == 4:
+            batch = batch[..., :3]
+        if self.channels_ == 3 and batch.shape[-1] == 1:
+            return tf.repeat(batch, 3, axis=-1)
+        if self.channels_ == 1 and batch.shape[-1] == 3:
+            return tf.image.rgb_to_grayscale(batch)
+        return batch
+
+    # ---------------------------------------------------------------- files
+    def dataset(self, paths, targets=(), batch_size=64, shuffle=False, seed=0):
+        """A `tf.data` pipeline over image files.
+
+        Args:
+            paths: file paths.
+            targets: arrays aligned with `paths` (labels, weights) to batch with the images.
+            batch_size: images per batch.
+            shuffle: reshuffle the file order every epoch.
+            seed: shuffling seed.
+
+        Returns:
+            A dataset of image batches, or of `(images, *targets)` batches.
+        """
+        import tensorflow as tf
+
+        data = tf.data.Dataset.from_tensor_slices(list(paths))
+        if targets:
+            slices = [tf.data.Dataset.from_tensor_slices(t) for t in targets]
+            data = tf.data.Dataset.zip((data, *slices))
+        if shuffle:
+            data = data.shuffle(min(len(paths), 10_000), seed=seed, reshuffle_each_iteration=True)
+
+        def load(path, *rest):
+            image = tf.io.decode_image(
+                tf.io.read_file(path), channels=0, expand_animations=False, dtype=tf.float32
+            )
+            image = self._match_channels_graph(image)
+            image = tf.image.resize(image, self.image_size, antialias=True)
+            image = tf.ensure_shape(image, (*self.image_size, self.channels_))
+            return (image, *rest) if rest else image
+
+        data = data.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+        return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    def _match_channels_graph(self, image):
+        """Channel conversion for one image whose channel count is known only at run time."""
+        import tensorflow as tf
+
+        image = image[..., :3]
+        channels = tf.shape(image)[-1]
+        if self.channels_ == 3:
+            return tf.cond(channels == 1, lambda: tf.repeat(image, 3, axis=-1), lambda: image)
+        return tf.cond(channels == 3, lambda: tf.image.rgb_to_grayscale(image), lambda: image)
+
+    # ---------------------------------------------------------------- state
+    def get_state(self):
+        """The fitted state as a JSON-serialisable dict."""
+        return {
+            "image_size": list(self.image_size),
+            "channels": self.channels_,
+            "pixel_scale": self.pixel_scale_,
+        }
+
+    @classmethod
+    def from_state(cls, state):
+        """Rebuilds a fitted preprocessor from `get_state()` output."""
+        pre = cls(tuple(state["image_size"]))
+        pre.channels_ = int(state["channels"])
+        pre.pixel_scale_ = float(state["pixel_scale"])
+        return pre
+
+
+def check_image_size(image_size):
+    """Validates `(height, width)`; returns it as a tuple of ints."""
+    if (
+        not isinstance(image_size, list | tuple)
+        or len(image_size) != 2
+        or not all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in image_size)
+        or min(image_size) < 1
+    ):
+        raise ValueError(
+            f"`image_size` must be two positive integers (height, width). Received: {image_size!r}"
+        )
+    return int(image_size[0]), int(image_size[1])
+
+
+def as_image_array(images, name):
+    """Validates an image array; returns it with a channel axis, `(n, h, w, c)`."""
+    if isinstance(images, list | tuple):
+        shapes = {np.shape(image) for image in images}
+        if len(shapes) > 1:
+            raise ValueError(
+                f"`{name}` holds images of different shapes {sorted(shapes)[:3]}; pass an array "
+                "of one shape, or files, which are resized."
+            )
+    images = np.asarray(images)
+    if images.ndim not in (3, 4):
+        raise ValueError(
+            f"`{name}` must be images of shape (n, height, width) or (n, height, width, "
+            f"channels). Received an array with {images.ndim} dimensions, shape {images.shape}."
+        )
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.shape[-1] not in (1, 3, 4):
+        raise ValueError(
+            f"`{name}` must have 1, 3 or 4 channels (last axis). Received shape {images.shape}."
+        )
+    if len(images) == 0:
+        raise ValueError(f"`{name}` holds no images.")
+    if images.dtype.kind not in "uif" or images.dtype == bool:
+        raise ValueError(f"`{name}` must hold numbers. Received dtype {images.dtype}.")
+    return images
+
+
+def scan_folder(folder):
+    """Lists a folder with one sub-folder per class.
+
+    Returns:
+        `(paths, labels, classes)`: file paths, their class names, sorted class names.
+
+    Raises:
+        ValueError: if the folder has no images or a single class.
+    """
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"Image folder {folder!r} does not exist.")
+    classes = sorted(
+        d
+        for d in os.listdir(folder)
+        if os.path.isdir(os.path.join(folder, d)) and not d.startswith(".")
+    )
+    paths, labels = [], []
+    for name in classes:
+        for file in sorted(os.listdir(os.path.join(folder, name))):
+            if file.lower().endswith(IMAGE_EXTENSIONS):
+                paths.append(os.path.join(folder, name, file))
+                labels.append(name)
+    used = sorted(set(labels))
+    if not paths:
+        raise ValueError(
+            f"Image folder {folder!r} holds no images; expected one sub-folder per class with "
+            f"{', '.join(IMAGE_EXTENSIONS)} files."
+        )
+    if len(used) < 2:
+        raise ValueError(
+            f"Image folder {folder!r} has images of a single class ({used}); a classifier needs "
+            "at least two class sub-folders."
+        )
+    return paths, np.asarray(labels, dtype=object), used
+
+
+def readable_files(paths):
+    """Keeps the files that decode as images; warns naming the ones skipped.
+
+    Returns:
+        Boolean mask over `paths`.
+
+    Raises:
+        ValueError: if no file is readable.
+    """
+    import tensorflow as tf
+
+    ok = np.ones(len(paths), dtype=bool)
+    for i, path in enumerate(paths):
+        try:
+            data = tf.io.read_file(path)
+            tf.io.decode_image(data, expand_animations=False)
+            if not _complete(path, data.numpy()):
+                raise ValueError("truncated")
+        except (tf.errors.OpError, ValueError):
+            ok[i] = False
+    if not ok.any():
+        raise ValueError(f"None of the {len(paths)} image files could be read, e.g. {paths[:3]}.")
+    if not ok.all():
+        skipped = [p for p, good in zip(paths, ok, strict=True) if not good]
+        warnings.warn(
+            f"Skipped {len(skipped)} unreadable or truncated image file(s): {skipped[:5]}"
+            + (" ..." if len(skipped) > 5 else ""),
+            UserWarning,
+            stacklevel=3,
+        )
+    return ok
+
+
+def _complete(path, data):
+    """Whether a PNG or JPEG file ends with its end marker (decoders accept some truncations)."""
+    lower = path.lower()
+    if lower.endswith(".png"):
+        return data.rstrip(b"\x00")[-8:-4] == b"IEND"
+    if lower.endswith((".jpg", ".jpeg")):
+        return data.rstrip(b"\x00")[-2:] == b"\xff\xd9"
+    return True

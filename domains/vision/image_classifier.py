@@ -1,0 +1,576 @@
+"""Image classification from arrays or folders, with Grad-CAM explanations."""
+
+import os
+import time
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import check_is_fitted
+
+from core.backbones import IMAGE_BACKBONES, build_image_model
+from core.backbones.image_model import BACKBONE_MODEL, HEAD_MODEL
+from core.estimators import KerasClassifier
+from core.estimators.keras_estimator import _InferenceFunction
+from core.losses import EnsembleCrossEntropy
+from core.preprocessing import ImagePreprocessor
+from core.preprocessing.image_preprocessor import (
+    IMAGE_EXTENSIONS,
+    check_image_size,
+    readable_files,
+    scan_folder,
+)
+from core.registry import register_task
+
+
+@register_task("vision.image_classification")
+class ImageClassifier(KerasClassifier):
+    """Classifies images given as arrays, a folder of class sub-folders, or file paths.
+
+    Args:
+        backbone: `"cnn"` (a small residual network with batch norm) or `"vit"`.
+        image_size: `(height, width)` every image is resized to.
+        augment: random rotation, zoom, translation and contrast (and `flip`)
+            during training only.
+        flip: None, `"horizontal"`, `"vertical"` or `"horizontal_and_vertical"`;
+            off by default because a mirrored digit or letter is another
+            class; turn it on for photos, skin lesions, slides.
+        rotation: largest rotation, as a fraction of a full turn.
+        zoom: largest zoom in or out, as a fraction.
+        translation: largest shift, as a fraction of the height and width.
+        contrast: largest contrast change, as a fraction.
+        widths: CNN channels per stage.
+        patch_size: ViT patch side (must divide `image_size`).
+        embedding_dim: ViT token size.
+        num_layers: ViT transformer blocks.
+        num_heads: ViT attention heads.
+        dropout: dropout rate.
+        learning_rate: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        batch_size: images per step.
+        max_epochs: upper bound on epochs.
+        patience: epochs without a better validation loss before stopping.
+        validation_fraction: share of images held out for early stopping.
+        warm_start: path of a saved ImageClassifier whose backbone starts
+            this one; the head trains first with the backbone frozen
+            (`head_epochs`), then everything at `learning_rate * fine_tune_factor`.
+        head_epochs: epochs with the backbone frozen, when warm starting.
+        fine_tune_factor: learning-rate multiplier after unfreezing.
+        class_weight: None, "balanced" or a dict.
+        random_state: integer seed.
+        verbose: 1 shows a progress bar.
+
+    Attributes:
+        classes_: class names (sub-folder names for folders), sorted.
+        preprocessor_: the fitted `ImagePreprocessor` (image size, channels, scale).
+    """
+
+    _target_types = ("binary", "multiclass")
+
+    def __init__(
+        self,
+        backbone="cnn",
+        image_size=(32, 32),
+        augment=True,
+        flip=None,
+        rotation=0.03,
+        zoom=0.05,
+        translation=0.05,
+        contrast=0.1,
+        widths=(32, 64, 128),
+        patch_size=4,
+        embedding_dim=64,
+        num_layers=4,
+        num_heads=4,
+        dropout=0.1,
+        learning_rate=2e-3,
+        weight_decay=1e-4,
+        batch_size=64,
+        max_epochs=40,
+        patience=6,
+        validation_fraction=0.1,
+        warm_start=None,
+        head_epochs=3,
+        fine_tune_factor=0.1,
+        class_weight=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.backbone = backbone
+        self.image_size = image_size
+        self.augment = augment
+        self.flip = flip
+        self.rotation = rotation
+        self.zoom = zoom
+        self.translation = translation
+        self.contrast = contrast
+        self.widths = widths
+        self.patch_size = patch_size
+        self.embedding_dim = embedding_dim
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.warm_start = warm_start
+        self.head_epochs = head_epochs
+        self.fine_tune_factor = fine_tune_factor
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ----------------------------------------------------------------- fit
+    def fit(self, X, y=None, sample_weight=None):
+        """Trains on images.
+
+        Args:
+            X: a folder with one sub-folder of images per class; a list of
+                image file paths; or an array `(n, h, w)` / `(n, h, w, c)`,
+                uint8 or float, of any size (resized to `image_size`).
+            y: labels for arrays and file lists; None for a folder.
+            sample_weight: optional per-image weights.
+
+        Returns:
+            self.
+        """
+        self._check_params()
+        files, images, y = self._inputs(X, y, fitting=True)
+        n = len(files) if files is not None else len(images)
+        y_encoded, codes = self._encode_target(y, n)
+        weights = self._sample_weights(codes, sample_weight, n)
+        self.preprocessor_ = ImagePreprocessor(check_image_size(self.image_size))
+        if files is not None:
+            self.preprocessor_.fit_files(files)
+        else:
+            self.preprocessor_.fit_arrays(images)
+            images = self.preprocessor_.transform_arrays(images)
+        with self._seeded() as rng:
+            train, val = self._split(n, codes, rng)
+            if files is not None:
+                train_data = self._file_dataset(files, y_encoded, weights, train, shuffle=True)
+                val_data = (
+                    None if val is None else self._file_dataset(files, y_encoded, weights, val)
+                )
+                fit_args = (train_data, None, None, val_data)
+            else:
+                val_data = None if val is None else (images[val], y_encoded[val], weights[val])
+                fit_args = (images[train], y_encoded[train], weights[train], val_data)
+            if self.warm_start is None:
+                self._fit_model(*fit_args, loss=EnsembleCrossEntropy(mode=self._loss_mode()))
+            else:
+                self._fine_tune(*fit_args)
+        return self
+
+    def _check_params(self):
+        if self.backbone not in IMAGE_BACKBONES:
+            raise ValueError(
+                f"`backbone` must be one of {IMAGE_BACKBONES}. Received: backbone={self.backbone!r}"
+            )
+        size = check_image_size(self.image_size)
+        if self.backbone == "vit" and (size[0] % self.patch_size or size[1] % self.patch_size):
+            raise ValueError(
+                f"`image_size` {size} must be a multiple of `patch_size`={self.patch_size} for "
+                "the ViT backbone."
+            )
+        flips = (None, "horizontal", "vertical", "horizontal_and_vertical")
+        if self.flip not in flips:
+            raise ValueError(f"`flip` must be one of {flips}. Received: flip={self.flip!r}")
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ValueError(
+                "`validation_fraction` must be in [0, 1). "
+                f"Received: validation_fraction={self.validation_fraction!r}"
+            )
+
+    def _inputs(self, X, y, fitting):
+        """Returns `(files, images, y)`: file paths or an image array, and the labels."""
+        if isinstance(X, str | os.PathLike):
+            if not fitting:
+                return self._readable(list_images(X), None, fitting)[0], None, None
+            if y is not None:
+                raise ValueError(
+                    "`y` must be None when X is a folder: the labels are its sub-folder names."
+                )
+            files, labels, _ = scan_folder(X)
+            return self._with_images_none(*self._readable(files, labels, fitting))
+        if isinstance(X, list | tuple) and X and all(isinstance(p, str | os.PathLike) for p in X):
+            files = [os.fspath(p) for p in X]
+            missing = [p for p in files if not os.path.isfile(p)]
+            if missing:
+                raise FileNotFoundError(f"Image files {missing[:5]} do not exist.")
+            if fitting and y is None:
+                raise ValueError("`y` is required with a list of image files.")
+            return self._with_images_none(*self._readable(files, y, fitting))
+        if fitting and y is None:
+            raise ValueError(
+                "`y` is required with image arrays (or pass a folder of class folders)."
+            )
+        return None, X, y
+
+    @staticmethod
+    def _with_images_none(files, y):
+        return files, None, y
+
+    def _readable(self, files, y, fitting):
+        """At fit, drops unreadable files (with a warning); at predict, refuses them.
+
+        Returns:
+            `(files, y)` without the unreadable files.
+        """
+        ok = readable_files(files)
+        if not fitting and not ok.all():
+            bad = [f for f, good in zip(files, ok, strict=True) if not good]
+            raise ValueError(f"Cannot predict unreadable image files {bad[:5]}.")
+        kept = [f for f, good in zip(files, ok, strict=True) if good]
+        if y is None:
+            return kept, None
+        y = np.asarray(y)
+        if len(y) != len(files):
+            raise ValueError(
+                f"`X` and `y` have different lengths: {len(files)} images, {len(y)} labels."
+            )
+        return kept, y[ok]
+
+    def _split(self, n, codes, rng):
+        n_val = round(self.validation_fraction * n)
+        if not self.validation_fraction or n_val < 2 or n - n_val < 2:
+            return np.arange(n), None
+        try:
+            return train_test_split(np.arange(n), test_size=n_val, stratify=codes, random_state=rng)
+        except ValueError:  # A class too small to stratify on.
+            return train_test_split(np.arange(n), test_size=n_val, random_state=rng)
+
+    def _file_dataset(self, files, y_encoded, weights, rows, shuffle=False):
+        return self.preprocessor_.dataset(
+            [files[i] for i in rows],
+            (y_encoded[rows], weights[rows]),
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            seed=0 if self.random_state is None else int(self.random_state),
+        )
+
+    def _build_model(self):
+        seed = None if self.random_state is None else int(self.random_state)
+        augmentation = []
+        if self.augment:
+            import keras
+
+            if self.flip:
+                augmentation.append(keras.layers.RandomFlip(self.flip, seed=seed))
+            augmentation += [
+                keras.layers.RandomRotation(self.rotation, fill_mode="constant", seed=seed),
+                keras.layers.RandomZoom(self.zoom, fill_mode="constant", seed=seed),
+                keras.layers.RandomTranslation(
+                    self.translation, self.translation, fill_mode="constant", seed=seed
+                ),
+                keras.layers.RandomContrast(self.contrast, seed=seed),
+            ]
+        return build_image_model(
+            self.preprocessor_.image_size,
+            self.preprocessor_.channels_,
+            self._n_outputs(),
+            backbone=self.backbone,
+            widths=tuple(self.widths),
+            patch_size=self.patch_size,
+            embedding_dim=self.embedding_dim,
+            num_layers=self.num_layers,
+            num_heads=self.num_heads,
+            dropout=self.dropout,
+            augmentation=augmentation,
+        )
+
+    def _fine_tune(self, X_train, y_train, sample_weight, validation):
+        """Starts from a saved backbone: head first (backbone frozen), then all layers."""
+        source = ImageClassifier.load(self.warm_start)
+        if (
+            source.backbone != self.backbone
+            or source.preprocessor_.get_state() != self.preprocessor_.get_state()
+        ):
+            raise ValueError(
+                f"`warm_start` model {self.warm_start!r} has backbone {source.backbone!r} on "
+                f"{source.preprocessor_.get_state()}; this classifier needs backbone "
+                f"{self.backbone!r} on {self.preprocessor_.get_state()}."
+            )
+        loss = EnsembleCrossEntropy(mode=self._loss_mode())
+        self.model_ = self._build_model()
+        backbone = self.model_.get_layer(BACKBONE_MODEL)
+        backbone.set_weights(source.model_.get_layer(BACKBONE_MODEL).get_weights())
+        started = time.perf_counter()
+        # A frozen backbone also keeps its batch-norm layers in inference mode (Keras 3).
+        backbone.trainable = False
+        frozen = self._train_epochs(
+            X_train, y_train, sample_weight, None, loss, self.learning_rate, self.head_epochs
+        )
+        backbone.trainable = True
+        tuned = self._train_epochs(
+            X_train,
+            y_train,
+            sample_weight,
+            validation,
+            loss,
+            self.learning_rate * self.fine_tune_factor,
+            self.max_epochs,
+        )
+        self.history_ = {
+            key: [float(v) for v in frozen.get(key, [])] + [float(v) for v in values]
+            for key, values in tuned.items()
+        }
+        self.n_epochs_ = len(self.history_["loss"])
+        self.training_seconds_ = time.perf_counter() - started
+        self._predict_function = _InferenceFunction(self.model_)
+
+    # ---------------------------------------------------------- prediction
+    def _images(self, X):
+        """Preprocessed images of X, for arrays; or a dataset, for files."""
+        files, images, _ = self._inputs(X, None, fitting=False)
+        if files is not None:
+            return self.preprocessor_.dataset(files, batch_size=256)
+        return self.preprocessor_.transform_arrays(images)
+
+    def _predict_logits(self, X):
+        data = self._images(X)
+        if isinstance(data, np.ndarray):
+            return self._predict_raw(data)
+        return np.concatenate([self._predict_raw(batch.numpy()) for batch in data], axis=0)
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Args:
+            X: an image array, a list of image files, or a folder (its images
+                in `list_images` order).
+
+        Returns:
+            Array `(n, n_classes)`, columns in `classes_` order.
+        """
+        check_is_fitted(self)
+        return self._proba_from_logits(self._predict_logits(X))
+
+    def explain(self, X, target=None):
+        """Grad-CAM heat maps from the backbone's last feature map.
+
+        The class score is differentiated with respect to the backbone's
+        output feature map (the nested backbone model is called directly, so
+        the gradient is that of the real feature map, not of a copy); channel
+        weights are the gradients' spatial means; the map is their weighted
+        sum, ReLU, resized to the image and scaled to [0, 1].
+
+        Args:
+            X: images, as for `predict` (explain is meant for a few images).
+            target: class to explain; default the predicted class of each image.
+
+        Returns:
+            float array `(n, height, width)` in [0, 1].
+        """
+        import tensorflow as tf
+
+        check_is_fitted(self)
+        data = self._images(X)
+        images = data if isinstance(data, np.ndarray) else np.concatenate([b.numpy() for b in data])
+        logits = self._predict_raw(images)
+        if target is None:
+            targets = np.argmax(self._proba_from_logits(logits), axis=1)
+        else:
+            matches = np.flatnonzero(self.classes_ == target)
+            if len(matches) == 0:
+                raise ValueError(
+                    f"`target` must be one of {self.classes_.tolist()}. Received: target={target!r}"
+                )
+            targets = np.full(len(images), matches[0])
+        backbone = self.model_.get_layer(BACKBONE_MODEL)
+        head = self.model_.get_layer(HEAD_MODEL)
+        with tf.GradientTape() as tape:
+            feature_map = backbone(tf.constant(images), training=False)
+            tape.watch(feature_map)
+            out = head(feature_map, training=False)[:, 0, :]
+            if self.target_type_ == "binary":  # One logit: class 1's score, negated for class 0.
+                score = out[:, 0] * tf.constant(np.where(targets == 1, 1.0, -1.0), tf.float32)
+            else:
+                score = tf.reduce_sum(out * tf.one_hot(targets, out.shape[-1]), axis=-1)
+        grads = tape.gradient(score, feature_map).numpy()
+        feature_map = feature_map.numpy()
+        if feature_map.ndim == 3:  # ViT tokens: back onto the patch grid.
+            side = (self.preprocessor_.image_size[0] // self.patch_size, -1)
+            feature_map = feature_map.reshape(len(images), *side, feature_map.shape[-1])
+            grads = grads.reshape(feature_map.shape)
+        weights = grads.mean(axis=(1, 2), keepdims=True)
+        cams = np.maximum((weights * feature_map).sum(axis=-1), 0.0)[..., None]
+        cams = tf.image.resize(cams, self.preprocessor_.image_size).numpy()[..., 0]
+        peak = cams.max(axis=(1, 2), keepdims=True)
+        return np.where(peak > 0, cams / np.where(peak > 0, peak, 1.0), 0.0).astype(np.float32)
+
+    def report(self, X, y=None, k=3):
+        """Accuracy, balanced accuracy, macro F1, top-k accuracy and the confusion matrix.
+
+        Args:
+            X: images; a folder gives its own labels.
+            y: labels (None for a folder of class folders).
+            k: k of the top-k accuracy.
+
+        Returns:
+            dict with `accuracy`, `balanced_accuracy`, `macro_f1`, `top_k_accuracy`,
+            `k`, `n` and `confusion_matrix` (DataFrame: rows true, columns predicted).
+        """
+        from sklearn.metrics import (
+            accuracy_score,
+            balanced_accuracy_score,
+            confusion_matrix,
+            f1_score,
+            top_k_accuracy_score,
+        )
+
+        y = self._labels_for(X, y)
+        proba = self.predict_proba(X)
+        predicted = self.classes_[np.argmax(proba, axis=1)]
+        k = int(min(k, len(self.classes_)))
+        scores = proba[:, 1] if len(self.classes_) == 2 else proba
+        matrix = confusion_matrix(y, predicted, labels=self.classes_)
+        return {
+            "n": len(y),
+            "accuracy": float(accuracy_score(y, predicted)),
+            "balanced_accuracy": float(balanced_accuracy_score(y, predicted)),
+            "macro_f1": float(f1_score(y, predicted, average="macro")),
+            "k": k,
+            "top_k_accuracy": float(
+                top_k_accuracy_score(y, scores, k=k, labels=self.classes_)
+                if len(self.classes_) > 2
+                else accuracy_score(y, predicted)
+                if k < 2
+                else 1.0
+            ),
+            "confusion_matrix": pd.DataFrame(matrix, index=self.classes_, columns=self.classes_),
+        }
+
+    def _labels_for(self, X, y):
+        if isinstance(X, str | os.PathLike) and y is None:
+            _, labels, _ = scan_folder(X)
+            return labels
+        if y is None:
+            raise ValueError("`y` is required unless X is a folder of class folders.")
+        return np.asarray(y)
+
+    def plot_explanations(self, X, path, n_cols=4):
+        """Writes a PNG grid of the images with their Grad-CAM overlays.
+
+        Returns:
+            The path written.
+        """
+        from core.plotting import require_matplotlib, save_figure
+
+        plt = require_matplotlib()
+        data = self._images(X)
+        images = data if isinstance(data, np.ndarray) else np.concatenate([b.numpy() for b in data])
+        heat = self.explain(images)
+        predicted = self.classes_[np.argmax(self.predict_proba(images), axis=1)]
+        n_rows = int(np.ceil(len(images) / n_cols))
+        fig, axes = plt.subplots(
+            n_rows, n_cols, figsize=(2.2 * n_cols, 2.4 * n_rows), squeeze=False
+        )
+        for ax in axes.ravel():
+            ax.axis("off")
+        for ax, image, cam, label in zip(axes.ravel(), images, heat, predicted, strict=False):
+            ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray")
+            ax.imshow(cam, cmap="jet", alpha=0.4, vmin=0.0, vmax=1.0)
+            ax.set_title(str(label), fontsize=9)
+        fig.suptitle("Grad-CAM: where the predicted class was seen")
+        return save_figure(fig, path)
+
+    def plot_confusion_matrix(self, X, path, y=None):
+        """Writes the confusion matrix of X as a PNG.
+
+        Returns:
+            The path written.
+        """
+        from core.plotting import require_matplotlib, save_figure
+
+        plt = require_matplotlib()
+        matrix = self.report(X, y)["confusion_matrix"]
+        fig, ax = plt.subplots(figsize=(1.0 + 0.6 * len(matrix), 0.8 + 0.6 * len(matrix)))
+        ax.imshow(matrix.to_numpy(), cmap="Blues")
+        ticks = range(len(matrix))
+        ax.set_xticks(ticks, [str(c) for c in matrix.columns], rotation=45, ha="right")
+        ax.set_yticks(ticks, [str(c) for c in matrix.index])
+        for (i, j), value in np.ndenumerate(matrix.to_numpy()):
+            ax.text(j, i, str(value), ha="center", va="center", fontsize=8)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        return save_figure(fig, path)
+
+    # --------------------------------------------------------------- state
+    def _get_fitted_state(self):
+        return {
+            "preprocessor": self.preprocessor_.get_state(),
+            **self._classifier_state(),
+            **self._base_fitted_state(),
+        }
+
+    def _set_fitted_state(self, state):
+        self.preprocessor_ = ImagePreprocessor.from_state(state["preprocessor"])
+        self._set_classifier_state(state)
+        self._set_base_fitted_state(state)
+
+    def _input_schema(self):
+        return {"images": self.preprocessor_.get_state()}
+
+    @classmethod
+    def _params_from_json(cls, params):
+        params = dict(params)
+        for key in ("image_size", "widths"):
+            if isinstance(params.get(key), list):
+                params[key] = tuple(params[key])
+        return params
+
+    # ---------------------------------------------------------------- demo
+    @classmethod
+    def demo(cls, sample_data, out_dir):
+        """Trains on the `sample_data/vision/shapes` folder; used by `keras-domains demo`.
+
+        Returns:
+            dict: a row of the demo's summary table.
+        """
+        folder = os.path.join(sample_data, "vision", "shapes")
+        files, labels, _ = scan_folder(folder)
+        train, test = train_test_split(
+            np.arange(len(files)), test_size=0.25, stratify=labels, random_state=0
+        )
+        model = cls(random_state=0, max_epochs=30).fit([files[i] for i in train], labels[train])
+        path = model.save(os.path.join(out_dir, "vision_image_classification.kdm"))
+        reloaded = cls.load(path)
+        test_files = [files[i] for i in test]
+        reloaded.explain(test_files[:4])
+        report = reloaded.report(test_files, labels[test])
+        return {
+            "data": "vision/shapes (PNG, JPEG)",
+            "train_rows": len(train),
+            "test_rows": len(test),
+            "metric": "accuracy",
+            "value": report["accuracy"],
+            "baseline": "",
+        }
+
+
+def list_images(folder):
+    """Image files of a folder, in the order predictions use.
+
+    A folder of class sub-folders lists its sub-folders' images (sorted by
+    class, then file name); any other folder lists its own images by name.
+    """
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"Image folder {folder!r} does not exist.")
+    entries = sorted(os.listdir(folder))
+    subfolders = [e for e in entries if os.path.isdir(os.path.join(folder, e))]
+    if subfolders:
+        return [
+            os.path.join(folder, d, f)
+            for d in subfolders
+            for f in sorted(os.listdir(os.path.join(folder, d)))
+            if f.lower().endswith(IMAGE_EXTENSIONS)
+        ]
+    files = [os.path.join(folder, f) for f in entries if f.lower().endswith(IMAGE_EXTENSIONS)]
+    if not files:
+        raise ValueError(f"Image folder {folder!r} holds no images.")
+    return files

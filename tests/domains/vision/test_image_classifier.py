@@ -1,0 +1,208 @@
+"""ImageClassifier: arrays, folders and files, Grad-CAM, warm starts, files, errors."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+from domains.vision import ImageClassifier, list_images
+
+SHAPES = Path(__file__).resolve().parents[3] / "sample_data" / "vision" / "shapes"
+TINY = dict(widths=(8, 16), max_epochs=3, batch_size=32, image_size=(16, 16), random_state=0)
+
+
+def tiny(**params):
+    return ImageClassifier(**{**TINY, **params})
+
+
+@pytest.fixture(scope="module")
+def folder_model():
+    return tiny().fit(str(SHAPES))
+
+
+def _write_png(path, image):
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_bytes(tf.io.encode_png(image).numpy())
+
+
+def test_digits_hold_out_accuracy():
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X.reshape(-1, 8, 8) / 16.0, y, test_size=0.25, stratify=y, random_state=0
+    )
+    model = ImageClassifier(image_size=(16, 16), random_state=0).fit(X_train, y_train)
+    assert model.score(X_test, y_test) >= 0.98
+
+
+def test_folder_in_class_names_out(folder_model):
+    assert list(folder_model.classes_) == ["circle", "ring", "square", "triangle"]
+    files = list_images(SHAPES)
+    proba = folder_model.predict_proba(str(SHAPES))
+    assert proba.shape == (len(files), 4)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    # The folder streams through tf.data in list_images order: same as passing the files.
+    np.testing.assert_allclose(folder_model.predict_proba(files[:10]), proba[:10], atol=1e-5)
+
+
+def test_folder_training_streams(monkeypatch):
+    from core.estimators import keras_estimator
+
+    seen = {}
+    original = keras_estimator.KerasEstimator._fit_model
+
+    def spy(self, X_train, *args, **kwargs):
+        seen["train"] = X_train
+        return original(self, X_train, *args, **kwargs)
+
+    monkeypatch.setattr(keras_estimator.KerasEstimator, "_fit_model", spy)
+    tiny(max_epochs=1).fit(str(SHAPES))
+    assert isinstance(seen["train"], tf.data.Dataset)
+
+
+def test_grayscale_and_colour_inputs_are_converted(folder_model):
+    rng = np.random.default_rng(0)
+    gray = rng.integers(0, 255, size=(3, 20, 24), dtype=np.uint8)
+    rgb = np.repeat(gray[..., None], 3, axis=-1)
+    # The shapes folder mixes channels; the model reads colour and repeats grayscale.
+    assert folder_model.preprocessor_.channels_ == 3
+    np.testing.assert_allclose(
+        folder_model.predict_proba(gray), folder_model.predict_proba(rgb), atol=1e-5
+    )
+    gray_model = tiny(max_epochs=1).fit(gray.repeat(4, axis=0), [0, 1] * 6)
+    assert gray_model.preprocessor_.channels_ == 1
+    assert gray_model.predict_proba(rgb).shape == (3, 2)
+
+
+def test_save_load_keeps_classes_and_preprocessing(folder_model, tmp_path):
+    loaded = ImageClassifier.load(folder_model.save(tmp_path / "vision.kdm"))
+    files = list_images(SHAPES)[:12]
+    np.testing.assert_allclose(
+        loaded.predict_proba(files), folder_model.predict_proba(files), atol=1e-6
+    )
+    assert list(loaded.classes_) == list(folder_model.classes_)
+    assert loaded.preprocessor_.get_state() == folder_model.preprocessor_.get_state()
+
+
+def test_grad_cam_finds_the_object():
+    """Class = which half holds a bright square; the heat map must sit on that square."""
+    rng = np.random.default_rng(0)
+    n = 240
+    images = rng.uniform(0, 0.2, size=(n, 16, 16)).astype("float32")
+    labels = rng.integers(0, 2, n)
+    rows = rng.integers(2, 10, n)
+    for i in range(n):
+        col = rng.integers(1, 4) if labels[i] == 0 else rng.integers(9, 12)
+        images[i, rows[i] : rows[i] + 4, col : col + 4] = 1.0
+    model = tiny(max_epochs=8, augment=False, widths=(8, 16)).fit(images, labels)
+    assert model.score(images, labels) > 0.9
+    heat = model.explain(images[:20])
+    assert heat.shape == (20, 16, 16) and heat.min() >= 0.0 and heat.max() <= 1.0
+    inside = [
+        heat[i, rows[i] : rows[i] + 4].mean() > heat[i].mean()
+        for i in range(20)
+        if heat[i].max() > 0
+    ]
+    assert np.mean(inside) >= 0.8
+
+
+def test_plots_are_written(folder_model, tmp_path):
+    files = list_images(SHAPES)
+    gradcam = folder_model.plot_explanations(files[:8], tmp_path / "gradcam.png")
+    confusion = folder_model.plot_confusion_matrix(str(SHAPES), tmp_path / "confusion.png")
+    for path in (gradcam, confusion):
+        assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_on_a_folder(folder_model):
+    report = folder_model.report(str(SHAPES), k=2)
+    matrix = report["confusion_matrix"]
+    assert list(matrix.index) == list(folder_model.classes_)
+    assert matrix.to_numpy().sum() == report["n"] == len(list_images(SHAPES))
+    assert np.isclose(report["accuracy"], np.trace(matrix.to_numpy()) / report["n"])
+    assert report["top_k_accuracy"] >= report["accuracy"]
+
+
+def test_warm_start_trains_the_head_first_with_a_frozen_backbone(
+    folder_model, tmp_path, monkeypatch
+):
+    source_path = folder_model.save(tmp_path / "source.kdm")
+    source_weights = folder_model.model_.get_layer("backbone").get_weights()
+    calls = []
+    original = ImageClassifier._train_epochs
+
+    def spy(self, *args):
+        backbone = self.model_.get_layer("backbone")
+        calls.append({"trainable": backbone.trainable, "learning_rate": args[5]})
+        history = original(self, *args)
+        calls[-1]["weights_after"] = backbone.get_weights()
+        return history
+
+    monkeypatch.setattr(ImageClassifier, "_train_epochs", spy)
+    tuned = tiny(warm_start=str(source_path), head_epochs=1, max_epochs=1, learning_rate=1e-3)
+    tuned.fit(str(SHAPES))
+    assert [c["trainable"] for c in calls] == [False, True]
+    assert calls[1]["learning_rate"] == pytest.approx(1e-4)
+    # Frozen means frozen: kernels and batch-norm statistics unchanged by the head phase.
+    for before, after in zip(source_weights, calls[0]["weights_after"], strict=True):
+        np.testing.assert_array_equal(before, after)
+    assert tuned.n_epochs_ == 2
+
+
+def test_warm_start_needs_a_matching_backbone(folder_model, tmp_path):
+    path = folder_model.save(tmp_path / "source.kdm")
+    with pytest.raises(ValueError, match="warm_start"):
+        tiny(warm_start=str(path), image_size=(24, 24)).fit(str(SHAPES))
+
+
+# ------------------------------------------------------------------ errors
+def test_unreadable_files_are_skipped_with_a_warning(tmp_path):
+    for label in ("a", "b"):
+        for i in range(4):
+            _write_png(tmp_path / label / f"{i}.png", np.full((8, 8, 1), 60 * i, np.uint8))
+    (tmp_path / "a" / "broken.png").write_bytes(b"not an image")
+    good = (tmp_path / "b" / "0.png").read_bytes()
+    (tmp_path / "b" / "truncated.png").write_bytes(good[: len(good) // 2])
+    with pytest.warns(UserWarning, match=r"Skipped 2 .*broken\.png.*truncated\.png"):
+        model = tiny(max_epochs=1).fit(str(tmp_path))
+    assert model.n_epochs_ == 1
+
+
+def test_all_unreadable_is_an_error(tmp_path):
+    for label in ("a", "b"):
+        (tmp_path / label).mkdir()
+        (tmp_path / label / "x.png").write_bytes(b"junk")
+    with pytest.raises(ValueError, match="None of the 2 image files"):
+        tiny().fit(str(tmp_path))
+
+
+def test_empty_and_single_class_folders(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="holds no images"):
+        tiny().fit(str(tmp_path / "empty"))
+    single = tmp_path / "single"
+    shutil.copytree(SHAPES / "circle", single / "circle")
+    with pytest.raises(ValueError, match="single class"):
+        tiny().fit(str(single))
+
+
+@pytest.mark.parametrize(
+    ("images", "labels", "match"),
+    [
+        ([np.zeros((8, 8)), np.zeros((9, 9))], [0, 1], "different shapes"),
+        (np.zeros((4, 8, 8, 1, 1)), [0, 1, 0, 1], "5 dimensions"),
+        (np.zeros((4, 8, 8)), [0, 1, 0], "different lengths"),
+    ],
+)
+def test_bad_arrays(images, labels, match):
+    with pytest.raises(ValueError, match=match):
+        tiny().fit(images, labels)
+
+
+@pytest.mark.parametrize("size", [(0, 8), (8,), "32", (8.5, 8), (True, 8)])
+def test_image_size_must_be_two_positive_ints(size):
+    with pytest.raises(ValueError, match="image_size"):
+        tiny(image_size=size).fit(np.zeros((4, 8, 8)), [0, 1, 0, 1])
