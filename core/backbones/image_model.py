@@ -2,7 +2,13 @@
 
 import keras
 
-from core.layers import AttentionPooling, PatchEmbedding, ResidualBlock, TransformerEncoder
+from core.layers import (
+    AttentionPooling,
+    PatchEmbedding,
+    PerImageStandardization,
+    ResidualBlock,
+    TransformerEncoder,
+)
 from core.layers.residual_block import BN_MOMENTUM
 
 IMAGE_BACKBONES = ("cnn", "vit")
@@ -23,6 +29,7 @@ def build_image_model(
     num_heads=4,
     dropout=0.1,
     augmentation=None,
+    standardize=True,
     name="image_model",
 ):
     """Builds `images -> augmentation -> backbone (feature map) -> head -> logits`.
@@ -48,6 +55,8 @@ def build_image_model(
         dropout: dropout rate.
         augmentation: list of Keras preprocessing layers applied in training
             only (they are the identity at inference), or None.
+        standardize: standardise each image (zero mean, unit variance) after
+            augmentation.
         name: model name.
 
     Returns:
@@ -96,4 +105,6 @@ def build_image_model(
     x = images
     for layer in augmentation or []:
         x = layer(x)
+    if standardize:
+        x = PerImageStandardization(name="standardize")(x)
     return keras.Model(images, head(backbone_model(x)), name=name)

@@ -5,6 +5,7 @@ from core.layers.event_history_split import EventHistorySplit
 from core.layers.lstm_encoder import LSTMEncoder
 from core.layers.monotone_feature_effects import MonotoneFeatureEffects
 from core.layers.patch_embedding import PatchEmbedding
+from core.layers.per_image_standardization import PerImageStandardization
 from core.layers.residual_block import ResidualBlock
 from core.layers.select_features import SelectFeatures
 from core.layers.tabular_embedding import TabularEmbedding
@@ -17,6 +18,7 @@ __all__ = [
     "LSTMEncoder",
     "MonotoneFeatureEffects",
     "PatchEmbedding",
+    "PerImageStandardization",
     "ResidualBlock",
     "SelectFeatures",
     "TabularEmbedding",

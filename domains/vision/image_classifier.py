@@ -536,7 +536,15 @@ class ImageClassifier(KerasClassifier):
         train, test = train_test_split(
             np.arange(len(files)), test_size=0.25, stratify=labels, random_state=0
         )
-        model = cls(random_state=0, max_epochs=30).fit([files[i] for i in train], labels[train])
+        # Shapes look the same mirrored or turned, so this data set takes flips and full
+        # rotations; 100 validation images are too few to stop on, so it trains 60 epochs.
+        model = cls(
+            random_state=0,
+            flip="horizontal_and_vertical",
+            rotation=0.5,
+            max_epochs=60,
+            validation_fraction=0.0,
+        ).fit([files[i] for i in train], labels[train])
         path = model.save(os.path.join(out_dir, "vision_image_classification.kdm"))
         reloaded = cls.load(path)
         test_files = [files[i] for i in test]
@@ -546,7 +554,7 @@ class ImageClassifier(KerasClassifier):
             "data": "vision/shapes (PNG, JPEG)",
             "train_rows": len(train),
             "test_rows": len(test),
-            "metric": "accuracy",
+            "metric": "accuracy (chance 0.25)",
             "value": report["accuracy"],
             "baseline": "",
         }
