@@ -11,7 +11,7 @@ from sklearn.model_selection import train_test_split
 
 from domains.vision import ImageClassifier, list_images
 
-SHAPES = Path(__file__).resolve().parents[3] / "sample_data" / "vision" / "shapes"
+SAMPLE_SHAPES = Path(__file__).resolve().parents[3] / "sample_data" / "vision" / "shapes"
 TINY = dict(widths=(8, 16), max_epochs=3, batch_size=32, image_size=(16, 16), random_state=0)
 
 
@@ -20,8 +20,19 @@ def tiny(**params):
 
 
 @pytest.fixture(scope="module")
-def folder_model():
-    return tiny().fit(str(SHAPES))
+def shapes(tmp_path_factory):
+    """The first 16 images of each class of the sample folder: all formats and channels."""
+    folder = tmp_path_factory.mktemp("shapes")
+    for class_folder in sorted(SAMPLE_SHAPES.iterdir()):
+        (folder / class_folder.name).mkdir()
+        for image in sorted(class_folder.iterdir())[:16]:
+            shutil.copy(image, folder / class_folder.name / image.name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def folder_model(shapes):
+    return tiny().fit(str(shapes))
 
 
 def _write_png(path, image):
@@ -38,17 +49,17 @@ def test_digits_hold_out_accuracy():
     assert model.score(X_test, y_test) >= 0.98
 
 
-def test_folder_in_class_names_out(folder_model):
+def test_folder_in_class_names_out(shapes, folder_model):
     assert list(folder_model.classes_) == ["circle", "ring", "square", "triangle"]
-    files = list_images(SHAPES)
-    proba = folder_model.predict_proba(str(SHAPES))
+    files = list_images(shapes)
+    proba = folder_model.predict_proba(str(shapes))
     assert proba.shape == (len(files), 4)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
     # The folder streams through tf.data in list_images order: same as passing the files.
     np.testing.assert_allclose(folder_model.predict_proba(files[:10]), proba[:10], atol=1e-5)
 
 
-def test_folder_training_streams(monkeypatch):
+def test_folder_training_streams(shapes, monkeypatch):
     from core.estimators import keras_estimator
 
     seen = {}
@@ -59,7 +70,7 @@ def test_folder_training_streams(monkeypatch):
         return original(self, X_train, *args, **kwargs)
 
     monkeypatch.setattr(keras_estimator.KerasEstimator, "_fit_model", spy)
-    tiny(max_epochs=1).fit(str(SHAPES))
+    tiny(max_epochs=1).fit(str(shapes))
     assert isinstance(seen["train"], tf.data.Dataset)
 
 
@@ -77,9 +88,9 @@ def test_grayscale_and_colour_inputs_are_converted(folder_model):
     assert gray_model.predict_proba(rgb).shape == (3, 2)
 
 
-def test_save_load_keeps_classes_and_preprocessing(folder_model, tmp_path):
+def test_save_load_keeps_classes_and_preprocessing(shapes, folder_model, tmp_path):
     loaded = ImageClassifier.load(folder_model.save(tmp_path / "vision.kdm"))
-    files = list_images(SHAPES)[:12]
+    files = list_images(shapes)[:12]
     np.testing.assert_allclose(
         loaded.predict_proba(files), folder_model.predict_proba(files), atol=1e-6
     )
@@ -109,25 +120,25 @@ def test_grad_cam_finds_the_object():
     assert np.mean(inside) >= 0.8
 
 
-def test_plots_are_written(folder_model, tmp_path):
-    files = list_images(SHAPES)
+def test_plots_are_written(shapes, folder_model, tmp_path):
+    files = list_images(shapes)
     gradcam = folder_model.plot_explanations(files[:8], tmp_path / "gradcam.png")
-    confusion = folder_model.plot_confusion_matrix(str(SHAPES), tmp_path / "confusion.png")
+    confusion = folder_model.plot_confusion_matrix(str(shapes), tmp_path / "confusion.png")
     for path in (gradcam, confusion):
         assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_report_on_a_folder(folder_model):
-    report = folder_model.report(str(SHAPES), k=2)
+def test_report_on_a_folder(shapes, folder_model):
+    report = folder_model.report(str(shapes), k=2)
     matrix = report["confusion_matrix"]
     assert list(matrix.index) == list(folder_model.classes_)
-    assert matrix.to_numpy().sum() == report["n"] == len(list_images(SHAPES))
+    assert matrix.to_numpy().sum() == report["n"] == len(list_images(shapes))
     assert np.isclose(report["accuracy"], np.trace(matrix.to_numpy()) / report["n"])
     assert report["top_k_accuracy"] >= report["accuracy"]
 
 
 def test_warm_start_trains_the_head_first_with_a_frozen_backbone(
-    folder_model, tmp_path, monkeypatch
+    shapes, folder_model, tmp_path, monkeypatch
 ):
     source_path = folder_model.save(tmp_path / "source.kdm")
     source_weights = folder_model.model_.get_layer("backbone").get_weights()
@@ -143,7 +154,7 @@ def test_warm_start_trains_the_head_first_with_a_frozen_backbone(
 
     monkeypatch.setattr(ImageClassifier, "_train_epochs", spy)
     tuned = tiny(warm_start=str(source_path), head_epochs=1, max_epochs=1, learning_rate=1e-3)
-    tuned.fit(str(SHAPES))
+    tuned.fit(str(shapes))
     assert [c["trainable"] for c in calls] == [False, True]
     assert calls[1]["learning_rate"] == pytest.approx(1e-4)
     # Frozen means frozen: kernels and batch-norm statistics unchanged by the head phase.
@@ -152,10 +163,10 @@ def test_warm_start_trains_the_head_first_with_a_frozen_backbone(
     assert tuned.n_epochs_ == 2
 
 
-def test_warm_start_needs_a_matching_backbone(folder_model, tmp_path):
+def test_warm_start_needs_a_matching_backbone(shapes, folder_model, tmp_path):
     path = folder_model.save(tmp_path / "source.kdm")
     with pytest.raises(ValueError, match="warm_start"):
-        tiny(warm_start=str(path), image_size=(24, 24)).fit(str(SHAPES))
+        tiny(warm_start=str(path), image_size=(24, 24)).fit(str(shapes))
 
 
 # ------------------------------------------------------------------ errors
@@ -179,12 +190,12 @@ def test_all_unreadable_is_an_error(tmp_path):
         tiny().fit(str(tmp_path))
 
 
-def test_empty_and_single_class_folders(tmp_path):
+def test_empty_and_single_class_folders(shapes, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="holds no images"):
         tiny().fit(str(tmp_path / "empty"))
     single = tmp_path / "single"
-    shutil.copytree(SHAPES / "circle", single / "circle")
+    shutil.copytree(shapes / "circle", single / "circle")
     with pytest.raises(ValueError, match="single class"):
         tiny().fit(str(single))
 
