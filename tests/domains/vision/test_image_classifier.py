@@ -217,3 +217,22 @@ def test_bad_arrays(images, labels, match):
 def test_image_size_must_be_two_positive_ints(size):
     with pytest.raises(ValueError, match="image_size"):
         tiny(image_size=size).fit(np.zeros((4, 8, 8)), [0, 1, 0, 1])
+
+
+def test_vit_backbone_trains_explains_and_round_trips(tmp_path):
+    rng = np.random.default_rng(1)
+    images = rng.uniform(0, 0.3, size=(64, 16, 16)).astype("float32")
+    labels = np.arange(64) % 2
+    images[labels == 1, 4:12, 4:12] += 0.7
+    model = tiny(backbone="vit", patch_size=4, embedding_dim=16, num_layers=1, num_heads=2)
+    model.set_params(max_epochs=15, learning_rate=5e-3, augment=False).fit(images, labels)
+    assert model.score(images, labels) > 0.9
+    heat = model.explain(images[:4])
+    assert heat.shape == (4, 16, 16) and 0.0 <= heat.min() and heat.max() <= 1.0
+    loaded = ImageClassifier.load(model.save(tmp_path / "vit.kdm"))
+    np.testing.assert_allclose(loaded.predict_proba(images), model.predict_proba(images), atol=1e-6)
+
+
+def test_vit_patch_size_must_divide_the_image():
+    with pytest.raises(ValueError, match="patch_size"):
+        tiny(backbone="vit", patch_size=5).fit(np.zeros((4, 8, 8)), [0, 1, 0, 1])
