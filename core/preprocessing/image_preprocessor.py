@@ -6,6 +6,8 @@ import warnings
 import numpy as np
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+MIN_AUTO_SIDE = 16
+MAX_AUTO_SIDE = 64
 
 
 class ImagePreprocessor:
@@ -23,15 +25,26 @@ class ImagePreprocessor:
     prefetch), so a folder never has to fit in memory.
 
     Args:
-        image_size: `(height, width)` of the model input.
+        image_size: `(height, width)` of the model input, or `"auto"`: the
+            training arrays' own size, or the median size of the first
+            training files; each side at least 16 and, for files, at most 64.
+        multiple_of: an `"auto"` size is rounded up to a multiple of this
+            (a ViT's patch size).
 
     Attributes:
         channels_: 1 or 3.
         pixel_scale_: the divisor of float pixel values.
     """
 
-    def __init__(self, image_size=(32, 32)):
-        self.image_size = check_image_size(image_size)
+    def __init__(self, image_size=(32, 32), multiple_of=1):
+        self.auto_size = image_size == "auto"
+        self.image_size = None if self.auto_size else check_image_size(image_size)
+        self.multiple_of = int(multiple_of)
+
+    def _set_auto_size(self, height, width, largest):
+        if self.auto_size:
+            sides = [min(max(int(v), MIN_AUTO_SIDE), largest) for v in (height, width)]
+            self.image_size = tuple(-(-v // self.multiple_of) * self.multiple_of for v in sides)
 
     # --------------------------------------------------------------- arrays
     def fit_arrays(self, images):
@@ -41,6 +54,8 @@ class ImagePreprocessor:
             self.
         """
         images = as_image_array(images, "X")
+        largest = max(*images.shape[1:3], MIN_AUTO_SIDE)
+        self._set_auto_size(images.shape[1], images.shape[2], largest=largest)
         self.channels_ = 1 if images.shape[-1] == 1 else 3
         self.pixel_scale_ = (
             1.0 if images.dtype != np.uint8 and float(images.max()) <= 1.5 else 255.0
@@ -55,10 +70,12 @@ class ImagePreprocessor:
         """
         import tensorflow as tf
 
-        channels = [
-            int(tf.io.decode_image(tf.io.read_file(p), expand_animations=False).shape[-1])
+        shapes = [
+            tf.io.decode_image(tf.io.read_file(p), expand_animations=False).shape
             for p in paths[:20]
         ]
+        heights, widths, channels = zip(*shapes, strict=True)
+        self._set_auto_size(np.median(heights), np.median(widths), largest=MAX_AUTO_SIDE)
         self.channels_ = 1 if all(c == 1 for c in channels) else 3
         self.pixel_scale_ = 255.0
         return self
@@ -157,7 +174,9 @@ class ImagePreprocessor:
 
 
 def check_image_size(image_size):
-    """Validates `(height, width)`; returns it as a tuple of ints."""
+    """Validates `(height, width)` (or `"auto"`); returns a tuple of ints (or `"auto"`)."""
+    if image_size == "auto":
+        return image_size
     if (
         not isinstance(image_size, list | tuple)
         or len(image_size) != 2
@@ -165,7 +184,8 @@ def check_image_size(image_size):
         or min(image_size) < 1
     ):
         raise ValueError(
-            f"`image_size` must be two positive integers (height, width). Received: {image_size!r}"
+            "`image_size` must be 'auto' or two positive integers (height, width). "
+            f"Received: {image_size!r}"
         )
     return int(image_size[0]), int(image_size[1])
 

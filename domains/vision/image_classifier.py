@@ -29,7 +29,9 @@ class ImageClassifier(KerasClassifier):
 
     Args:
         backbone: `"cnn"` (a small residual network with batch norm) or `"vit"`.
-        image_size: `(height, width)` every image is resized to.
+        image_size: `(height, width)` every image is resized to, or `"auto"`:
+            the training arrays' own size (at least 16 per side), or the median
+            size of the first training files (16 to 64 per side).
         augment: random rotation, zoom, translation and contrast (and `flip`)
             during training only.
         flip: None, `"horizontal"`, `"vertical"` or `"horizontal_and_vertical"`;
@@ -70,14 +72,14 @@ class ImageClassifier(KerasClassifier):
     def __init__(
         self,
         backbone="cnn",
-        image_size=(32, 32),
+        image_size="auto",
         augment=True,
         flip=None,
         rotation=0.03,
         zoom=0.05,
         translation=0.05,
         contrast=0.1,
-        widths=(32, 64, 128),
+        widths=(24, 48, 96),
         patch_size=4,
         embedding_dim=64,
         num_layers=4,
@@ -142,7 +144,10 @@ class ImageClassifier(KerasClassifier):
         n = len(files) if files is not None else len(images)
         y_encoded, codes = self._encode_target(y, n)
         weights = self._sample_weights(codes, sample_weight, n)
-        self.preprocessor_ = ImagePreprocessor(check_image_size(self.image_size))
+        self.preprocessor_ = ImagePreprocessor(
+            check_image_size(self.image_size),
+            multiple_of=self.patch_size if self.backbone == "vit" else 1,
+        )
         if files is not None:
             self.preprocessor_.fit_files(files)
         else:
@@ -171,7 +176,11 @@ class ImageClassifier(KerasClassifier):
                 f"`backbone` must be one of {IMAGE_BACKBONES}. Received: backbone={self.backbone!r}"
             )
         size = check_image_size(self.image_size)
-        if self.backbone == "vit" and (size[0] % self.patch_size or size[1] % self.patch_size):
+        if (
+            self.backbone == "vit"
+            and size != "auto"
+            and (size[0] % self.patch_size or size[1] % self.patch_size)
+        ):
             raise ValueError(
                 f"`image_size` {size} must be a multiple of `patch_size`={self.patch_size} for "
                 "the ViT backbone."
@@ -365,11 +374,19 @@ class ImageClassifier(KerasClassifier):
         Returns:
             float array `(n, height, width)` in [0, 1].
         """
-        import tensorflow as tf
 
         check_is_fitted(self)
+        return self._grad_cam(self._loaded_images(X), target)
+
+    def _loaded_images(self, X):
+        """Preprocessed images of X as one array (for the few images explained or plotted)."""
         data = self._images(X)
-        images = data if isinstance(data, np.ndarray) else np.concatenate([b.numpy() for b in data])
+        return data if isinstance(data, np.ndarray) else np.concatenate([b.numpy() for b in data])
+
+    def _grad_cam(self, images, target=None):
+        """Grad-CAM maps of preprocessed images."""
+        import tensorflow as tf
+
         logits = self._predict_raw(images)
         if target is None:
             targets = np.argmax(self._proba_from_logits(logits), axis=1)
@@ -389,7 +406,12 @@ class ImageClassifier(KerasClassifier):
             if self.target_type_ == "binary":  # One logit: class 1's score, negated for class 0.
                 score = out[:, 0] * tf.constant(np.where(targets == 1, 1.0, -1.0), tf.float32)
             else:
-                score = tf.reduce_sum(out * tf.one_hot(targets, out.shape[-1]), axis=-1)
+                # The class's logit against the mean of the others: what makes it win the
+                # softmax. Its own logit alone can be negative everywhere for a winning
+                # class, which would leave an empty map after the ReLU.
+                one_hot = tf.one_hot(targets, out.shape[-1])
+                others = (1.0 - one_hot) / (out.shape[-1] - 1)
+                score = tf.reduce_sum(out * (one_hot - others), axis=-1)
         grads = tape.gradient(score, feature_map).numpy()
         feature_map = feature_map.numpy()
         if feature_map.ndim == 3:  # ViT tokens: back onto the patch grid.
@@ -461,10 +483,10 @@ class ImageClassifier(KerasClassifier):
         from core.plotting import require_matplotlib, save_figure
 
         plt = require_matplotlib()
-        data = self._images(X)
-        images = data if isinstance(data, np.ndarray) else np.concatenate([b.numpy() for b in data])
-        heat = self.explain(images)
-        predicted = self.classes_[np.argmax(self.predict_proba(images), axis=1)]
+        check_is_fitted(self)
+        images = self._loaded_images(X)  # Preprocessed once: shown, explained and predicted.
+        heat = self._grad_cam(images)
+        predicted = self.classes_[np.argmax(self._proba_from_logits(self._predict_raw(images)), 1)]
         n_rows = int(np.ceil(len(images) / n_cols))
         fig, axes = plt.subplots(
             n_rows, n_cols, figsize=(2.2 * n_cols, 2.4 * n_rows), squeeze=False
@@ -497,6 +519,7 @@ class ImageClassifier(KerasClassifier):
             ax.text(j, i, str(value), ha="center", va="center", fontsize=8)
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
+        fig.tight_layout()
         return save_figure(fig, path)
 
     # --------------------------------------------------------------- state

@@ -112,6 +112,7 @@ def test_grad_cam_finds_the_object():
     assert model.score(images, labels) > 0.9
     heat = model.explain(images[:20])
     assert heat.shape == (20, 16, 16) and heat.min() >= 0.0 and heat.max() <= 1.0
+    assert (heat.max(axis=(1, 2)) > 0).mean() >= 0.9  # A winning class leaves a map.
     inside = [
         heat[i, rows[i] : rows[i] + 4].mean() > heat[i].mean()
         for i in range(20)
@@ -236,3 +237,30 @@ def test_vit_backbone_trains_explains_and_round_trips(tmp_path):
 def test_vit_patch_size_must_divide_the_image():
     with pytest.raises(ValueError, match="patch_size"):
         tiny(backbone="vit", patch_size=5).fit(np.zeros((4, 8, 8)), [0, 1, 0, 1])
+
+
+def test_plot_explanations_scales_images_once(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(8, 16, 16), dtype=np.uint8)
+    model = tiny(max_epochs=1).fit(images, [0, 1] * 4)
+    seen = []
+    original = ImageClassifier._predict_raw
+
+    def spy(self, matrix):
+        seen.append(float(np.max(matrix)))
+        return original(self, matrix)
+
+    monkeypatch.setattr(ImageClassifier, "_predict_raw", spy)
+    model.plot_explanations(images[:4], tmp_path / "gradcam.png")
+    # Pixels reach the model in [0, 1], once scaled: not 0-255, not divided twice.
+    assert seen and all(0.5 < peak <= 1.0 for peak in seen)
+
+
+def test_auto_image_size_follows_the_training_images():
+    model = tiny(image_size="auto", max_epochs=1).fit(np.zeros((4, 20, 24)), [0, 1, 0, 1])
+    assert model.preprocessor_.image_size == (20, 24)
+    small = tiny(image_size="auto", max_epochs=1).fit(np.zeros((4, 8, 8)), [0, 1, 0, 1])
+    assert small.preprocessor_.image_size == (16, 16)
+    vit = tiny(image_size="auto", backbone="vit", patch_size=8, embedding_dim=8, num_layers=1)
+    vit.set_params(max_epochs=1).fit(np.zeros((4, 20, 24)), [0, 1, 0, 1])
+    assert vit.preprocessor_.image_size == (24, 24)
