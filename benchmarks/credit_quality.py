@@ -60,6 +60,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from benchmarks.settings import parse_settings
 from core.metrics import expected_calibration_error
 from domains.finance import (
     RiskScorer,
@@ -358,20 +359,7 @@ def print_verdict(cv, params):
 
 # ---------------------------------------------------------------------- CLI
 def _parse_set(items):
-    valid = RiskScorer().get_params()
-    params = dict(DEFAULT_PARAMS)
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"--set expects key=value. Received: {item!r}")
-        if key not in valid or key == "random_state":
-            allowed = sorted(k for k in valid if k != "random_state")
-            raise SystemExit(f"--set: unknown parameter {key!r}; expected one of {allowed}")
-        try:
-            params[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            params[key] = raw  # A bare string such as --set backbone=transformer.
-    return params
+    return parse_settings(items, RiskScorer, DEFAULT_PARAMS)
 
 
 def parse_args(argv=None):

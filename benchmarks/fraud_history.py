@@ -53,6 +53,7 @@ import sklearn
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 
+from benchmarks.settings import parse_settings
 from domains.finance import (
     FraudDetector,
     average_precision,
@@ -260,23 +261,8 @@ def print_verdict(result, params, args):
 
 # ---------------------------------------------------------------------- CLI
 def _parse_set(items):
-    valid = FraudDetector().get_params()
     reserved = {"random_state": "--seed/--seeds", "window": "--window", "encoder": "--encoder"}
-    params = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"--set expects key=value. Received: {item!r}")
-        if key in reserved:
-            raise SystemExit(f"--set {key}: use {reserved[key]} instead.")
-        if key not in valid:
-            allowed = sorted(k for k in valid if k not in reserved)
-            raise SystemExit(f"--set: unknown parameter {key!r}; expected one of {allowed}")
-        try:
-            params[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            params[key] = raw  # A bare string.
-    return params
+    return parse_settings(items, FraudDetector, reserved=reserved)
 
 
 def parse_args(argv=None):

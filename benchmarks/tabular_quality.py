@@ -58,6 +58,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from benchmarks.settings import parse_settings
 from domains.medical import DiagnosisPredictor
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -332,20 +333,7 @@ def print_summary(results, args, params):
 
 # ---------------------------------------------------------------------- CLI
 def _parse_set(items):
-    valid = DiagnosisPredictor().get_params()
-    params = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"--set expects key=value. Received: {item!r}")
-        if key not in valid or key == "random_state":
-            allowed = sorted(k for k in valid if k != "random_state")
-            raise SystemExit(f"--set: unknown parameter {key!r}; expected one of {allowed}")
-        try:
-            params[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            params[key] = raw  # A bare string such as --set backbone=transformer.
-    return params
+    return parse_settings(items, DiagnosisPredictor)
 
 
 def parse_args(argv=None):

@@ -77,6 +77,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.svm import SVC
 
+from benchmarks.settings import parse_settings
 from domains.vision import ImageClassifier
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -574,20 +575,7 @@ def _set_threads(threads):
 
 
 def _parse_set(items):
-    valid = ImageClassifier().get_params()
-    params = dict(DEFAULT_PARAMS)
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"--set expects key=value. Received: {item!r}")
-        if key not in valid or key == "random_state":
-            allowed = sorted(k for k in valid if k != "random_state")
-            raise SystemExit(f"--set: unknown parameter {key!r}; expected one of {allowed}")
-        try:
-            params[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            params[key] = raw  # A bare string such as --set backbone=vit.
-    return params
+    return parse_settings(items, ImageClassifier, DEFAULT_PARAMS)
 
 
 def parse_args(argv=None):
