@@ -2,6 +2,7 @@
 
 import contextlib
 import importlib.metadata
+import inspect
 import logging
 import platform
 import random
@@ -235,8 +236,29 @@ class KerasEstimator(BaseEstimator):
 
     @classmethod
     def _params_from_json(cls, params):
-        """Turns saved parameters back into constructor arguments."""
-        return params
+        """Turns saved parameters back into constructor arguments.
+
+        JSON has no tuples: a saved list becomes a tuple again where the
+        constructor's default is a tuple (`hidden_units`) or a string option
+        that a tuple may replace (`image_size="auto"`); lists stay lists
+        elsewhere (`exclude`).
+        """
+        defaults = {
+            name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
+        }
+        return {
+            key: tuple(value)
+            if isinstance(value, list) and isinstance(defaults.get(key), tuple | str)
+            else value
+            for key, value in params.items()
+        }
+
+    def _check_validation_fraction(self):
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ValueError(
+                "`validation_fraction` must be in [0, 1). "
+                f"Received: validation_fraction={self.validation_fraction!r}"
+            )
 
     def _base_fitted_state(self):
         return {

@@ -129,11 +129,7 @@ class TabularClassifier(KerasClassifier):
                 raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={self.dropout!r}")
-        if not 0.0 <= self.validation_fraction < 1.0:
-            raise ValueError(
-                "`validation_fraction` must be in [0, 1). "
-                f"Received: validation_fraction={self.validation_fraction!r}"
-            )
+        self._check_validation_fraction()
         if self.n_members != "auto" and (
             not isinstance(self.n_members, int | np.integer) or self.n_members < 1
         ):
@@ -404,13 +400,6 @@ class TabularClassifier(KerasClassifier):
 
     def _input_schema(self):
         return self.preprocessor_.input_schema()
-
-    @classmethod
-    def _params_from_json(cls, params):
-        params = dict(params)
-        if isinstance(params.get("hidden_units"), list):
-            params["hidden_units"] = tuple(params["hidden_units"])
-        return params
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

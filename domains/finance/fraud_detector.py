@@ -145,11 +145,7 @@ class FraudDetector(KerasClassifier):
             )
         if not isinstance(self.window, int | np.integer) or self.window < 0:
             raise ValueError(f"`window` must be an integer >= 0. Received: window={self.window!r}")
-        if not 0.0 <= self.validation_fraction < 1.0:
-            raise ValueError(
-                "`validation_fraction` must be in [0, 1). "
-                f"Received: validation_fraction={self.validation_fraction!r}"
-            )
+        self._check_validation_fraction()
 
     def _train_out_of_time(self, flat, y_encoded, weights, times):
         """Holds out the latest `validation_fraction` of rows, by time, for early stopping."""
@@ -395,13 +391,6 @@ class FraudDetector(KerasClassifier):
             "time_column": self.time_column,
             "features": self.preprocessor_.input_schema(),
         }
-
-    @classmethod
-    def _params_from_json(cls, params):
-        params = dict(params)
-        if isinstance(params.get("hidden_units"), list):
-            params["hidden_units"] = tuple(params["hidden_units"])
-        return params
 
     # ---------------------------------------------------------------- demo
     @classmethod

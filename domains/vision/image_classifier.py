@@ -189,11 +189,7 @@ class ImageClassifier(KerasClassifier):
         flips = (None, "horizontal", "vertical", "horizontal_and_vertical")
         if self.flip not in flips:
             raise ValueError(f"`flip` must be one of {flips}. Received: flip={self.flip!r}")
-        if not 0.0 <= self.validation_fraction < 1.0:
-            raise ValueError(
-                "`validation_fraction` must be in [0, 1). "
-                f"Received: validation_fraction={self.validation_fraction!r}"
-            )
+        self._check_validation_fraction()
 
     def _inputs(self, X, y, fitting):
         """Returns `(files, images, y)`: file paths or an image array, and the labels."""
@@ -543,14 +539,6 @@ class ImageClassifier(KerasClassifier):
 
     def _input_schema(self):
         return {"images": self.preprocessor_.get_state()}
-
-    @classmethod
-    def _params_from_json(cls, params):
-        params = dict(params)
-        for key in ("image_size", "widths"):
-            if isinstance(params.get(key), list):
-                params[key] = tuple(params[key])
-        return params
 
     # ---------------------------------------------------------------- demo
     @classmethod

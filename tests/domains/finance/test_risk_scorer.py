@@ -165,3 +165,12 @@ def test_multiclass_targets_are_refused(data):
     X, _ = data
     with pytest.raises(ValueError, match="binary"):
         tiny().fit(X.iloc[:90], np.repeat(["a", "b", "c"], 30))
+
+
+def test_loaded_parameters_equal_the_saved_ones(data, tmp_path):
+    X, y = data
+    model = tiny(max_epochs=1, exclude=["sex"], monotone_constraints={"income": -1})
+    model.fit(X.iloc[:100], y.iloc[:100])
+    loaded = RiskScorer.load(model.save(tmp_path / "m.kdm"))
+    assert loaded.get_params() == model.get_params()
+    assert loaded.exclude == ["sex"] and loaded.hidden_units == (16,)

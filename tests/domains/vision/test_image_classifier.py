@@ -264,3 +264,10 @@ def test_auto_image_size_follows_the_training_images():
     vit = tiny(image_size="auto", backbone="vit", patch_size=8, embedding_dim=8, num_layers=1)
     vit.set_params(max_epochs=1).fit(np.zeros((4, 20, 24)), [0, 1, 0, 1])
     assert vit.preprocessor_.image_size == (24, 24)
+
+
+def test_loaded_parameters_equal_the_saved_ones(tmp_path):
+    model = tiny(max_epochs=1).fit(np.zeros((4, 8, 8)), [0, 1, 0, 1])
+    loaded = ImageClassifier.load(model.save(tmp_path / "m.kdm"))
+    assert loaded.get_params() == model.get_params()
+    assert isinstance(loaded.image_size, tuple) and isinstance(loaded.widths, tuple)
