@@ -2,9 +2,12 @@
 
     keras-domains tasks
     keras-domains train TASK --data FILE.csv --target COL --out MODEL [--set param=value ...]
+    keras-domains train nlp.text --data FILE.csv --text-column COL --target COL --out MODEL
+    keras-domains train nlp.generation --data corpus.txt --out MODEL
     keras-domains predict MODEL --data FILE.csv --out preds.csv
     keras-domains evaluate MODEL --data FILE.csv --target COL
     keras-domains explain MODEL --data FILE.csv [--out attributions.csv]
+    keras-domains generate MODEL --prompt TEXT [--max-new-tokens N --temperature T ...]
     keras-domains demo
 
 Errors are printed as one line, `keras-domains: error: ...`, with exit code 2.
@@ -52,8 +55,13 @@ def _build_parser():
 
     train = commands.add_parser("train", help="train a task on a CSV file and save the model")
     train.add_argument("task", help="task name, e.g. medical.diagnosis (see `tasks`)")
-    train.add_argument("--data", required=True, help="training CSV file")
-    train.add_argument("--target", required=True, help="name of the label column")
+    train.add_argument(
+        "--data", required=True, help="training CSV file (or, for text tasks, a .txt file)"
+    )
+    train.add_argument("--target", help="name of the label column (not for nlp.generation)")
+    train.add_argument(
+        "--text-column", help="for text tasks: the column holding the texts (else all columns)"
+    )
     train.add_argument("--out", required=True, help="model file to write (e.g. model.kdm)")
     train.add_argument(
         "--drop", nargs="*", default=[], metavar="COL", help="columns to leave out (e.g. ids)"
@@ -86,6 +94,19 @@ def _build_parser():
     explain.add_argument("--out", help="CSV file to write attributions to (default: print)")
     explain.set_defaults(handler=_explain)
 
+    generate = commands.add_parser("generate", help="continue a prompt with a text generator")
+    generate.add_argument("model", help="model file written by `train nlp.generation`")
+    generate.add_argument("--prompt", default="", help="text to continue")
+    generate.add_argument("--max-new-tokens", type=int, default=50)
+    generate.add_argument("--greedy", action="store_true", help="take the most likely token")
+    generate.add_argument("--temperature", type=float, default=1.0)
+    generate.add_argument("--top-k", type=int, default=None)
+    generate.add_argument("--top-p", type=float, default=1.0)
+    generate.add_argument("--repetition-penalty", type=float, default=1.0)
+    generate.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
+    generate.add_argument("--seed", type=int, default=None)
+    generate.set_defaults(handler=_generate)
+
     demo = commands.add_parser("demo", help="train every task on the shipped sample data")
     demo.add_argument(
         "--sample-data", help="folder with the sample data (default: the repository's)"
@@ -105,21 +126,47 @@ def _tasks(args):
 
 
 def _train(args):
+    from sklearn.base import is_classifier
+
     from core.registry import get_task
 
     estimator_cls = get_task(args.task)
-    frame = _read_csv(args.data)
-    _require_columns(frame, [args.target, *args.drop], args.data)
-    y = frame.pop(args.target)
-    frame = frame.drop(columns=args.drop)
     estimator = estimator_cls().set_params(**_parse_settings(args.set, estimator_cls))
+    if args.target is None and is_classifier(estimator):
+        raise ValueError(f"--target is required to train {args.task!r}.")
+    if args.data.endswith(".txt"):
+        if args.target is not None:
+            raise ValueError("A .txt --data file has no label column; use a CSV file.")
+        frame = _read_lines(args.data)
+    else:
+        frame = _read_csv(args.data)
+    columns = [c for c in (args.target, args.text_column) if c is not None]
+    _require_columns(frame, [*columns, *args.drop], args.data)
+    y = None if args.target is None else frame.pop(args.target)
+    frame = frame.drop(columns=args.drop)
+    X = frame if args.text_column is None else frame[args.text_column]
     started = time.perf_counter()
-    estimator.fit(frame, y)
+    if y is None:
+        estimator.fit(X)
+    else:
+        estimator.fit(X, y)
     estimator.save(args.out)
     print(
-        f"trained {args.task} on {len(frame)} rows x {frame.shape[1]} columns in "
-        f"{time.perf_counter() - started:.1f}s ({estimator.n_epochs_} epochs); saved to {args.out}"
+        f"trained {args.task} on {len(frame)} rows in {time.perf_counter() - started:.1f}s "
+        f"({estimator.n_epochs_} epochs); saved to {args.out}"
     )
+
+
+def _read_lines(path):
+    import pandas as pd
+
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"--data file {path!r} does not exist.")
+    with open(path, encoding="utf-8") as f:
+        lines = [line.rstrip("\n") for line in f if line.strip()]
+    if not lines:
+        raise ValueError(f"--data file {path!r} has no text lines.")
+    return pd.DataFrame({"text": lines})
 
 
 def _predict(args):
@@ -150,14 +197,44 @@ def _evaluate(args):
 
 
 def _explain(args):
+    import pandas as pd
+
     estimator = _load_model(args.model)
     frame = _read_csv(args.data)
     attributions = estimator.explain(frame)
+    if isinstance(attributions, list):  # Texts: one (token, attribution) list per row.
+        attributions = pd.DataFrame(
+            [
+                {"row": row, "position": i, "token": token, "attribution": score}
+                for row, pairs in zip(frame.index, attributions, strict=True)
+                for i, (token, score) in enumerate(pairs)
+            ],
+            columns=["row", "position", "token", "attribution"],
+        )
     if args.out:
         _write_csv(attributions, args.out)
         print(f"wrote attributions for {len(attributions)} rows to {args.out}")
     else:
         print(attributions.round(4).to_string())
+
+
+def _generate(args):
+    generator = _load_model(args.model)
+    if not hasattr(generator, "generate"):
+        raise ValueError(f"{args.model!r} holds a {generator.task_name} model, not a generator.")
+    print(
+        generator.generate(
+            args.prompt,
+            max_new_tokens=args.max_new_tokens,
+            greedy=args.greedy,
+            temperature=args.temperature,
+            top_k=args.top_k,
+            top_p=args.top_p,
+            repetition_penalty=args.repetition_penalty,
+            stop=args.stop or None,
+            seed=args.seed,
+        )
+    )
 
 
 def _demo(args):

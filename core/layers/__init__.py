@@ -10,6 +10,7 @@ from core.layers.residual_block import ResidualBlock
 from core.layers.select_features import SelectFeatures
 from core.layers.tabular_embedding import TabularEmbedding
 from core.layers.token_and_position_embedding import TokenAndPositionEmbedding
+from core.layers.transformer_decoder import TransformerDecoder
 from core.layers.transformer_encoder import TransformerEncoder
 
 __all__ = [
@@ -23,5 +24,6 @@ __all__ = [
     "SelectFeatures",
     "TabularEmbedding",
     "TokenAndPositionEmbedding",
+    "TransformerDecoder",
     "TransformerEncoder",
 ]

@@ -2,5 +2,6 @@
 
 from core.preprocessing.image_preprocessor import ImagePreprocessor
 from core.preprocessing.tabular_preprocessor import TabularPreprocessor
+from core.preprocessing.word_piece_tokenizer import WordPieceTokenizer
 
-__all__ = ["ImagePreprocessor", "TabularPreprocessor"]
+__all__ = ["ImagePreprocessor", "TabularPreprocessor", "WordPieceTokenizer"]

@@ -1,0 +1,774 @@
+"""Text classification with a trained tokenizer, masked-LM pretraining and token explanations."""
+
+import os
+import time
+
+import keras
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+from core.backbones.text_model import (
+    BODY_MODEL,
+    EMBEDDING_LAYER,
+    ENCODER_MODEL,
+    NGRAM_LAYER,
+    TEXT_BACKBONES,
+    build_masked_lm_model,
+    build_text_classifier_model,
+    build_text_encoder,
+)
+from core.estimators import KerasClassifier
+from core.estimators.keras_estimator import _InferenceFunction, _jsonable, _library_versions
+from core.explain import integrated_gradients
+from core.layers.padding_mask import PaddingMask
+from core.persistence import (
+    ModelFileError,
+    model_from_bytes,
+    model_to_bytes,
+    read_archive,
+    write_archive,
+)
+from core.preprocessing import WordPieceTokenizer
+from core.preprocessing.text_input import as_text_list
+from core.pretraining import mask_tokens
+from core.registry import register_task
+
+# L2 penalties tried for the n-gram path (inverse strength, as scikit-learn's C).
+NGRAM_C_GRID = (1.0, 4.0, 16.0)
+NGRAM_C_DEFAULT = 4.0
+#: The metadata kind of a file written by `save_backbone`.
+BACKBONE_FILE_KIND = "text-backbone"
+# Architecture parameters that a pretrained backbone fixes.
+ENCODER_PARAMS = (
+    "backbone",
+    "embedding_dim",
+    "num_layers",
+    "num_heads",
+    "intermediate_dim",
+    "lstm_units",
+)
+
+
+@register_task("nlp.text")
+class TextClassifier(KerasClassifier):
+    """Classifies texts: a subword tokenizer, a transformer or LSTM encoder, and n-grams.
+
+    The model is wide and deep: an encoder (transformer blocks or a
+    bidirectional LSTM over subword embeddings) reads the first
+    `max_length` tokens, and a linear model over TF-IDF weighted subword
+    unigrams and hashed bigrams reads the whole text; their logits add.
+    `pretrain(texts)` first trains the encoder as a masked language model
+    on unlabelled texts, which is what helps when labels are few.
+
+    Args:
+        backbone: `"transformer"`, `"lstm"`, or the path of a file written by
+            `save_backbone` (or of a saved TextClassifier), whose tokenizer,
+            embeddings and encoder this classifier starts from; the file then
+            fixes the architecture parameters below.
+        vocabulary_size: subword vocabulary trained on the texts.
+        max_length: tokens the encoder reads per text, or `"auto"`: the 95th
+            percentile of the training texts' lengths (16 to 256).
+        lowercase: lowercase texts before tokenizing.
+        strip_accents: remove accents before tokenizing.
+        embedding_dim: token embedding size (transformer width).
+        num_layers: transformer blocks or LSTM layers.
+        num_heads: attention heads.
+        intermediate_dim: transformer feed-forward width.
+        lstm_units: LSTM state size per direction.
+        ngrams: add the linear n-gram path (reads up to 1,024 tokens).
+        ngram_buckets: hashed bigram slots of the n-gram path.
+        dropout: dropout rate.
+        pretrain_epochs: masked-LM epochs on the training texts inside `fit`,
+            when no pretrained encoder is given (0: none).
+        learning_rate: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        batch_size: texts per step, or "auto" (32 below 2,000 texts, 64 below
+            20,000, else 128).
+        max_epochs: upper bound on epochs.
+        patience: epochs without a better validation loss before stopping.
+        validation_fraction: share of texts held out for early stopping.
+        class_weight: None, "balanced" or a dict.
+        random_state: integer seed.
+        verbose: 1 shows progress bars.
+
+    Attributes:
+        classes_: class labels (label indices for multilabel targets).
+        tokenizer_: the fitted `WordPieceTokenizer`.
+        encoder_config_: the encoder architecture actually used.
+        pretrained_: True after `pretrain`, until the next `fit`.
+    """
+
+    def __init__(
+        self,
+        backbone="transformer",
+        vocabulary_size=8000,
+        max_length="auto",
+        lowercase=True,
+        strip_accents=True,
+        embedding_dim=64,
+        num_layers=2,
+        num_heads=4,
+        intermediate_dim=128,
+        lstm_units=64,
+        ngrams=True,
+        ngram_buckets=2**18,
+        dropout=0.1,
+        pretrain_epochs=0,
+        learning_rate=1e-3,
+        weight_decay=1e-4,
+        batch_size="auto",
+        max_epochs=20,
+        patience=3,
+        validation_fraction=0.1,
+        class_weight=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.backbone = backbone
+        self.vocabulary_size = vocabulary_size
+        self.max_length = max_length
+        self.lowercase = lowercase
+        self.strip_accents = strip_accents
+        self.embedding_dim = embedding_dim
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.lstm_units = lstm_units
+        self.ngrams = ngrams
+        self.ngram_buckets = ngram_buckets
+        self.dropout = dropout
+        self.pretrain_epochs = pretrain_epochs
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------ pretrain
+    def pretrain(self, texts, epochs=3, batch_size=64, learning_rate=None):
+        """Trains the tokenizer and encoder on unlabelled texts (masked-LM).
+
+        15% of the real tokens of each text are selected; 80% of those become
+        [MASK], 10% a random token, 10% stay; the loss is the cross-entropy
+        of the selected tokens only, through an output layer tied to the
+        token embedding. A later `fit` fine-tunes the pretrained encoder.
+        Calling `pretrain` again continues from the current encoder.
+
+        Args:
+            texts: unlabelled texts (list, Series, array).
+            epochs: passes over the texts (each with new masks).
+            batch_size: texts per step.
+            learning_rate: AdamW learning rate (default `learning_rate`).
+
+        Returns:
+            self.
+        """
+        texts = as_text_list(texts, "texts")
+        self._check_params()
+        if not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"`epochs` must be a positive integer. Received: epochs={epochs!r}")
+        with self._seeded() as rng:
+            if getattr(self, "pretrained_", False):
+                source = self._pretrained
+            else:
+                source = self._backbone_source()
+            if source is None:
+                tokenizer = self._new_tokenizer().fit(texts)
+                config = self._own_encoder_config(tokenizer, texts)
+                embedding, encoder = self._new_encoder(config)
+            else:
+                tokenizer, config, embedding, encoder = source
+            ids = tokenizer.encode(texts, max_length=config["sequence_length"])
+            started = time.perf_counter()
+            losses = self._masked_lm_epochs(
+                ids, tokenizer, embedding, encoder, rng, epochs, batch_size, learning_rate
+            )
+        self._pretrained = (tokenizer, config, embedding, encoder)
+        self.pretrained_ = True
+        self.pretrain_history_ = {
+            "loss": losses,
+            "seconds": time.perf_counter() - started,
+            "texts": len(texts),
+        }
+        return self
+
+    def _masked_lm_epochs(
+        self, ids, tokenizer, embedding, encoder, rng, epochs, batch_size, learning_rate
+    ):
+        max_predictions = int(np.ceil(0.15 * ids.shape[1])) + 2
+        model = build_masked_lm_model(embedding, encoder, max_predictions)
+        model.compile(
+            optimizer=keras.optimizers.AdamW(
+                learning_rate=learning_rate or self.learning_rate, weight_decay=self.weight_decay
+            ),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            jit_compile=False,
+        )
+        losses = []
+        for _ in range(epochs):
+            inputs, positions, labels, weights = mask_tokens(
+                ids,
+                rng,
+                vocabulary_size=len(tokenizer),
+                mask_id=tokenizer.mask_id,
+                special_ids=tokenizer.special_ids,
+                max_predictions=max_predictions,
+            )
+            history = model.fit(
+                [inputs, positions],
+                labels,
+                sample_weight=weights,
+                batch_size=batch_size,
+                epochs=1,
+                shuffle=True,
+                verbose=1 if self.verbose else 0,
+            )
+            # The loss is averaged over all slots; per predicted token it is larger.
+            losses.append(float(history.history["loss"][0]) * weights.size / weights.sum())
+        return losses
+
+    def save_backbone(self, path):
+        """Saves the tokenizer, embeddings and encoder for another TextClassifier.
+
+        Works after `pretrain` or `fit`. Load it with `TextClassifier(backbone=path)`.
+
+        Args:
+            path: destination file (conventionally `.kdm`).
+
+        Returns:
+            The path written.
+        """
+        if getattr(self, "pretrained_", False):
+            tokenizer, config, embedding, encoder = self._pretrained
+        elif hasattr(self, "model_"):
+            tokenizer, config = self.tokenizer_, self.encoder_config_
+            embedding = self.model_.get_layer(EMBEDDING_LAYER)
+            encoder = self.model_.get_layer(BODY_MODEL).get_layer(ENCODER_MODEL)
+        else:
+            raise ValueError("`save_backbone` needs a pretrained or fitted TextClassifier.")
+        ids = keras.Input((config["sequence_length"],), dtype="int32", name="token_ids")
+        states = encoder([embedding(ids), PaddingMask(name="padding_mask")(ids)])
+        backbone_model = keras.Model(ids, states, name="text_backbone")
+        state = {"tokenizer": tokenizer.get_state(), "encoder_config": config}
+        metadata = {
+            "kind": BACKBONE_FILE_KIND,
+            "estimator": f"{type(self).__module__}.{type(self).__qualname__}",
+            "versions": _library_versions(),
+        }
+        write_archive(path, model_to_bytes(backbone_model), state, metadata)
+        return path
+
+    def _backbone_source(self):
+        """`(tokenizer, config, embedding, encoder)` of a backbone file, or None."""
+        if self.backbone in TEXT_BACKBONES:
+            return None
+        path = os.fspath(self.backbone)
+        model_bytes, state, metadata = read_archive(path)
+        if metadata.get("kind") == BACKBONE_FILE_KIND:
+            model = model_from_bytes(model_bytes)
+            tokenizer = WordPieceTokenizer.from_state(state["tokenizer"])
+            config = state["encoder_config"]
+            return (
+                tokenizer,
+                config,
+                model.get_layer(EMBEDDING_LAYER),
+                model.get_layer(ENCODER_MODEL),
+            )
+        if metadata.get("estimator") == f"{type(self).__module__}.{type(self).__qualname__}":
+            source = type(self).load(path)
+            return (
+                source.tokenizer_,
+                source.encoder_config_,
+                source.model_.get_layer(EMBEDDING_LAYER),
+                source.model_.get_layer(BODY_MODEL).get_layer(ENCODER_MODEL),
+            )
+        raise ModelFileError(
+            f"`backbone` file {path!r} is neither a text backbone (from `save_backbone`) nor a "
+            f"saved TextClassifier; it holds {metadata.get('estimator') or 'something else'}."
+        )
+
+    # ----------------------------------------------------------------- fit
+    def fit(self, X, y, sample_weight=None):
+        """Trains on labelled texts, fine-tuning a pretrained encoder if there is one.
+
+        Args:
+            X: texts (list, Series, array, or a one-column DataFrame).
+            y: labels (any type), or a 0/1 indicator matrix for multilabel.
+            sample_weight: optional per-text weights.
+
+        Returns:
+            self.
+        """
+        texts = as_text_list(X, "X")
+        self._check_params()
+        self.text_column_ = _text_column(X)
+        y_encoded, codes = self._encode_target(y, len(texts))
+        weights = self._sample_weights(codes, sample_weight, len(texts))
+        with self._seeded() as rng:
+            if getattr(self, "pretrained_", False):
+                source = self._pretrained
+            else:
+                source = self._backbone_source()
+            if source is None:
+                tokenizer = self._new_tokenizer().fit(texts)
+                config = self._own_encoder_config(tokenizer, texts)
+                if self.pretrain_epochs:
+                    embedding, encoder = self._new_encoder(config)
+                    ids = tokenizer.encode(texts, max_length=config["sequence_length"])
+                    self._masked_lm_epochs(
+                        ids, tokenizer, embedding, encoder, rng, self.pretrain_epochs, 64, None
+                    )
+                    source = (tokenizer, config, embedding, encoder)
+            else:
+                tokenizer, config = source[0], source[1]
+            self.tokenizer_, self.encoder_config_ = tokenizer, config
+            self.input_length_ = self._input_length(tokenizer, texts, config["sequence_length"])
+            self._source_layers = None if source is None else source[2:]
+            ids = tokenizer.encode(texts, max_length=self.input_length_)
+            self._adapt_ids = ids
+            try:
+                self._train(ids.astype(np.float32), y_encoded, codes, weights, rng)
+            finally:
+                del self._adapt_ids, self._source_layers
+        self.pretrained_ = False
+        self.__dict__.pop("_pretrained", None)
+        return self
+
+    def _check_params(self):
+        if self.backbone not in TEXT_BACKBONES and not (
+            isinstance(self.backbone, str | os.PathLike) and os.path.isfile(self.backbone)
+        ):
+            raise ValueError(
+                f"`backbone` must be one of {TEXT_BACKBONES} or the path of a saved backbone. "
+                f"Received: backbone={self.backbone!r}"
+            )
+        if self.max_length != "auto" and (
+            not isinstance(self.max_length, int)
+            or isinstance(self.max_length, bool)
+            or self.max_length < 4
+        ):
+            raise ValueError(
+                f"`max_length` must be 'auto' or an integer >= 4. "
+                f"Received: max_length={self.max_length!r}"
+            )
+        self._check_validation_fraction()
+
+    def _new_tokenizer(self):
+        return WordPieceTokenizer(
+            vocabulary_size=self.vocabulary_size,
+            max_length=16,
+            lowercase=self.lowercase,
+            strip_accents=self.strip_accents,
+        )
+
+    def _own_encoder_config(self, tokenizer, texts):
+        if self.max_length == "auto":
+            lengths = _token_lengths(tokenizer, texts)
+            length = int(np.clip(np.percentile(lengths, 95), 16, 256))
+            sequence_length = int(8 * np.ceil(length / 8))
+        else:
+            sequence_length = int(self.max_length)
+        config = {name: getattr(self, name) for name in ENCODER_PARAMS}
+        config["sequence_length"] = sequence_length
+        config["vocabulary_size"] = len(tokenizer)
+        return config
+
+    def _input_length(self, tokenizer, texts, sequence_length):
+        """Tokens per input row: what the encoder reads, more for the n-gram path."""
+        if not self.ngrams:
+            return sequence_length
+        lengths = _token_lengths(tokenizer, texts)
+        longest = int(8 * np.ceil(np.percentile(lengths, 99) / 8))
+        return int(np.clip(longest, sequence_length, max(1024, sequence_length)))
+
+    @staticmethod
+    def _new_encoder(config):
+        from core.layers import TokenAndPositionEmbedding
+
+        embedding = TokenAndPositionEmbedding(
+            config["vocabulary_size"],
+            config["sequence_length"],
+            config["embedding_dim"],
+            mask_zero=False,
+            name=EMBEDDING_LAYER,
+        )
+        encoder = build_text_encoder(
+            config["sequence_length"],
+            config["embedding_dim"],
+            backbone=config["backbone"],
+            num_layers=config["num_layers"],
+            num_heads=config["num_heads"],
+            intermediate_dim=config["intermediate_dim"],
+            lstm_units=config["lstm_units"],
+        )
+        return embedding, encoder
+
+    def _build_model(self):
+        config = self.encoder_config_
+        model = build_text_classifier_model(
+            config["vocabulary_size"],
+            config["sequence_length"],
+            self._n_outputs(),
+            input_length=self.input_length_,
+            embedding_dim=config["embedding_dim"],
+            ngram_buckets=self.ngram_buckets,
+            ngrams=self.ngrams,
+            dropout=self.dropout,
+            backbone=config["backbone"],
+            num_layers=config["num_layers"],
+            num_heads=config["num_heads"],
+            intermediate_dim=config["intermediate_dim"],
+            lstm_units=config["lstm_units"],
+        )
+        if self.ngrams:
+            model.get_layer(NGRAM_LAYER).adapt(self._adapt_ids)
+        if self._source_layers is not None:
+            embedding, encoder = self._source_layers
+            model.get_layer(EMBEDDING_LAYER).set_weights(embedding.get_weights())
+            model.get_layer(BODY_MODEL).get_layer(ENCODER_MODEL).set_weights(encoder.get_weights())
+        return model
+
+    def _fit_model(self, X_train, y_train, sample_weight, validation, loss):
+        """Fits the n-gram path exactly, then trains the encoder on what it leaves.
+
+        The n-gram path is a linear model on TF-IDF features: a convex
+        problem, solved to its optimum by L-BFGS (scikit-learn's logistic
+        regression, its L2 penalty chosen on the validation texts) rather
+        than approximated by SGD. It is then frozen, and the encoder, whose
+        logits start at zero, learns the rest with early stopping. If the
+        whole model never beats the n-gram model's validation loss, the
+        n-gram model is kept alone (`deep_path_kept_` is False).
+        """
+        if not self.ngrams:
+            super()._fit_model(X_train, y_train, sample_weight, validation, loss)
+            self.deep_path_kept_ = True
+            return
+        started = time.perf_counter()
+        self.model_ = self._build_model()
+        ngram = self.model_.get_layer(NGRAM_LAYER)
+        self.ngram_C_ = self._fit_ngram_path(ngram, X_train, y_train, sample_weight, validation)
+        ngram.trainable = False
+        linear_weights = self.model_.get_weights()
+        linear_val_loss = _validation_loss(self.model_, loss, validation)
+        history = self._train_epochs(
+            X_train, y_train, sample_weight, validation, loss, self.learning_rate, self.max_epochs
+        )
+        self.deep_path_kept_ = True
+        if validation is not None and _validation_loss(self.model_, loss, validation) >= (
+            linear_val_loss
+        ):
+            self.model_.set_weights(linear_weights)
+            self.deep_path_kept_ = False
+        self.history_ = {k: [float(v) for v in values] for k, values in history.items()}
+        self.n_epochs_ = len(self.history_["loss"])
+        self.training_seconds_ = time.perf_counter() - started
+        self._predict_function = _InferenceFunction(self.model_)
+
+    def _fit_ngram_path(self, ngram, X_train, y_train, sample_weight, validation):
+        """Fits the n-gram weights by logistic regression; returns the chosen C."""
+        from sklearn.linear_model import LogisticRegression
+
+        features = ngram.sparse_features(X_train.astype(np.int64))
+        targets = y_train.reshape(len(y_train), -1)
+        if self.target_type_ == "multiclass":
+            targets = [targets[:, 0].astype(int)]
+        else:  # One binary model per label.
+            targets = [targets[:, j].astype(int) for j in range(targets.shape[1])]
+        val_features = None
+        if validation is not None:
+            val_features = ngram.sparse_features(validation[0].astype(np.int64))
+            val_targets = validation[1].reshape(len(validation[1]), -1)
+        best = None
+        for C in NGRAM_C_GRID if validation is not None else (NGRAM_C_DEFAULT,):
+            coefs, intercepts, val_loss = [], [], 0.0
+            for j, target in enumerate(targets):
+                if len(np.unique(target)) < 2:  # A label that never or always occurs.
+                    coefs.append(np.zeros((1, features.shape[1])))
+                    rate = np.clip(target.mean(), 1e-3, 1 - 1e-3)
+                    intercepts.append(np.array([np.log(rate / (1 - rate))]))
+                    continue
+                model = LogisticRegression(C=C, max_iter=1000, tol=1e-4)
+                model.fit(features, target, sample_weight=sample_weight)
+                coefs.append(model.coef_)
+                intercepts.append(model.intercept_)
+                if val_features is not None:
+                    val_loss += _log_loss(
+                        model, val_features, val_targets[:, 0 if len(targets) == 1 else j]
+                    )
+            if best is None or val_loss < best[0]:
+                best = (val_loss, C, np.vstack(coefs), np.concatenate(intercepts))
+        _, C, coef, intercept = best
+        ngram.set_slot_weights(coef.T)
+        deep_logits = self.model_.get_layer(BODY_MODEL).get_layer("deep_logits")
+        kernel, _ = deep_logits.get_weights()
+        deep_logits.set_weights([kernel, intercept.astype(np.float32)])
+        return float(C)
+
+    def _batch_size(self, n_rows):
+        if self.batch_size != "auto":
+            return int(self.batch_size)
+        return 32 if n_rows < 2000 else 64 if n_rows < 20000 else 128
+
+    # ---------------------------------------------------------- prediction
+    def _transform(self, X):
+        check_is_fitted(self)
+        texts = as_text_list(X, "X", column=self.text_column_)
+        return self.tokenizer_.encode(texts, max_length=self.input_length_).astype(np.float32)
+
+    def explain(self, X, target=None, level="word", steps=32):
+        """Integrated gradients per token: what moved each text's score.
+
+        The path runs from the texts with every token's embedding (and its
+        n-gram weights) at zero to the texts as they are; a token's
+        attribution is the integral's share of its embedding and n-gram
+        gates, so the attributions of a text add up to its logit minus the
+        all-blank text's logit.
+
+        Args:
+            X: texts.
+            target: class explained (default: the predicted one). For binary
+                tasks attributions are for the positive class' logit, negated
+                when explaining the negative class.
+            level: `"word"` sums subword pieces into words; `"subword"` keeps them.
+            steps: integration intervals.
+
+        Returns:
+            A list, per text, of `(token, attribution)` pairs in text order
+            ([CLS], [SEP] and padding left out).
+        """
+        if level not in ("word", "subword"):
+            raise ValueError(f"`level` must be 'word' or 'subword'. Received: level={level!r}")
+        ids = self._transform(X)
+        attributions, _ = self._token_attributions(ids, self._explained_targets(ids, target), steps)
+        return [
+            self._tokens_with_scores(row, scores, level)
+            for row, scores in zip(ids.astype(np.int64), attributions, strict=True)
+        ]
+
+    def _explained_targets(self, ids, target):
+        logits = self._predict_raw(ids)
+        if target is None:
+            if self.target_type_ == "multiclass":
+                return np.argmax(logits.mean(axis=1), axis=1), np.ones(len(ids))
+            if self.target_type_ == "binary":
+                predicted = (logits.mean(axis=1)[:, 0] > 0).astype(int)
+                return np.zeros(len(ids), dtype=int), np.where(predicted == 1, 1.0, -1.0)
+            return np.argmax(logits.mean(axis=1), axis=1), np.ones(len(ids))
+        matches = np.flatnonzero(self.classes_ == target)
+        if len(matches) == 0:
+            raise ValueError(
+                f"`target` must be one of {self.classes_.tolist()}. Received: target={target!r}"
+            )
+        if self.target_type_ == "binary":
+            return np.zeros(len(ids), dtype=int), np.full(len(ids), 1.0 if matches[0] else -1.0)
+        return np.full(len(ids), matches[0]), np.ones(len(ids))
+
+    def _token_attributions(self, ids, targets, steps=32):
+        """Attributions `(n, input_length)` and the explained logits' gap to the blank text."""
+        import tensorflow as tf
+
+        outputs, signs = targets
+        config = self.encoder_config_
+        seq = config["sequence_length"]
+        embedding = self.model_.get_layer(EMBEDDING_LAYER)
+        body = self.model_.get_layer(BODY_MODEL)
+        ngram = self.model_.get_layer(NGRAM_LAYER) if self.ngrams else None
+        deep_ids = ids[:, :seq]
+        token_vectors = keras.ops.convert_to_numpy(
+            embedding.token_embeddings(deep_ids.astype(np.int32))
+        )
+        positions = keras.ops.convert_to_numpy(embedding.position_embeddings)[None, :seq]
+        mask = tf.constant(deep_ids != 0)
+        real = (ids != 0).astype(np.float32)
+        ids_tensor = tf.constant(ids)
+
+        def scores(inputs):
+            vectors, gates = inputs
+            n_rows = tf.shape(vectors)[0]
+            repeats = n_rows // tf.shape(mask)[0]
+            row_mask = tf.repeat(mask, repeats, axis=0)
+            logits = body([vectors + positions, row_mask], training=False)
+            if ngram is not None:
+                logits = logits + ngram(tf.repeat(ids_tensor, repeats, axis=0), token_gates=gates)
+            return logits
+
+        # Rows of one integrated-gradients call share a mask, so rows go one at a time.
+        vector_attr = np.zeros_like(token_vectors)
+        gate_attr = np.zeros_like(real)
+        for i in range(len(ids)):
+            mask = tf.constant(deep_ids[i : i + 1] != 0)
+            ids_tensor = tf.constant(ids[i : i + 1])
+            vector_attr[i : i + 1], gate_attr[i : i + 1] = integrated_gradients(
+                scores,
+                [token_vectors[i : i + 1], real[i : i + 1]],
+                [np.zeros_like(token_vectors[i : i + 1]), np.zeros_like(real[i : i + 1])],
+                targets=outputs[i : i + 1],
+                steps=steps,
+            )
+        attributions = gate_attr.copy()
+        attributions[:, :seq] += vector_attr.sum(axis=-1)
+        return attributions * signs[:, None], signs
+
+    def _tokens_with_scores(self, row, scores, level):
+        pairs = []
+        special = set(self.tokenizer_.special_ids)
+        for token_id, score in zip(row, scores, strict=True):
+            if token_id == 0:
+                break
+            if token_id in special:
+                continue
+            token = self.tokenizer_.id_to_token(int(token_id))
+            if level == "word" and token.startswith("##") and pairs:
+                word, total = pairs[-1]
+                pairs[-1] = (word + token[2:], total + float(score))
+            else:
+                pairs.append((token, float(score)))
+        return pairs
+
+    def report(self, X, y, threshold=0.5):
+        """Accuracy, balanced accuracy, macro F1 and (binary) ROC AUC on labelled texts.
+
+        Args:
+            X: texts.
+            y: true labels.
+            threshold: decision threshold on the positive class (binary only).
+
+        Returns:
+            dict of metrics, with `n`.
+        """
+        from sklearn.metrics import (
+            accuracy_score,
+            balanced_accuracy_score,
+            f1_score,
+            roc_auc_score,
+        )
+
+        proba = self.predict_proba(X)
+        y = np.asarray(y)
+        if self.target_type_ == "multilabel-indicator":
+            predicted = (proba >= threshold).astype(int)
+            return {
+                "n": len(y),
+                "subset_accuracy": float(accuracy_score(y, predicted)),
+                "macro_f1": float(f1_score(y, predicted, average="macro", zero_division=0)),
+            }
+        if self.target_type_ == "binary":
+            predicted = self.classes_[(proba[:, 1] >= threshold).astype(int)]
+        else:
+            predicted = self.classes_[np.argmax(proba, axis=1)]
+        metrics = {
+            "n": len(y),
+            "accuracy": float(accuracy_score(y, predicted)),
+            "balanced_accuracy": float(balanced_accuracy_score(y, predicted)),
+            "macro_f1": float(f1_score(y, predicted, average="macro")),
+        }
+        if self.target_type_ == "binary" and len(np.unique(y)) == 2:
+            metrics["roc_auc"] = float(roc_auc_score(y == self.classes_[1], proba[:, 1]))
+        return metrics
+
+    # --------------------------------------------------------------- state
+    def _get_fitted_state(self):
+        return {
+            "tokenizer": self.tokenizer_.get_state(),
+            "encoder_config": _jsonable(self.encoder_config_),
+            "input_length": self.input_length_,
+            "text_column": self.text_column_,
+            **self._classifier_state(),
+            **self._base_fitted_state(),
+        }
+
+    def _set_fitted_state(self, state):
+        self.tokenizer_ = WordPieceTokenizer.from_state(state["tokenizer"])
+        self.encoder_config_ = state["encoder_config"]
+        self.input_length_ = state["input_length"]
+        self.text_column_ = state["text_column"]
+        self.pretrained_ = False
+        self._set_classifier_state(state)
+        self._set_base_fitted_state(state)
+
+    def _input_schema(self):
+        return {
+            "texts": {"column": self.text_column_, "max_tokens": self.input_length_},
+        }
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_pretrained", None)  # Keras layers; a pickled copy keeps the fitted model.
+        state["pretrained_"] = False
+        return state
+
+    # ---------------------------------------------------------------- demo
+    @classmethod
+    def demo(cls, sample_data, out_dir):
+        """Pretrains on the sample corpus, fine-tunes on the labelled reviews.
+
+        Returns:
+            dict: a row of the demo's summary table.
+        """
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import train_test_split
+
+        folder = os.path.join(sample_data, "nlp")
+        reviews = pd.read_csv(os.path.join(folder, "reviews.csv"), keep_default_na=False)
+        with open(os.path.join(folder, "corpus.txt"), encoding="utf-8") as f:
+            corpus = [line.rstrip("\n") for line in f if line.strip()]
+        train, test = train_test_split(
+            reviews, test_size=0.25, stratify=reviews["sentiment"], random_state=0
+        )
+        model = cls(random_state=0).pretrain(corpus + train["text"].tolist(), epochs=3)
+        model.fit(train["text"], train["sentiment"])
+        model.save(os.path.join(out_dir, "text_classifier.kdm"))
+        accuracy = model.score(test["text"], test["sentiment"])
+        tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)
+        baseline = LogisticRegression(C=4.0, max_iter=2000).fit(
+            tfidf.fit_transform(train["text"]), train["sentiment"]
+        )
+        baseline_accuracy = baseline.score(tfidf.transform(test["text"]), test["sentiment"])
+        return {
+            "data": "nlp/reviews.csv (sentiment)",
+            "train_rows": len(train),
+            "test_rows": len(test),
+            "metric": "accuracy",
+            "value": accuracy,
+            "baseline": f"tfidf+LR {baseline_accuracy:.3f}",
+        }
+
+
+def _validation_loss(model, loss, validation):
+    if validation is None:
+        return None
+    X_val, y_val, w_val = validation
+    # Called directly, in chunks: `model.predict` would trace a new function after each compile.
+    predictions = np.concatenate(
+        [
+            keras.ops.convert_to_numpy(model(X_val[i : i + 256], training=False))
+            for i in range(0, len(X_val), 256)
+        ]
+    )
+    return float(loss(y_val, predictions, sample_weight=w_val))
+
+
+def _log_loss(model, features, target):
+    from sklearn.metrics import log_loss
+
+    return log_loss(target.astype(int), model.predict_proba(features), labels=model.classes_)
+
+
+def _token_lengths(tokenizer, texts, sample=5000):
+    """Token counts (with [CLS] and [SEP]) of up to `sample` texts."""
+    step = max(1, len(texts) // sample)
+    return np.array([len(tokenizer.encode_ids(t)) + 2 for t in texts[::step]])
+
+
+def _text_column(X):
+    if isinstance(X, pd.Series):
+        return None if X.name is None else str(X.name)
+    if isinstance(X, pd.DataFrame):
+        return str(X.columns[0])
+    return None

@@ -1,0 +1,217 @@
+import pickle
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from core.backbones.text_model import BODY_MODEL, EMBEDDING_LAYER, ENCODER_MODEL
+from domains.nlp import TextClassifier
+
+POSITIVE = ["good", "great", "lovely", "superb", "fine"]
+NEGATIVE = ["bad", "awful", "poor", "terrible", "dull"]
+NOUNS = ["film", "book", "phone", "pan", "story", "screen"]
+
+
+def make_texts(n=160, seed=0):
+    """Short reviews whose sentiment word decides the label; topics from the noun."""
+    rng = np.random.default_rng(seed)
+    texts, labels, topics = [], [], []
+    for _ in range(n):
+        label = int(rng.integers(2))
+        noun = NOUNS[int(rng.integers(len(NOUNS)))]
+        word = rng.choice(POSITIVE if label else NEGATIVE)
+        texts.append(f"the {noun} was really {word} and the end was {rng.choice(NOUNS)}")
+        labels.append("pos" if label else "neg")
+        topics.append("media" if noun in ("film", "book", "story") else "goods")
+    return texts, np.array(labels), np.array(topics)
+
+
+def tiny(**params):
+    defaults = dict(
+        vocabulary_size=120,
+        embedding_dim=8,
+        num_layers=1,
+        num_heads=2,
+        intermediate_dim=16,
+        lstm_units=4,
+        ngram_buckets=64,
+        max_epochs=2,
+        random_state=0,
+    )
+    return TextClassifier(**{**defaults, **params})
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_texts()
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    texts, labels, _ = data
+    return tiny().fit(texts, labels)
+
+
+def test_binary_strings_in_classes_out(fitted, data):
+    texts, labels, _ = data
+    assert fitted.classes_.tolist() == ["neg", "pos"]
+    assert set(fitted.predict(texts[:20])) <= {"neg", "pos"}
+    proba = fitted.predict_proba(texts)
+    assert proba.shape == (len(texts), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    # The n-gram path alone separates these texts.
+    assert fitted.score(texts, labels) > 0.95
+    held_out, held_labels, _ = make_texts(60, seed=1)
+    assert fitted.score(held_out, held_labels) > 0.9
+
+
+def test_multiclass_and_multilabel_targets(data):
+    texts, labels, topics = data
+    classes = np.char.add(np.char.add(labels, "-"), topics)
+    multiclass = tiny().fit(texts, classes)
+    assert multiclass.target_type_ == "multiclass"
+    assert multiclass.predict_proba(texts[:5]).shape == (5, len(np.unique(classes)))
+    assert multiclass.score(texts, classes) > 0.9
+    indicator = np.column_stack([labels == "pos", topics == "media"]).astype(int)
+    multilabel = tiny().fit(texts, indicator)
+    predicted = multilabel.predict(texts)
+    assert predicted.shape == indicator.shape
+    assert (predicted == indicator).mean() > 0.9
+
+
+def test_lstm_backbone_without_ngrams(data):
+    texts, labels, _ = data
+    model = tiny(backbone="lstm", ngrams=False).fit(texts, labels)
+    assert model.encoder_config_["backbone"] == "lstm"
+    assert model.predict_proba(texts[:3]).shape == (3, 2)
+    assert model.deep_path_kept_
+
+
+def test_max_length_auto_covers_the_texts_and_input_length_is_longer(fitted, data):
+    texts, _, _ = data
+    lengths = [len(fitted.tokenizer_.encode_ids(t)) + 2 for t in texts]
+    assert fitted.encoder_config_["sequence_length"] >= np.percentile(lengths, 95)
+    assert fitted.input_length_ >= fitted.encoder_config_["sequence_length"]
+
+
+def test_pretrain_lowers_masked_lm_loss_and_fit_starts_from_it(data):
+    texts, labels, _ = data
+    model = tiny(learning_rate=2e-3).pretrain(texts * 3, epochs=4)
+    losses = model.pretrain_history_["loss"]
+    assert losses[-1] < losses[0]
+    tokenizer, _, embedding, encoder = model._pretrained
+    pretrained = [w.copy() for w in encoder.get_weights()]
+    # With a learning rate of 0 fine-tuning leaves the encoder as pretraining left it.
+    model.set_params(learning_rate=0.0).fit(texts, labels)
+    assert model.tokenizer_.vocabulary_ == tokenizer.vocabulary_
+    fitted_encoder = model.model_.get_layer(BODY_MODEL).get_layer(ENCODER_MODEL)
+    for got, expected in zip(fitted_encoder.get_weights(), pretrained, strict=True):
+        np.testing.assert_array_equal(got, expected)
+    assert not model.pretrained_
+
+
+def test_saved_backbone_is_reused_by_another_classifier(data, tmp_path):
+    texts, labels, _ = data
+    source = tiny(embedding_dim=16).pretrain(texts, epochs=1)
+    path = source.save_backbone(tmp_path / "backbone.kdm")
+    _, _, embedding, encoder = source._pretrained
+    reused = tiny(backbone=str(path), learning_rate=0.0).fit(texts, labels)
+    assert reused.encoder_config_["embedding_dim"] == 16
+    assert reused.tokenizer_.vocabulary_ == source._pretrained[0].vocabulary_
+    np.testing.assert_array_equal(
+        reused.model_.get_layer(EMBEDDING_LAYER).get_weights()[0], embedding.get_weights()[0]
+    )
+    # A saved, fitted classifier is a backbone too.
+    classifier_path = reused.save(tmp_path / "classifier.kdm")
+    again = tiny(backbone=str(classifier_path)).fit(texts, labels)
+    assert again.tokenizer_.vocabulary_ == reused.tokenizer_.vocabulary_
+
+
+def test_explain_returns_words_and_attributions_add_up(fitted, data):
+    texts, _, _ = data
+    explained = fitted.explain(texts[:3])
+    assert len(explained) == 3
+    words = [token for token, _ in explained[0]]
+    assert words == fitted.tokenizer_.decode(fitted.tokenizer_.encode_ids(texts[0])).split()
+    # The sentiment word gets the largest attribution towards the predicted class.
+    top_word = max(explained[0], key=lambda pair: pair[1])[0]
+    assert top_word in POSITIVE + NEGATIVE
+    # Completeness: attributions add up to the logit's change from the blank text.
+    ids = fitted._transform(texts[:3])
+    targets = fitted._explained_targets(ids, None)
+    attributions, signs = fitted._token_attributions(ids, targets, steps=64)
+    logits = fitted._predict_raw(ids)[:, 0, 0]
+    seq = fitted.encoder_config_["sequence_length"]
+    embedding = fitted.model_.get_layer(EMBEDDING_LAYER)
+    blank = np.broadcast_to(
+        keras.ops.convert_to_numpy(embedding.position_embeddings)[None, :seq], (3, seq, 8)
+    )
+    blank_logits = keras.ops.convert_to_numpy(
+        fitted.model_.get_layer(BODY_MODEL)([blank, ids[:, :seq] != 0])
+    )[:, 0]
+    np.testing.assert_allclose(
+        attributions.sum(axis=1), signs * (logits - blank_logits), atol=2e-3
+    )
+
+
+def test_explain_subword_level_and_target(fitted):
+    pairs = fitted.explain(["the film was superbly good"], level="subword")[0]
+    assert any(token.startswith("##") for token, _ in pairs) or len(pairs) == 5
+    towards_neg = fitted.explain(["the film was good"], target="neg")[0]
+    towards_pos = fitted.explain(["the film was good"], target="pos")[0]
+    np.testing.assert_allclose(
+        [s for _, s in towards_neg], [-s for _, s in towards_pos], atol=1e-6
+    )
+    with pytest.raises(ValueError, match="`target` must be one of"):
+        fitted.explain(["good"], target="maybe")
+
+
+def test_save_load_and_pickle_predict_the_same(fitted, data, tmp_path):
+    texts, _, _ = data
+    expected = fitted.predict_proba(texts)
+    loaded = TextClassifier.load(fitted.save(tmp_path / "text.kdm"))
+    np.testing.assert_allclose(loaded.predict_proba(texts), expected, rtol=1e-5, atol=1e-6)
+    assert loaded.metadata_["task"] == "nlp.text"
+    unpickled = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_allclose(unpickled.predict_proba(texts), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_dataframe_input_uses_the_text_column(data):
+    texts, labels, _ = data
+    frame = pd.DataFrame({"review": texts})
+    model = tiny().fit(frame["review"], labels)
+    assert model.text_column_ == "review"
+    wide = frame.assign(other=1)
+    np.testing.assert_allclose(model.predict_proba(wide), model.predict_proba(texts))
+    with pytest.raises(ValueError, match="a column 'review'"):
+        model.predict(pd.DataFrame({"a": texts, "b": texts}))
+
+
+def test_clone_keeps_params_and_drops_fitted_state(fitted):
+    copy = clone(fitted)
+    assert copy.get_params() == fitted.get_params()
+    with pytest.raises(NotFittedError):
+        copy.predict(["good"])
+
+
+def test_bad_inputs_name_the_problem(data):
+    texts, labels, _ = data
+    with pytest.raises(TypeError, match=r"`X\[1\]` must be a string. Received: None"):
+        tiny().fit(["good", None, "bad"], ["a", "b", "a"])
+    with pytest.raises(TypeError, match=r"`X\[2\]` must be a string. Received: 3.5"):
+        tiny().fit(["good", "bad", 3.5], ["a", "b", "a"])
+    with pytest.raises(ValueError, match="`X` is empty"):
+        tiny().fit([], [])
+    with pytest.raises(ValueError, match="different lengths"):
+        tiny().fit(texts, labels[:-1])
+    with pytest.raises(TypeError, match="not a single string"):
+        tiny().fit("one text", ["a"])
+    with pytest.raises(ValueError, match="`backbone` must be one of"):
+        tiny(backbone="gru").fit(texts, labels)
+    with pytest.raises(ValueError, match="`max_length` must be"):
+        tiny(max_length=2).fit(texts, labels)
+    with pytest.raises(ValueError, match="needs a pretrained or fitted"):
+        tiny().save_backbone("unused.kdm")
