@@ -5,11 +5,9 @@ from keras import ops
 
 from core.layers import TokenAndPositionEmbedding, TransformerDecoder
 from core.layers.padding_mask import PaddingMask
-from core.layers.tied_token_logits import TiedTokenLogits
 
 EMBEDDING_LAYER = "embedding"
 FINAL_NORM = "final_norm"
-LOGITS_LAYER = "token_logits"
 
 
 def decoder_name(i):
@@ -31,7 +29,7 @@ def build_causal_lm_model(
 
     Token and position embeddings, `num_layers` pre-norm `TransformerDecoder`
     blocks (each position attends to itself and earlier positions), a final
-    layer norm, and an output layer tied to the token embedding.
+    layer norm, and the token embedding transposed as the output layer.
 
     Args:
         vocabulary_size: token ids (0 is padding).
@@ -62,7 +60,8 @@ def build_causal_lm_model(
             name=decoder_name(i),
         )(x, padding_mask=mask)
     x = keras.layers.LayerNormalization(name=FINAL_NORM)(x)
-    logits = TiedTokenLogits(embedding.token_embeddings, transform=False, name=LOGITS_LAYER)(x)
+    # The output layer is the token embedding, transposed (tied weights, as in GPT-2).
+    logits = embedding(x, reverse=True)
     return keras.Model(ids, logits, name=name)
 
 
@@ -84,7 +83,6 @@ class CachedDecoding:
         self.embedding = model.get_layer(EMBEDDING_LAYER)
         self.blocks = [layer for layer in model.layers if layer.name.startswith(decoder_name(""))]
         self.norm = model.get_layer(FINAL_NORM)
-        self.head = model.get_layer(LOGITS_LAYER)
         self.max_length = self.embedding.sequence_length
         self._step = self._compile()
         self._tokens = []
@@ -105,7 +103,7 @@ class CachedDecoding:
         for layer_cache, block in zip(ops.unstack(cache, axis=0), self.blocks, strict=True):
             x, layer_cache = block(x, cache=layer_cache, cache_update_index=index)
             new_cache.append(layer_cache)
-        logits = self.head(self.norm(x[:, -1:, :]))[:, 0, :]
+        logits = self.embedding(self.norm(x[:, -1:, :]), reverse=True)[:, 0, :]
         return logits, ops.stack(new_cache, axis=0)
 
     def _compile(self):

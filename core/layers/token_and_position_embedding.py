@@ -19,10 +19,14 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Call arguments:
-        inputs: integer tensor of token ids, shape `(batch, seq_len)`.
+        inputs: integer tensor of token ids, shape `(batch, seq_len)`; with
+            `reverse`, float hidden states `(batch, seq_len, embedding_dim)`.
+        reverse: bool. Map hidden states to vocabulary logits with the
+            transposed token matrix (a tied output layer, as in GPT).
 
     Returns:
-        Float tensor of shape `(batch, seq_len, embedding_dim)`, with the
+        Float tensor of shape `(batch, seq_len, embedding_dim)` (with `reverse`,
+        logits `(batch, seq_len, vocabulary_size)`), with the
         Keras mask `inputs != 0` when `mask_zero`.
 
     Example:
@@ -77,19 +81,30 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             initializer="glorot_uniform",
         )
 
-    def call(self, inputs):
+    def call(self, inputs, reverse=False):
+        if reverse:
+            # Hidden states to vocabulary logits through the same matrix (weight tying).
+            matrix = ops.cast(self.token_embedding.embeddings, inputs.dtype)
+            return ops.matmul(inputs, ops.transpose(matrix))
         tokens = self.token_embedding(inputs)
         seq_len = ops.shape(inputs)[-1]
         positions = ops.slice(self.position_embeddings, (0, 0), (seq_len, self.embedding_dim))
         return tokens + ops.cast(positions, tokens.dtype)
 
-    def compute_mask(self, inputs, mask=None):
-        if not self.mask_zero:
+    def compute_mask(self, inputs, mask=None, reverse=False):
+        if reverse or not self.mask_zero:
             return None
         return ops.not_equal(inputs, 0)
 
     def compute_output_shape(self, inputs_shape):
         return (*inputs_shape, self.embedding_dim)
+
+    def compute_output_spec(self, inputs, reverse=False):
+        if reverse:
+            return keras.KerasTensor(
+                (*inputs.shape[:-1], self.vocabulary_size), dtype=self.compute_dtype
+            )
+        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=self.compute_dtype)
 
     def get_config(self):
         config = super().get_config()

@@ -79,3 +79,15 @@ def test_input_longer_than_sequence_length():
 def test_invalid_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TokenAndPositionEmbedding(**{**KWARGS, **kwargs})
+
+
+def test_reverse_maps_hidden_states_to_logits_with_the_same_matrix():
+    layer = TokenAndPositionEmbedding(10, sequence_length=5, embedding_dim=4)
+    layer(np.array([[1, 2]]))
+    hidden = np.random.default_rng(0).normal(size=(2, 3, 4)).astype("float32")
+    logits = keras.ops.convert_to_numpy(layer(hidden, reverse=True))
+    matrix = keras.ops.convert_to_numpy(layer.token_embeddings.embeddings)
+    np.testing.assert_allclose(logits, hidden @ matrix.T, rtol=1e-5, atol=1e-6)
+    ids = keras.Input((None,), dtype="int32")
+    model = keras.Model(ids, layer(layer(ids), reverse=True))
+    assert model.output_shape == (None, None, 10)

@@ -102,7 +102,7 @@ def test_pretrain_lowers_masked_lm_loss_and_fit_starts_from_it(data):
     model = tiny(learning_rate=2e-3).pretrain(texts * 3, epochs=4)
     losses = model.pretrain_history_["loss"]
     assert losses[-1] < losses[0]
-    tokenizer, _, embedding, encoder = model._pretrained
+    tokenizer, _, _, encoder = model._pretrained
     pretrained = [w.copy() for w in encoder.get_weights()]
     # With a learning rate of 0 fine-tuning leaves the encoder as pretraining left it.
     model.set_params(learning_rate=0.0).fit(texts, labels)
@@ -124,6 +124,9 @@ def test_saved_backbone_is_reused_by_another_classifier(data, tmp_path):
     np.testing.assert_array_equal(
         reused.model_.get_layer(EMBEDDING_LAYER).get_weights()[0], embedding.get_weights()[0]
     )
+    reused_encoder = reused.model_.get_layer(BODY_MODEL).get_layer(ENCODER_MODEL)
+    for got, expected in zip(reused_encoder.get_weights(), encoder.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, expected)
     # A saved, fitted classifier is a backbone too.
     classifier_path = reused.save(tmp_path / "classifier.kdm")
     again = tiny(backbone=str(classifier_path)).fit(texts, labels)
@@ -152,9 +155,7 @@ def test_explain_returns_words_and_attributions_add_up(fitted, data):
     blank_logits = keras.ops.convert_to_numpy(
         fitted.model_.get_layer(BODY_MODEL)([blank, ids[:, :seq] != 0])
     )[:, 0]
-    np.testing.assert_allclose(
-        attributions.sum(axis=1), signs * (logits - blank_logits), atol=2e-3
-    )
+    np.testing.assert_allclose(attributions.sum(axis=1), signs * (logits - blank_logits), atol=2e-3)
 
 
 def test_explain_subword_level_and_target(fitted):
@@ -162,9 +163,7 @@ def test_explain_subword_level_and_target(fitted):
     assert any(token.startswith("##") for token, _ in pairs) or len(pairs) == 5
     towards_neg = fitted.explain(["the film was good"], target="neg")[0]
     towards_pos = fitted.explain(["the film was good"], target="pos")[0]
-    np.testing.assert_allclose(
-        [s for _, s in towards_neg], [-s for _, s in towards_pos], atol=1e-6
-    )
+    np.testing.assert_allclose([s for _, s in towards_neg], [-s for _, s in towards_pos], atol=1e-6)
     with pytest.raises(ValueError, match="`target` must be one of"):
         fitted.explain(["good"], target="maybe")
 

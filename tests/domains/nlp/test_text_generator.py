@@ -1,0 +1,133 @@
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from domains.nlp import TextGenerator
+from domains.nlp.text_generator import _blocks
+
+ANIMALS = ["cat", "dog", "bird", "fox"]
+PLACES = ["mat", "rug", "bed", "box"]
+
+
+def corpus(n=240, seed=0):
+    rng = np.random.default_rng(seed)
+    return [f"the {rng.choice(ANIMALS)} sat on the {rng.choice(PLACES)} ." for _ in range(n)]
+
+
+def tiny(**params):
+    defaults = dict(
+        vocabulary_size=60,
+        max_length=16,
+        embedding_dim=16,
+        num_layers=1,
+        num_heads=2,
+        intermediate_dim=32,
+        dropout=0.0,
+        learning_rate=1e-2,
+        max_epochs=25,
+        patience=25,
+        random_state=0,
+    )
+    return TextGenerator(**{**defaults, **params})
+
+
+@pytest.fixture(scope="module")
+def generator():
+    return tiny().fit(corpus())
+
+
+def test_learns_the_corpus_and_beats_a_unigram_model(generator):
+    held_out = corpus(40, seed=1)
+    perplexity = generator.perplexity(held_out)
+    unigram = generator.unigram_perplexity(held_out)
+    # Two of the tokens of each line are a choice among 4, the rest are fixed.
+    assert perplexity < 2.0 < unigram
+    text = generator.generate("the cat", max_new_tokens=10, greedy=True)
+    assert text.startswith("the cat sat on the ")
+    assert text.rstrip(".").split()[-1] in PLACES
+
+
+def test_cache_and_full_prefix_give_the_same_text(generator):
+    for kwargs in ({"greedy": True}, {"top_k": 3, "seed": 5}, {"top_p": 0.9, "seed": 1}):
+        cached = generator.generate("the dog", max_new_tokens=40, **kwargs)
+        full = generator.generate("the dog", max_new_tokens=40, use_cache=False, **kwargs)
+        assert cached == full
+
+
+def test_long_generation_runs_past_the_context(generator):
+    # The prompt alone is longer than the 16-token context.
+    text = generator.generate("the cat sat on the mat . " * 3, max_new_tokens=30, seed=0)
+    assert text.startswith("the cat sat on the mat")
+
+
+def test_seed_makes_sampling_reproducible(generator):
+    first = generator.generate("the", max_new_tokens=8, temperature=1.5, seed=3)
+    assert generator.generate("the", max_new_tokens=8, temperature=1.5, seed=3) == first
+    samples = {
+        generator.generate("the", max_new_tokens=8, temperature=2.0, seed=s) for s in range(8)
+    }
+    assert len(samples) > 1
+
+
+def test_stop_string_cuts_the_text(generator):
+    text = generator.generate("the cat", max_new_tokens=10, greedy=True, stop=" on")
+    assert text == "the cat sat"
+    assert generator.generate(["the dog", "the fox"], max_new_tokens=3, greedy=True)[1].startswith(
+        "the fox"
+    )
+
+
+def test_unknown_characters_and_empty_prompts_work(generator):
+    prompt_ids = generator.tokenizer_.encode_ids("日本 🙂")
+    assert set(prompt_ids) == {generator.tokenizer_.unk_id}
+    text = generator.generate("日本 🙂", max_new_tokens=5, greedy=True)
+    assert text.startswith("[UNK]")
+    assert isinstance(generator.generate("", max_new_tokens=5, greedy=True), str)
+
+
+def test_perplexity_excludes_padding(generator):
+    short, long = "the cat sat on the mat .", "the dog sat on the bed . " * 4
+    separate = [generator._nll([t]) for t in (short, long)]
+    together = generator._nll([short, long])
+    # The short text's window is padded when read with a long one; padding adds nothing.
+    np.testing.assert_allclose(together[0], separate[0][0] + separate[1][0], rtol=1e-5)
+    assert together[1] == separate[0][1] + separate[1][1]
+    assert together[1] == sum(len(generator._text_ids(t)) - 1 for t in (short, long))
+
+
+def test_blocks_cover_every_target_once():
+    ids = np.arange(1, 12)
+    blocks = _blocks(ids, 5)
+    targets = blocks[:, 1:][blocks[:, 1:] != 0]
+    np.testing.assert_array_equal(np.sort(targets), ids[1:])
+
+
+def test_save_and_load_generate_the_same(generator, tmp_path):
+    loaded = TextGenerator.load(generator.save(tmp_path / "generator.kdm"))
+    assert loaded.generate("the bird", max_new_tokens=8, greedy=True) == generator.generate(
+        "the bird", max_new_tokens=8, greedy=True
+    )
+    assert loaded.perplexity(["the fox sat on the box ."]) == pytest.approx(
+        generator.perplexity(["the fox sat on the box ."]), rel=1e-5
+    )
+
+
+def test_bad_inputs_name_the_problem(generator):
+    with pytest.raises(NotFittedError):
+        tiny().generate("the")
+    with pytest.raises(ValueError, match="`top_p` must be in"):
+        generator.generate("the", top_p=0.0)
+    with pytest.raises(ValueError, match="`top_p` must be in"):
+        generator.generate("the", top_p=1.5)
+    with pytest.raises(ValueError, match="`temperature` must be a number > 0"):
+        generator.generate("the", temperature=0)
+    with pytest.raises(ValueError, match="`max_new_tokens`"):
+        generator.generate("the", max_new_tokens=-1)
+    with pytest.raises(TypeError, match="`prompt` must be a string"):
+        generator.generate(None)
+    with pytest.raises(TypeError, match=r"`X\[1\]` must be a string"):
+        tiny().fit(["the cat", 7])
+    with pytest.raises(ValueError, match="`X` is empty"):
+        tiny().fit([])
+    with pytest.raises(ValueError, match="`max_length` must be"):
+        tiny(max_length=2).fit(["the cat"])
