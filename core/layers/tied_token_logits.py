@@ -41,6 +41,9 @@ class TiedTokenLogits(keras.layers.Layer):
         self.layer_norm_epsilon = float(layer_norm_epsilon)
 
     def build(self, inputs_shape, positions_shape=None):
+        if not self.token_embedding.built:
+            # An embedding made by `from_config` is not built yet.
+            self.token_embedding.build()
         embedding_dim = self.token_embedding.output_dim
         if self.transform:
             self._dense = keras.layers.Dense(

@@ -366,7 +366,12 @@ class TextGenerator(KerasEstimator):
             corpus = [line.rstrip("\n") for line in f if line.strip()]
         held_out, train = corpus[:500], corpus[500:]
         model = cls(
-            embedding_dim=64, num_layers=2, intermediate_dim=256, max_epochs=6, random_state=0
+            embedding_dim=64,
+            num_layers=2,
+            intermediate_dim=256,
+            max_length=64,
+            max_epochs=4,
+            random_state=0,
         ).fit(train)
         model.save(os.path.join(out_dir, "text_generator.kdm"))
         sample = model.generate("The battery", max_new_tokens=20, top_k=40, seed=0)

@@ -110,3 +110,59 @@ def test_console_script_runs_as_a_real_process(trained):
     )
     assert result.returncode == 2
     assert "keras-domains: error:" in result.stderr and "Traceback" not in result.stderr
+
+
+TINY_TEXT = [
+    "--set", "vocabulary_size=80", "--set", "embedding_dim=8", "--set", "num_layers=1",
+    "--set", "num_heads=2", "--set", "intermediate_dim=16", "--set", "max_epochs=1",
+    "--set", "ngram_buckets=64", "--set", "random_state=0",
+]  # fmt: skip
+
+
+def test_text_classifier_trains_predicts_and_explains_from_a_text_column(tmp_path, capsys):
+    words = ["good", "bad"]
+    frame = pd.DataFrame(
+        {
+            "id": range(60),
+            "review": [f"the film was {words[i % 2]} indeed" for i in range(60)],
+            "label": ["pos" if i % 2 == 0 else "neg" for i in range(60)],
+        }
+    )
+    data, model = tmp_path / "reviews.csv", tmp_path / "text.kdm"
+    frame.to_csv(data, index=False)
+    argv = ["train", "nlp.text", "--data", str(data), "--text-column", "review"]
+    assert main([*argv, "--target", "label", "--out", str(model), *TINY_TEXT]) == 0
+    assert main(["predict", str(model), "--data", str(data), "--out", str(tmp_path / "p.csv")]) == 0
+    predictions = pd.read_csv(tmp_path / "p.csv")
+    assert (predictions["prediction"] == frame["label"]).mean() > 0.9
+    out = tmp_path / "attributions.csv"
+    assert main(["explain", str(model), "--data", str(data), "--out", str(out)]) == 0
+    attributions = pd.read_csv(out)
+    assert list(attributions.columns) == ["row", "position", "token", "attribution"]
+    assert attributions[attributions["row"] == 0]["token"].tolist() == [
+        "the", "film", "was", "good", "indeed",
+    ]  # fmt: skip
+    capsys.readouterr()
+    assert main([*argv, "--out", str(model), *TINY_TEXT]) == 2
+    assert "--target is required" in capsys.readouterr().err
+
+
+def test_generator_trains_on_a_text_file_and_generates(tmp_path, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the cat sat on the mat.\n" * 50, encoding="utf-8")
+    model = tmp_path / "generator.kdm"
+    settings = [
+        "--set", "vocabulary_size=40", "--set", "embedding_dim=8", "--set", "num_layers=1",
+        "--set", "num_heads=2", "--set", "intermediate_dim=16", "--set", "max_length=16",
+        "--set", "max_epochs=1", "--set", "random_state=0",
+    ]  # fmt: skip
+    assert (
+        main(["train", "nlp.generation", "--data", str(corpus), "--out", str(model), *settings])
+        == 0
+    )
+    capsys.readouterr()
+    argv = ["generate", str(model), "--prompt", "the cat", "--max-new-tokens", "5", "--seed", "0"]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.startswith("the cat")
+    assert main([*argv, "--top-p", "0"]) == 2
+    assert "`top_p` must be in (0, 1]" in capsys.readouterr().err

@@ -85,6 +85,7 @@ def test_list_tasks_is_sorted_and_complete(clean_registry):
     tasks = list_tasks()
     assert tasks == sorted(tasks)
     assert "medical.diagnosis" in tasks and tasks[0] == "aaa.first"
+    assert {"nlp.text", "nlp.generation"} <= set(tasks)
 
 
 def test_importing_the_registry_imports_no_domain():
