@@ -16,8 +16,11 @@ class HashedNgramBag(keras.layers.Layer):
     This is the "wide" path of a wide-and-deep text model: every token and
     every pair of adjacent tokens gets a learned vector of `output_dim`
     scores, weighted by its inverse document frequency; the bag is the
-    weighted sum divided by the L2 norm of the weights, as a linear model on
-    L2-normalised TF-IDF features sees a text. Bigrams go to `num_buckets`
+    weighted sum divided by the root of the summed squared weights of every
+    occurrence. That is how a linear model on L2-normalised TF-IDF features
+    sees a text in which no n-gram repeats; a repeated n-gram counts a little
+    more here (the norm is per occurrence, which needs no pairwise
+    comparison of the sequence). Bigrams go to `num_buckets`
     hashed slots. Call `adapt(token_ids)` once to learn the document
     frequencies; until then every n-gram weighs 1.
 
