@@ -52,7 +52,7 @@ def data():
 @pytest.fixture(scope="module")
 def fitted(data):
     texts, labels, _ = data
-    return tiny().fit(texts, labels)
+    return tiny().fit(pd.Series(texts, name="review"), labels)
 
 
 def test_binary_strings_in_classes_out(fitted, data):
@@ -113,14 +113,15 @@ def test_pretrain_lowers_masked_lm_loss_and_fit_starts_from_it(data):
     assert not model.pretrained_
 
 
-def test_saved_backbone_is_reused_by_another_classifier(data, tmp_path):
+def test_saved_backbone_is_reused_by_another_classifier(fitted, data, tmp_path):
     texts, labels, _ = data
-    source = tiny(embedding_dim=16).pretrain(texts, epochs=1)
-    path = source.save_backbone(tmp_path / "backbone.kdm")
-    _, _, embedding, encoder = source._pretrained
-    reused = tiny(backbone=str(path), learning_rate=0.0).fit(texts, labels)
-    assert reused.encoder_config_["embedding_dim"] == 16
-    assert reused.tokenizer_.vocabulary_ == source._pretrained[0].vocabulary_
+    path = fitted.save_backbone(tmp_path / "backbone.kdm")
+    embedding = fitted.model_.get_layer(EMBEDDING_LAYER)
+    encoder = fitted.model_.get_layer(BODY_MODEL).get_layer(ENCODER_MODEL)
+    reused = tiny(backbone=str(path), embedding_dim=16, learning_rate=0.0).fit(texts, labels)
+    # The file fixes the architecture: embedding_dim=16 is overridden by the backbone's 8.
+    assert reused.encoder_config_["embedding_dim"] == 8
+    assert reused.tokenizer_.vocabulary_ == fitted.tokenizer_.vocabulary_
     np.testing.assert_array_equal(
         reused.model_.get_layer(EMBEDDING_LAYER).get_weights()[0], embedding.get_weights()[0]
     )
@@ -128,9 +129,10 @@ def test_saved_backbone_is_reused_by_another_classifier(data, tmp_path):
     for got, expected in zip(reused_encoder.get_weights(), encoder.get_weights(), strict=True):
         np.testing.assert_array_equal(got, expected)
     # A saved, fitted classifier is a backbone too.
-    classifier_path = reused.save(tmp_path / "classifier.kdm")
-    again = tiny(backbone=str(classifier_path)).fit(texts, labels)
-    assert again.tokenizer_.vocabulary_ == reused.tokenizer_.vocabulary_
+    source = TextClassifier(backbone=str(fitted.save(tmp_path / "classifier.kdm")))
+    tokenizer, config, _, _ = source._backbone_source()
+    assert tokenizer.vocabulary_ == fitted.tokenizer_.vocabulary_
+    assert config == fitted.encoder_config_
 
 
 def test_explain_returns_words_and_attributions_add_up(fitted, data):
@@ -178,15 +180,13 @@ def test_save_load_and_pickle_predict_the_same(fitted, data, tmp_path):
     np.testing.assert_allclose(unpickled.predict_proba(texts), expected, rtol=1e-5, atol=1e-6)
 
 
-def test_dataframe_input_uses_the_text_column(data):
-    texts, labels, _ = data
-    frame = pd.DataFrame({"review": texts})
-    model = tiny().fit(frame["review"], labels)
-    assert model.text_column_ == "review"
-    wide = frame.assign(other=1)
-    np.testing.assert_allclose(model.predict_proba(wide), model.predict_proba(texts))
+def test_dataframe_input_uses_the_text_column(fitted, data):
+    texts, _, _ = data
+    assert fitted.text_column_ == "review"
+    wide = pd.DataFrame({"other": 1, "review": texts})
+    np.testing.assert_allclose(fitted.predict_proba(wide), fitted.predict_proba(texts))
     with pytest.raises(ValueError, match="a column 'review'"):
-        model.predict(pd.DataFrame({"a": texts, "b": texts}))
+        fitted.predict(pd.DataFrame({"a": texts, "b": texts}))
 
 
 def test_clone_keeps_params_and_drops_fitted_state(fitted):
