@@ -721,7 +721,8 @@ class TextClassifier(KerasClassifier):
         train, test = train_test_split(
             reviews, test_size=0.25, stratify=reviews["sentiment"], random_state=0
         )
-        model = cls(random_state=0).pretrain(corpus + train["text"].tolist(), epochs=3)
+        # Two masked-LM epochs keep the demo short; examples/ and benchmarks/ pretrain longer.
+        model = cls(random_state=0).pretrain(corpus + train["text"].tolist(), epochs=2)
         model.fit(train["text"], train["sentiment"])
         model.save(os.path.join(out_dir, "text_classifier.kdm"))
         accuracy = model.score(test["text"], test["sentiment"])

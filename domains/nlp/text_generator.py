@@ -370,7 +370,7 @@ class TextGenerator(KerasEstimator):
             num_layers=2,
             intermediate_dim=256,
             max_length=64,
-            max_epochs=4,
+            max_epochs=3,
             random_state=0,
         ).fit(train)
         model.save(os.path.join(out_dir, "text_generator.kdm"))
