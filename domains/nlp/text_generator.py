@@ -364,7 +364,7 @@ class TextGenerator(KerasEstimator):
         """
         with open(os.path.join(sample_data, "nlp", "corpus.txt"), encoding="utf-8") as f:
             corpus = [line.rstrip("\n") for line in f if line.strip()]
-        held_out, train = corpus[:500], corpus[500:]
+        held_out, train = corpus[:500], corpus[500:4500]  # 4,000 lines keep the demo short.
         model = cls(
             embedding_dim=64,
             num_layers=2,
