@@ -229,7 +229,7 @@ class TextClassifier(KerasClassifier):
                 verbose=1 if self.verbose else 0,
             )
             # The loss is averaged over all slots; per predicted token it is larger.
-            losses.append(float(history.history["loss"][0]) * weights.size / weights.sum())
+            losses.append(float(history.history["loss"][0] * weights.size / weights.sum()))
         return losses
 
     def save_backbone(self, path):
@@ -440,9 +440,10 @@ class TextClassifier(KerasClassifier):
         problem, solved to its optimum by L-BFGS (scikit-learn's logistic
         regression, its L2 penalty chosen on the validation texts) rather
         than approximated by SGD. It is then frozen, and the encoder, whose
-        logits start at zero, learns the rest with early stopping. If the
-        whole model never beats the n-gram model's validation loss, the
-        n-gram model is kept alone (`deep_path_kept_` is False).
+        logits start at zero, learns the rest with early stopping. Unless the
+        whole model lowers the n-gram model's validation loss by more than
+        one standard error (paired over the validation texts), the n-gram
+        model is kept alone (`deep_path_kept_` is False).
         """
         if not self.ngrams:
             super()._fit_model(X_train, y_train, sample_weight, validation, loss)
@@ -454,16 +455,19 @@ class TextClassifier(KerasClassifier):
         self.ngram_C_ = self._fit_ngram_path(ngram, X_train, y_train, sample_weight, validation)
         ngram.trainable = False
         linear_weights = self.model_.get_weights()
-        linear_val_loss = _validation_loss(self.model_, loss, validation)
+        linear_losses = _validation_losses(self.model_, loss, validation)
         history = self._train_epochs(
             X_train, y_train, sample_weight, validation, loss, self.learning_rate, self.max_epochs
         )
         self.deep_path_kept_ = True
-        if validation is not None and _validation_loss(self.model_, loss, validation) >= (
-            linear_val_loss
-        ):
-            self.model_.set_weights(linear_weights)
-            self.deep_path_kept_ = False
+        if validation is not None:
+            # Paired per-text comparison: the encoder stays only if it lowers the validation
+            # loss by more than one standard error, which a 50-text validation set can fake.
+            gain = linear_losses - _validation_losses(self.model_, loss, validation)
+            standard_error = gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else np.inf
+            if not gain.mean() > standard_error:
+                self.model_.set_weights(linear_weights)
+                self.deep_path_kept_ = False
         self.history_ = {k: [float(v) for v in values] for k, values in history.items()}
         self.n_epochs_ = len(self.history_["loss"])
         self.training_seconds_ = time.perf_counter() - started
@@ -742,7 +746,8 @@ class TextClassifier(KerasClassifier):
         }
 
 
-def _validation_loss(model, loss, validation):
+def _validation_losses(model, loss, validation):
+    """Per-text weighted validation losses, or None without validation."""
     if validation is None:
         return None
     X_val, y_val, w_val = validation
@@ -753,7 +758,9 @@ def _validation_loss(model, loss, validation):
             for i in range(0, len(X_val), 256)
         ]
     )
-    return float(loss(y_val, predictions, sample_weight=w_val))
+    losses = keras.ops.convert_to_numpy(loss.call(y_val, predictions)).astype(np.float64)
+    losses = losses.reshape(len(X_val), -1).mean(axis=1)
+    return losses * np.asarray(w_val, dtype=np.float64)
 
 
 def _log_loss(model, features, target):

@@ -156,6 +156,7 @@ class TextGenerator(KerasEstimator):
         prompt,
         max_new_tokens=50,
         *,
+        min_new_tokens=0,
         greedy=False,
         temperature=1.0,
         top_k=None,
@@ -171,6 +172,8 @@ class TextGenerator(KerasEstimator):
             prompt: the text to continue (may be empty), or a list of prompts.
             max_new_tokens: most tokens to add; generation also ends at the
                 end-of-text token.
+            min_new_tokens: the end-of-text token is not chosen before this
+                many tokens.
             greedy: always take the most likely token (then temperature,
                 top_k and top_p are not used).
             temperature: > 0; lower is more conservative.
@@ -193,6 +196,7 @@ class TextGenerator(KerasEstimator):
                 self.generate(
                     p,
                     max_new_tokens,
+                    min_new_tokens=min_new_tokens,
                     greedy=greedy,
                     temperature=temperature,
                     top_k=top_k,
@@ -236,7 +240,7 @@ class TextGenerator(KerasEstimator):
                 top_p=top_p,
                 repetition_penalty=repetition_penalty,
                 previous=prompt_ids[1:] + new_ids,
-                banned=banned,
+                banned=banned if len(new_ids) >= min_new_tokens else [*banned, tok.sep_id],
             )
             if token == tok.sep_id:
                 break

@@ -60,6 +60,13 @@ def test_long_generation_runs_past_the_context(generator):
     assert text.startswith("the cat sat on the mat")
 
 
+def test_min_new_tokens_holds_back_the_end_of_text(generator):
+    short = generator.generate("the cat", max_new_tokens=30, greedy=True)
+    longer = generator.generate("the cat", max_new_tokens=30, min_new_tokens=12, greedy=True)
+    assert len(generator.tokenizer_.encode_ids(longer)) >= 2 + 12
+    assert len(longer) > len(short)
+
+
 def test_seed_makes_sampling_reproducible(generator):
     first = generator.generate("the", max_new_tokens=8, temperature=1.5, seed=3)
     assert generator.generate("the", max_new_tokens=8, temperature=1.5, seed=3) == first
