@@ -573,12 +573,11 @@ class TextClassifier(KerasClassifier):
         return np.full(len(ids), matches[0]), np.ones(len(ids))
 
     def _token_attributions(self, ids, targets, steps=32):
-        """Attributions `(n, input_length)` and the explained logits' gap to the blank text."""
+        """Attributions `(n, input_length)`, signed for the explained class, and the signs."""
         import tensorflow as tf
 
         outputs, signs = targets
-        config = self.encoder_config_
-        seq = config["sequence_length"]
+        seq = self.encoder_config_["sequence_length"]
         embedding = self.model_.get_layer(EMBEDDING_LAYER)
         body = self.model_.get_layer(BODY_MODEL)
         ngram = self.model_.get_layer(NGRAM_LAYER) if self.ngrams else None
@@ -587,31 +586,33 @@ class TextClassifier(KerasClassifier):
             embedding.token_embeddings(deep_ids.astype(np.int32))
         )
         positions = keras.ops.convert_to_numpy(embedding.position_embeddings)[None, :seq]
-        mask = tf.constant(deep_ids != 0)
         real = (ids != 0).astype(np.float32)
-        ids_tensor = tf.constant(ids)
 
-        def scores(inputs):
-            vectors, gates = inputs
-            n_rows = tf.shape(vectors)[0]
-            repeats = n_rows // tf.shape(mask)[0]
-            row_mask = tf.repeat(mask, repeats, axis=0)
-            logits = body([vectors + positions, row_mask], training=False)
-            if ngram is not None:
-                logits = logits + ngram(tf.repeat(ids_tensor, repeats, axis=0), token_gates=gates)
-            return logits
+        def text_scores(row):
+            """Logits of one text along its integration path (every path point shares its mask)."""
+            mask = tf.constant(deep_ids[row : row + 1] != 0)
+            row_ids = tf.constant(ids[row : row + 1])
 
-        # Rows of one integrated-gradients call share a mask, so rows go one at a time.
+            def scores(inputs):
+                vectors, gates = inputs
+                n_points = tf.shape(vectors)[0]
+                masks = tf.repeat(mask, n_points, axis=0)
+                logits = body([vectors + positions, masks], training=False)
+                if ngram is not None:
+                    logits += ngram(tf.repeat(row_ids, n_points, axis=0), token_gates=gates)
+                return logits
+
+            return scores
+
         vector_attr = np.zeros_like(token_vectors)
         gate_attr = np.zeros_like(real)
         for i in range(len(ids)):
-            mask = tf.constant(deep_ids[i : i + 1] != 0)
-            ids_tensor = tf.constant(ids[i : i + 1])
-            vector_attr[i : i + 1], gate_attr[i : i + 1] = integrated_gradients(
-                scores,
-                [token_vectors[i : i + 1], real[i : i + 1]],
-                [np.zeros_like(token_vectors[i : i + 1]), np.zeros_like(real[i : i + 1])],
-                targets=outputs[i : i + 1],
+            rows = slice(i, i + 1)
+            vector_attr[rows], gate_attr[rows] = integrated_gradients(
+                text_scores(i),
+                [token_vectors[rows], real[rows]],
+                [np.zeros_like(token_vectors[rows]), np.zeros_like(real[rows])],
+                targets=outputs[rows],
                 steps=steps,
             )
         attributions = gate_attr.copy()
