@@ -1,5 +1,6 @@
-"""Classification on top of `KerasEstimator`: targets, weights, probabilities."""
+"""Classification on top of `KerasEstimator`: targets, weights, probabilities, trust."""
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -11,10 +12,22 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
+from core.calibration import (
+    CALIBRATORS,
+    calibrator_from_state,
+    conformal_threshold,
+    nonconformity_scores,
+)
+from core.calibration.split_conformal import check_alpha
 from core.estimators.keras_estimator import KerasEstimator, _jsonable
 from core.losses import EnsembleCrossEntropy
+from core.metrics import expected_calibration_error
 
 TARGET_TYPES = ("binary", "multiclass", "multilabel-indicator")
+
+#: Held-out rows each calibration method needs at least. Isotonic regression
+#: fits a step function, so it needs many more rows than one temperature.
+MIN_CALIBRATION_ROWS = {"temperature": 20, "isotonic": 100}
 
 
 class KerasClassifier(ClassifierMixin, KerasEstimator):
@@ -25,11 +38,32 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
     (strings, integers, booleans) or a 0/1 indicator matrix for multilabel
     problems.
 
+    Trust features shared by every classifier:
+
+    - `calibration="temperature"` or `"isotonic"` (a constructor parameter
+      of each subclass) fits a calibration map on the held-out validation
+      rows at the end of `fit`; `predict_proba` returns calibrated
+      probabilities and `calibration_report` compares ECE and Brier score
+      before and after.
+    - `predict_set(X, alpha)` returns split conformal label sets, from the
+      nonconformity scores of the held-out rows kept at fit time.
+
+    The held-out rows are the ones early stopping watched (out-of-fold rows
+    when ensemble members are cross-fitted; the latest rows for
+    out-of-time validation). Their only influence on the weights is the
+    choice of the stopping epoch.
+
     Attributes:
         classes_: the class labels (for multilabel targets, label indices).
         target_type_: "binary", "multiclass" or "multilabel-indicator".
         history_: per-epoch training and validation loss.
         n_epochs_: epochs run (early stopping may end training before `max_epochs`).
+        calibrator_: the fitted calibration map, or None.
+        conformal_scores_: nonconformity scores of the held-out rows, sorted
+            (within each fold for cross-fitted members); None for multilabel
+            targets or without held-out rows.
+        conformal_folds_: for cross-fitted members, the member that held out
+            each scored row; else None.
     """
 
     #: Target types the task accepts; a subset of TARGET_TYPES.
@@ -43,6 +77,8 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
             `(encoded, stratify)`: targets in the loss' format and labels to
             stratify the validation split by (None for multilabel).
         """
+        # Every classifier's fit calls this first, so the option is checked before training.
+        self._check_calibration_option()
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
@@ -175,6 +211,7 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
         n_rows = len(matrix)
         targets = y_encoded.reshape(n_rows, -1).astype(np.float32)
         if self.validation_fraction and n_members >= 2 and n_rows >= 4 * n_members:
+            self._check_calibration_rows(n_rows)
             folds = _fold_ids(n_rows, n_members, stratify, rng)
             held_out = np.eye(n_members, dtype=np.float32)[folds]
             self._fit_model(
@@ -184,6 +221,7 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
                 (matrix, np.hstack([targets, held_out]), weights),
                 loss=EnsembleCrossEntropy(mode=self._loss_mode(), masked_members=n_members),
             )
+            self._fit_calibration((matrix, targets), folds=folds)
             return
         n_val = round(self.validation_fraction * n_rows)
         validation = None
@@ -196,6 +234,7 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
             except ValueError:  # A class too small to stratify on.
                 train_idx, val_idx = train_test_split(train_idx, test_size=n_val, random_state=rng)
             validation = (matrix[val_idx], targets[val_idx], weights[val_idx])
+        self._check_calibration_rows(0 if validation is None else len(validation[0]))
         self._fit_model(
             matrix[train_idx],
             targets[train_idx],
@@ -203,19 +242,246 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
             validation,
             loss=EnsembleCrossEntropy(mode=self._loss_mode()),
         )
+        self._fit_calibration(validation)
+
+    # --------------------------------------------------------------- trust
+    def _check_calibration_option(self):
+        calibration = getattr(self, "calibration", None)
+        if calibration is not None and calibration not in CALIBRATORS:
+            raise ValueError(
+                f"`calibration` must be None, {' or '.join(map(repr, CALIBRATORS))}. "
+                f"Received: calibration={calibration!r}"
+            )
+
+    def _check_calibration_rows(self, n_held_out):
+        """Fails before training when calibration is asked for without enough held-out rows."""
+        calibration = getattr(self, "calibration", None)
+        if calibration is None:
+            return
+        needed = MIN_CALIBRATION_ROWS[calibration]
+        if n_held_out < needed:
+            raise ValueError(
+                f"calibration={calibration!r} needs at least {needed} held-out validation "
+                f"rows; this fit holds out {n_held_out} (validation_fraction="
+                f"{self.validation_fraction}). Raise `validation_fraction`, pass more rows, "
+                + (
+                    "or use calibration='temperature'."
+                    if calibration == "isotonic"
+                    else "or set calibration=None."
+                )
+            )
+
+    def _fit_calibration(self, validation, folds=None):
+        """Fits the calibration map and keeps the conformal scores of the held-out rows.
+
+        Call it once the model is trained.
+
+        Args:
+            validation: `(inputs, targets, ...)` arrays in the loss' format, a
+                dataset of such batches, or None (no held-out rows).
+            folds: for cross-fitted members, the member that held each row
+                out; that member's logits are the row's held-out prediction.
+        """
+        self.calibrator_ = None
+        self.conformal_scores_ = None
+        self.conformal_folds_ = None
+        if validation is None:
+            self._check_calibration_rows(0)
+            return
+        logits, targets = self._held_out_logits(validation)
+        if folds is not None:
+            logits = logits[np.arange(len(logits)), folds][:, None, :]
+        self._check_calibration_rows(len(logits))
+        proba = self._member_proba(logits)
+        if self.target_type_ == "multilabel-indicator":
+            labels = targets.reshape(len(targets), -1)
+        else:
+            labels = targets.reshape(-1).astype(int)
+            scores = nonconformity_scores(proba, labels)
+            if folds is None:
+                self.conformal_scores_ = np.sort(scores)
+            else:  # Sorted within each fold, for the CV+ rule of `predict_set`.
+                order = np.lexsort((scores, folds))
+                self.conformal_scores_, self.conformal_folds_ = scores[order], folds[order]
+        if getattr(self, "calibration", None) is not None:
+            if self.target_type_ != "multilabel-indicator" and len(np.unique(labels)) < 2:
+                raise ValueError(
+                    f"calibration={self.calibration!r} needs both outcomes among the held-out "
+                    f"rows; all {len(labels)} are of class {self.classes_[labels[0]]!r}."
+                )
+            mode = self._loss_mode()
+            self.calibrator_ = CALIBRATORS[self.calibration](mode).fit(proba, labels)
+
+    def _held_out_logits(self, validation):
+        """Logits and targets of the held-out rows, from arrays or from a dataset."""
+        if isinstance(validation, tuple | list):
+            return self._predict_raw(np.asarray(validation[0])), np.asarray(validation[1])
+        logits, targets = [], []
+        for batch in validation:
+            logits.append(self._predict_raw(np.asarray(batch[0])))
+            targets.append(np.asarray(batch[1]))
+        return np.concatenate(logits), np.concatenate(targets)
+
+    @contextlib.contextmanager
+    def _uncalibrated(self, per_member=False):
+        """Within this block, `predict_proba` returns the model's own probabilities.
+
+        Args:
+            per_member: return each member's probabilities, `(n, n_members, n_columns)`.
+        """
+        self._calibration_off, self._per_member = True, per_member
+        try:
+            yield
+        finally:
+            del self._calibration_off, self._per_member
+
+    def predict_set(self, X, alpha=0.1, allow_empty=False, **predict_kwargs):
+        """Split conformal label sets that hold the true label with probability >= 1 - alpha.
+
+        A class enters a row's set when one minus its predicted probability
+        is at most the conformal quantile of the held-out rows' scores. The
+        guarantee is marginal (over rows) and assumes new rows are
+        exchangeable with the held-out ones. A row whose every class is too
+        unlikely gets an empty set under the plain rule; by default the class
+        `predict` returns is always in the set, which can only raise coverage.
+
+        Args:
+            X: raw input, as for `predict_proba`.
+            alpha: allowed miss rate in (0, 1); 0.1 gives 90% coverage.
+            allow_empty: keep the plain rule's sets, empty ones included (a
+                flag for rows unlike the held-out ones), without adding the
+                predicted class.
+            **predict_kwargs: further arguments of the task's `predict_proba`.
+
+        Returns:
+            Boolean array `(n_samples, n_classes)`, columns in `classes_` order.
+
+        Raises:
+            ValueError: if `alpha` is not in (0, 1), the target is multilabel,
+                or too few rows were held out for this `alpha`.
+        """
+        check_is_fitted(self)
+        check_alpha(alpha)
+        if self.target_type_ == "multilabel-indicator":
+            raise ValueError(
+                "`predict_set` gives one set of mutually exclusive classes per row; for a "
+                "multilabel target use `predict_proba` per label."
+            )
+        if getattr(self, "conformal_scores_", None) is None:
+            raise ValueError(
+                "`predict_set` needs held-out rows kept at fit time, and this model was fitted "
+                "with validation_fraction=0. Refit with validation_fraction > 0."
+            )
+        with self._uncalibrated(per_member=True):
+            member_proba = self.predict_proba(X, **predict_kwargs)
+        proba = member_proba.mean(axis=1)
+        if self.conformal_folds_ is None:
+            sets = 1.0 - proba <= conformal_threshold(self.conformal_scores_, alpha)
+        else:
+            sets = self._cross_fitted_sets(member_proba, alpha)
+        if not allow_empty:  # The class `predict` returns, from the calibrated probabilities.
+            calibrator = getattr(self, "calibrator_", None)
+            shown = proba if calibrator is None else calibrator.transform(proba)
+            sets[np.arange(len(sets)), np.argmax(shown, axis=1)] = True
+        return sets
+
+    def _cross_fitted_sets(self, member_proba, alpha):
+        """Label sets by the CV+ rule (Romano, Sesia & Candes, 2020).
+
+        With cross-fitted members no single model scored every held-out row:
+        row i was scored by member k(i). So a candidate label's score is
+        computed by each member and compared with the held-out scores of the
+        rows that member held out; the label enters the set when fewer than
+        `(1 - alpha)(n + 1)` held-out rows score strictly lower. Comparing a
+        single member's held-out scores with the ensemble's softer average
+        instead would under-cover.
+        """
+        scores, folds = self.conformal_scores_, self.conformal_folds_
+        n = len(scores)
+        conformal_threshold(scores, alpha)  # Raises when there are too few rows for alpha.
+        beaten = np.zeros(member_proba[:, 0].shape)
+        for member in range(member_proba.shape[1]):
+            held_out = scores[folds == member]
+            beaten += np.searchsorted(held_out, 1.0 - member_proba[:, member], side="left")
+        return beaten < (1.0 - alpha) * (n + 1)
+
+    def calibration_report(self, X, y, **predict_kwargs):
+        """Expected calibration error and Brier score before and after calibration.
+
+        Args:
+            X: raw input, as for `predict_proba` (held-out data, not the training rows).
+            y: true labels (a 0/1 matrix for multilabel targets).
+            **predict_kwargs: further arguments of the task's `predict_proba`.
+
+        Returns:
+            dict with `method` (None when uncalibrated), `n`, `ece_before`,
+            `ece_after`, `brier_before`, `brier_after`. Binary: of the positive
+            class; multiclass: ECE of the top-class confidence and the
+            multiclass Brier score; multilabel: averages over labels.
+        """
+        check_is_fitted(self)
+        after = self.predict_proba(X, **predict_kwargs)
+        with self._uncalibrated():
+            before = self.predict_proba(X, **predict_kwargs)
+        indicator = self._indicator(y, len(after))
+        summary = {"method": getattr(self, "calibration", None), "n": len(after)}
+        for name, proba in (("before", before), ("after", after)):
+            summary[f"ece_{name}"], summary[f"brier_{name}"] = _calibration_errors(
+                indicator, proba, self.target_type_
+            )
+        return summary
+
+    def _with_calibration(self, report, X, y, **predict_kwargs):
+        """Adds `calibration_report` under "calibration" when a map was fitted."""
+        if getattr(self, "calibrator_", None) is not None:
+            report["calibration"] = self.calibration_report(X, y, **predict_kwargs)
+        return report
+
+    def _indicator(self, y, n_rows):
+        """0/1 matrix `(n, n_columns of predict_proba)` of the true labels."""
+        y = np.asarray(y)
+        if len(y) != n_rows:
+            raise ValueError(
+                f"`X` and `y` have different lengths: X has {n_rows} rows, y has {len(y)}."
+            )
+        if self.target_type_ == "multilabel-indicator":
+            return y.reshape(n_rows, -1).astype(float)
+        unknown = set(np.unique(y).tolist()) - set(self.classes_.tolist())
+        if unknown:
+            raise ValueError(
+                f"`y` has labels {sorted(map(str, unknown))} not seen during fit; "
+                f"known classes: {self.classes_.tolist()}."
+            )
+        return np.eye(len(self.classes_))[np.searchsorted(self.classes_, y)]
 
     # ---------------------------------------------------------- prediction
     def _proba_from_logits(self, logits):
+        """Probabilities in `predict_proba`'s layout, calibrated when a map was fitted."""
+        if getattr(self, "_per_member", False):
+            return self._member_proba(logits, average=False)
+        proba = self._member_proba(logits)
+        calibrator = getattr(self, "calibrator_", None)
+        if calibrator is None or getattr(self, "_calibration_off", False):
+            return proba
+        return calibrator.transform(proba)
+
+    def _member_proba(self, logits, average=True):
+        """Probabilities before any calibration: the members' average, or per member.
+
+        Returns:
+            `(n, n_columns)` in `predict_proba`'s layout, or `(n, n_members,
+            n_columns)` when `average` is False.
+        """
         logits = logits.astype(np.float64)
         if self.target_type_ == "multiclass":
             shifted = logits - logits.max(axis=-1, keepdims=True)
-            member_proba = np.exp(shifted)
-            member_proba /= member_proba.sum(axis=-1, keepdims=True)
-            return member_proba.mean(axis=1)
-        proba = (1.0 / (1.0 + np.exp(-logits))).mean(axis=1)
-        if self.target_type_ == "binary":
-            return np.column_stack([1.0 - proba[:, 0], proba[:, 0]])
-        return proba
+            proba = np.exp(shifted)
+            proba /= proba.sum(axis=-1, keepdims=True)
+        else:
+            proba = 1.0 / (1.0 + np.exp(-logits))
+            if self.target_type_ == "binary":
+                proba = np.concatenate([1.0 - proba, proba], axis=-1)
+        return proba.mean(axis=1) if average else proba
 
     def predict_proba(self, X):
         """Predicts class probabilities.
@@ -246,16 +512,44 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
 
     # --------------------------------------------------------------- state
     def _classifier_state(self):
+        calibrator = getattr(self, "calibrator_", None)
+        scores = getattr(self, "conformal_scores_", None)
         return {
             "target_type": self.target_type_,
             "classes": _jsonable(self.classes_),
             "classes_dtype": self.classes_.dtype.str if self.classes_.dtype != object else "O",
+            "calibrator": None if calibrator is None else calibrator.get_state(),
+            "conformal_scores": None if scores is None else scores.tolist(),
+            "conformal_folds": _jsonable(getattr(self, "conformal_folds_", None)),
         }
 
     def _set_classifier_state(self, state):
         self.target_type_ = state["target_type"]
         dtype = np.dtype(state["classes_dtype"])
         self.classes_ = np.asarray(state["classes"], dtype=dtype)
+        calibrator, scores = state.get("calibrator"), state.get("conformal_scores")
+        self.calibrator_ = None if calibrator is None else calibrator_from_state(calibrator)
+        self.conformal_scores_ = None if scores is None else np.asarray(scores)
+        folds = state.get("conformal_folds")
+        self.conformal_folds_ = None if folds is None else np.asarray(folds, dtype=int)
+
+
+def _calibration_errors(indicator, proba, target_type):
+    """`(ece, brier)` of probabilities against a 0/1 label matrix of the same shape."""
+    if target_type == "binary":
+        return (
+            expected_calibration_error(indicator[:, 1], proba[:, 1]),
+            float(np.mean((proba[:, 1] - indicator[:, 1]) ** 2)),
+        )
+    if target_type == "multiclass":
+        top = np.argmax(proba, axis=1)
+        rows = np.arange(len(proba))
+        return (
+            expected_calibration_error(indicator[rows, top], proba[rows, top]),
+            float(np.mean(np.sum((proba - indicator) ** 2, axis=1))),
+        )
+    eces = [expected_calibration_error(indicator[:, k], proba[:, k]) for k in range(proba.shape[1])]
+    return float(np.mean(eces)), float(np.mean((proba - indicator) ** 2))
 
 
 def _fold_ids(n_rows, n_folds, stratify, rng):

@@ -38,6 +38,8 @@ class TabularClassifier(KerasClassifier):
         validation_fraction: share of rows held out for early stopping;
             0 trains `max_epochs` epochs on everything.
         class_weight: None, `"balanced"` or `{label: weight}`.
+        calibration: None, `"temperature"` or `"isotonic"`: a calibration map fitted
+            on the held-out validation rows at the end of `fit` (see `KerasClassifier`).
         min_frequency: categories rarer than this share the "unknown" slot.
         random_state: integer seed; two fits with the same seed give the same model.
         verbose: 1 shows a progress bar per epoch.
@@ -67,6 +69,7 @@ class TabularClassifier(KerasClassifier):
         patience=15,
         validation_fraction=0.15,
         class_weight=None,
+        calibration=None,
         min_frequency=5,
         random_state=None,
         verbose=0,
@@ -85,6 +88,7 @@ class TabularClassifier(KerasClassifier):
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.class_weight = class_weight
+        self.calibration = calibration
         self.min_frequency = min_frequency
         self.random_state = random_state
         self.verbose = verbose
@@ -241,7 +245,9 @@ class TabularClassifier(KerasClassifier):
         Returns:
             DataFrame with one row per input row (same index) and one column
             per input column, in probability units. `attrs["baseline"]` holds
-            the reference row's probability per row's target.
+            the reference row's probability per row's target. With
+            `calibration`, the probability explained is the model's own,
+            before the calibration map.
         """
         check_is_fitted(self)
         frame = self._validate_X(X, fitting=False)
@@ -365,7 +371,7 @@ class TabularClassifier(KerasClassifier):
                 f"`X` and `y` have different lengths: X has {len(proba)} rows, y has {len(y)}."
             )
         if self.target_type_ == "multilabel-indicator":
-            return multiclass_report(y, proba, threshold)
+            return self._with_calibration(multiclass_report(y, proba, threshold), X, y)
         unknown = set(np.unique(y).tolist()) - set(self.classes_.tolist())
         if unknown:
             raise ValueError(
@@ -374,8 +380,10 @@ class TabularClassifier(KerasClassifier):
             )
         codes = np.searchsorted(self.classes_, y)
         if self.target_type_ == "binary":
-            return binary_report(codes, proba[:, 1], threshold)
-        return multiclass_report(codes, proba, threshold)
+            report = binary_report(codes, proba[:, 1], threshold)
+        else:
+            report = multiclass_report(codes, proba, threshold)
+        return self._with_calibration(report, X, y)
 
     # --------------------------------------------------------------- state
     def _get_fitted_state(self):

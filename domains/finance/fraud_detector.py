@@ -54,6 +54,10 @@ class FraudDetector(KerasClassifier):
         validation_fraction: the latest share of the data (by time) held out
             for early stopping, so validation is out of time as in production.
         class_weight: "balanced" (default: fraud is rare), a dict, or None.
+            Balanced weights inflate the fraud probabilities; `calibration`
+            maps them back to observed rates.
+        calibration: None, `"temperature"` or `"isotonic"`: a calibration map fitted
+            on the latest (held-out) rows at the end of `fit`.
         min_frequency: categories rarer than this share the "unknown" slot.
         random_state: integer seed.
         verbose: 1 shows a progress bar.
@@ -87,6 +91,7 @@ class FraudDetector(KerasClassifier):
         patience=8,
         validation_fraction=0.15,
         class_weight="balanced",
+        calibration=None,
         min_frequency=5,
         random_state=None,
         verbose=0,
@@ -109,6 +114,7 @@ class FraudDetector(KerasClassifier):
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.class_weight = class_weight
+        self.calibration = calibration
         self.min_frequency = min_frequency
         self.random_state = random_state
         self.verbose = verbose
@@ -167,6 +173,7 @@ class FraudDetector(KerasClassifier):
                 )
                 train_idx = np.setdiff1d(order, val_idx)
                 validation = (flat[val_idx], y_encoded[val_idx], weights[val_idx])
+        self._check_calibration_rows(0 if validation is None else len(validation[0]))
         self._fit_model(
             flat[train_idx],
             y_encoded[train_idx],
@@ -174,6 +181,7 @@ class FraudDetector(KerasClassifier):
             validation,
             loss=EnsembleCrossEntropy(mode="binary"),
         )
+        self._fit_calibration(validation)
 
     def _build_model(self):
         pre = self.preprocessor_
@@ -306,7 +314,7 @@ class FraudDetector(KerasClassifier):
             )
         days = pd.to_datetime(_parse_times(X[self.time_column], self.time_column), unit="s")
         both = len(np.unique(truth)) == 2
-        return {
+        metrics = {
             "n": len(truth),
             "fraud_rate": float(truth.mean()),
             "auprc": float(average_precision(truth, scores)),
@@ -314,6 +322,7 @@ class FraudDetector(KerasClassifier):
             "precision_at_k_per_day": float(precision_at_k_per_day(truth, scores, days, k)),
             "recall_at_fpr": float(recall_at_fpr(truth, scores, max_fpr)),
         }
+        return self._with_calibration(metrics, X, y, history=history)
 
     def explain(self, X, history=None, steps=32):
         """Per-transaction attributions: the current transaction's columns and its history.
@@ -333,7 +342,9 @@ class FraudDetector(KerasClassifier):
             DataFrame, one row per transaction (X's index), one column per
             derived feature plus `history`, in probability units; a row adds
             up to its fraud probability minus `attrs["baseline"]` for that row
-            (the reference transaction with the same history slots).
+            (the reference transaction with the same history slots). With
+            `calibration`, the probability explained is the model's own,
+            before the calibration map.
         """
         check_is_fitted(self)
         flat = self._transform(X, history)

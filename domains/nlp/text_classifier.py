@@ -89,6 +89,8 @@ class TextClassifier(KerasClassifier):
         patience: epochs without a better validation loss before stopping.
         validation_fraction: share of texts held out for early stopping.
         class_weight: None, "balanced" or a dict.
+        calibration: None, `"temperature"` or `"isotonic"`: a calibration map fitted
+            on the held-out validation rows at the end of `fit` (see `KerasClassifier`).
         random_state: integer seed.
         verbose: 1 shows progress bars.
 
@@ -122,6 +124,7 @@ class TextClassifier(KerasClassifier):
         patience=3,
         validation_fraction=0.1,
         class_weight=None,
+        calibration=None,
         random_state=None,
         verbose=0,
     ):
@@ -146,6 +149,7 @@ class TextClassifier(KerasClassifier):
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.class_weight = class_weight
+        self.calibration = calibration
         self.random_state = random_state
         self.verbose = verbose
 
@@ -657,11 +661,12 @@ class TextClassifier(KerasClassifier):
         y = np.asarray(y)
         if self.target_type_ == "multilabel-indicator":
             predicted = (proba >= threshold).astype(int)
-            return {
+            metrics = {
                 "n": len(y),
                 "subset_accuracy": float(accuracy_score(y, predicted)),
                 "macro_f1": float(f1_score(y, predicted, average="macro", zero_division=0)),
             }
+            return self._with_calibration(metrics, X, y)
         if self.target_type_ == "binary":
             predicted = self.classes_[(proba[:, 1] >= threshold).astype(int)]
         else:
@@ -674,7 +679,7 @@ class TextClassifier(KerasClassifier):
         }
         if self.target_type_ == "binary" and len(np.unique(y)) == 2:
             metrics["roc_auc"] = float(roc_auc_score(y == self.classes_[1], proba[:, 1]))
-        return metrics
+        return self._with_calibration(metrics, X, y)
 
     # --------------------------------------------------------------- state
     def _get_fitted_state(self):

@@ -60,6 +60,8 @@ class ImageClassifier(KerasClassifier):
         head_epochs: epochs with the backbone frozen, when warm starting.
         fine_tune_factor: learning-rate multiplier after unfreezing.
         class_weight: None, "balanced" or a dict.
+        calibration: None, `"temperature"` or `"isotonic"`: a calibration map fitted
+            on the held-out validation rows at the end of `fit` (see `KerasClassifier`).
         random_state: integer seed.
         verbose: 1 shows a progress bar.
 
@@ -96,6 +98,7 @@ class ImageClassifier(KerasClassifier):
         head_epochs=3,
         fine_tune_factor=0.1,
         class_weight=None,
+        calibration=None,
         random_state=None,
         verbose=0,
     ):
@@ -123,6 +126,7 @@ class ImageClassifier(KerasClassifier):
         self.head_epochs = head_epochs
         self.fine_tune_factor = fine_tune_factor
         self.class_weight = class_weight
+        self.calibration = calibration
         self.random_state = random_state
         self.verbose = verbose
 
@@ -165,10 +169,12 @@ class ImageClassifier(KerasClassifier):
             else:
                 val_data = None if val is None else (images[val], y_encoded[val], weights[val])
                 fit_args = (images[train], y_encoded[train], weights[train], val_data)
+            self._check_calibration_rows(0 if val is None else len(val))
             if self.warm_start is None:
                 self._fit_model(*fit_args, loss=EnsembleCrossEntropy(mode=self._loss_mode()))
             else:
                 self._fine_tune(*fit_args)
+            self._fit_calibration(val_data)
         return self
 
     def _check_params(self):
@@ -452,7 +458,7 @@ class ImageClassifier(KerasClassifier):
         k = int(min(k, len(self.classes_)))
         scores = proba[:, 1] if len(self.classes_) == 2 else proba
         matrix = confusion_matrix(y, predicted, labels=self.classes_)
-        return {
+        metrics = {
             "n": len(y),
             "accuracy": float(accuracy_score(y, predicted)),
             "balanced_accuracy": float(balanced_accuracy_score(y, predicted)),
@@ -467,6 +473,7 @@ class ImageClassifier(KerasClassifier):
             ),
             "confusion_matrix": pd.DataFrame(matrix, index=self.classes_, columns=self.classes_),
         }
+        return self._with_calibration(metrics, X, y)
 
     def _labels_for(self, X, y):
         if isinstance(X, str | os.PathLike) and y is None:

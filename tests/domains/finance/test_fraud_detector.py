@@ -31,7 +31,7 @@ def transactions():
 @pytest.fixture(scope="module")
 def detector(transactions):
     frame, y, train = transactions
-    return small(window=8).fit(frame[train], y[train])
+    return small(window=8, calibration="temperature").fit(frame[train], y[train])
 
 
 def test_history_beats_the_same_model_without_it(detector, transactions):
@@ -109,8 +109,23 @@ def test_save_load_and_report(detector, transactions, tmp_path):
         "roc_auc",
         "precision_at_k_per_day",
         "recall_at_fpr",
+        "calibration",
     }
     assert report["n"] == int(test.sum()) and 0.0 <= report["auprc"] <= 1.0
+
+
+def test_calibrated_on_the_latest_rows_with_conformal_sets(detector, transactions):
+    frame, y, train = transactions
+    # Balanced class weights inflate fraud probabilities; the fitted temperature
+    # maps them back to rates, so calibration must have changed something.
+    report = detector.report(frame[~train], y[~train], history=frame[train])
+    calibration = report["calibration"]
+    assert calibration["method"] == "temperature"
+    assert calibration["brier_after"] < calibration["brier_before"]
+    sets = detector.predict_set(frame[~train], alpha=0.1, history=frame[train])
+    assert sets.shape == (int((~train).sum()), 2)
+    covered = sets[np.arange(len(sets)), np.searchsorted(detector.classes_, y[~train])]
+    assert covered.mean() >= 0.85
 
 
 def test_explain_splits_the_score_between_columns_and_history(detector, transactions):
@@ -119,7 +134,8 @@ def test_explain_splits_the_score_between_columns_and_history(detector, transact
     attributions = detector.explain(rows, steps=64)
     assert list(attributions.columns) == [*detector.feature_columns_, "history"]
     assert list(attributions.index) == list(rows.index)
-    gap = detector.predict_proba(rows)[:, 1] - np.asarray(attributions.attrs["baseline"])
+    with detector._uncalibrated():  # Explanations are of the model's own probability.
+        gap = detector.predict_proba(rows)[:, 1] - np.asarray(attributions.attrs["baseline"])
     np.testing.assert_allclose(attributions.sum(axis=1), gap, atol=5e-3)
 
 

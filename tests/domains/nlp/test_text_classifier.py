@@ -52,7 +52,18 @@ def data():
 @pytest.fixture(scope="module")
 def fitted(data):
     texts, labels, _ = data
-    return tiny().fit(pd.Series(texts, name="review"), labels)
+    return tiny(calibration="temperature", validation_fraction=0.15).fit(
+        pd.Series(texts, name="review"), labels
+    )
+
+
+def test_calibration_and_label_sets(fitted, data):
+    texts, labels, _ = data
+    assert fitted.calibrator_.temperature_ > 0
+    assert len(fitted.conformal_scores_) == round(0.15 * len(texts))
+    assert "calibration" in fitted.report(texts, labels)
+    sets = fitted.predict_set(texts[:10], alpha=0.2)
+    assert sets.shape == (10, 2) and sets.any(axis=1).all()
 
 
 def test_binary_strings_in_classes_out(fitted, data):

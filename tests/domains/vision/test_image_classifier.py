@@ -40,6 +40,14 @@ def _write_png(path, image):
     Path(path).write_bytes(tf.io.encode_png(image).numpy())
 
 
+def test_conformal_scores_from_a_validation_dataset_of_files(folder_model, shapes):
+    # Images read from files are validated through a dataset, not arrays.
+    n_images = len(list_images(str(shapes)))
+    assert len(folder_model.conformal_scores_) == round(0.1 * n_images)
+    sets = folder_model.predict_set(str(shapes), alpha=0.5)
+    assert sets.shape == (n_images, 4) and sets.any(axis=1).all()
+
+
 def test_digits_hold_out_accuracy():
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(

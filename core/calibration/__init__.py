@@ -1,0 +1,22 @@
+"""Post-hoc calibration of predicted probabilities, and split conformal prediction sets."""
+
+from core.calibration.isotonic_calibration import IsotonicCalibration
+from core.calibration.split_conformal import conformal_threshold, nonconformity_scores
+from core.calibration.temperature_scaling import TemperatureScaling
+
+CALIBRATORS = {"temperature": TemperatureScaling, "isotonic": IsotonicCalibration}
+
+
+def calibrator_from_state(state):
+    """Rebuilds a fitted calibrator from its `get_state()` dict."""
+    return CALIBRATORS[state["method"]].from_state(state)
+
+
+__all__ = [
+    "CALIBRATORS",
+    "IsotonicCalibration",
+    "TemperatureScaling",
+    "calibrator_from_state",
+    "conformal_threshold",
+    "nonconformity_scores",
+]
