@@ -6,6 +6,8 @@
     keras-domains train nlp.generation --data corpus.txt --out MODEL
     keras-domains predict MODEL --data FILE.csv --out preds.csv
     keras-domains evaluate MODEL --data FILE.csv --target COL
+    keras-domains card MODEL --data FILE.csv --target COL --out card.md [--groups COL]
+        [--intended-use TEXT] [--threshold T] [--positive-class LABEL] [--text-column COL]
     keras-domains explain MODEL --data FILE.csv [--out attributions.csv]
     keras-domains generate MODEL --prompt TEXT [--max-new-tokens N --temperature T ...]
     keras-domains demo
@@ -87,6 +89,26 @@ def _build_parser():
     evaluate.add_argument("--target", required=True)
     evaluate.add_argument("--threshold", type=float, default=0.5)
     evaluate.set_defaults(handler=_evaluate)
+
+    card = commands.add_parser(
+        "card", help="write a Markdown model card (metrics, calibration, subgroups, plots)"
+    )
+    card.add_argument("model", help="model file written by `train`")
+    card.add_argument("--data", required=True, help="labelled test CSV file")
+    card.add_argument("--target", required=True, help="name of the label column")
+    card.add_argument(
+        "--out", required=True, help="Markdown file to write; the two PNG figures go beside it"
+    )
+    card.add_argument("--groups", metavar="COL", help="column of subgroups to report on")
+    card.add_argument("--intended-use", metavar="TEXT", help="what the model is for, in your words")
+    card.add_argument("--threshold", type=float, default=0.5)
+    card.add_argument(
+        "--positive-class",
+        metavar="LABEL",
+        help="class scored one-vs-rest (default: the second class of a binary model)",
+    )
+    card.add_argument("--text-column", help="for text tasks: the column holding the texts")
+    card.set_defaults(handler=_card)
 
     explain = commands.add_parser("explain", help="per-row, per-column attributions")
     explain.add_argument("model")
@@ -194,6 +216,65 @@ def _evaluate(args):
     report = estimator.report(frame, y, threshold=args.threshold)
     report.pop("per_class", None)
     print(json.dumps({k: _round(v) for k, v in report.items()}, indent=2))
+
+
+def _card(args):
+    from core.reports import model_card
+
+    estimator = _load_model(args.model)
+    frame = _read_csv(args.data)
+    named = [c for c in (args.target, args.groups, args.text_column) if c is not None]
+    _require_columns(frame, named, args.data)
+    y = frame[args.target]
+    groups = None if args.groups is None else frame[args.groups].to_numpy()
+    trained_on = _trained_columns(estimator)
+    X = frame.drop(
+        columns=list(
+            dict.fromkeys(c for c in (args.target, args.groups) if c and c not in trained_on)
+        )
+    )
+    if args.text_column is not None:
+        X = X[args.text_column]
+    path = model_card(
+        estimator,
+        X,
+        y,
+        args.out,
+        intended_use=args.intended_use,
+        groups=groups,
+        positive_class=_class_label(args.positive_class, estimator),
+        threshold=args.threshold,
+    )
+    print(path)
+
+
+def _trained_columns(estimator):
+    """Input columns the model reads: its feature names, or its text column."""
+    columns = {str(c) for c in getattr(estimator, "feature_names_in_", [])}
+    text_column = getattr(estimator, "text_column_", None)
+    if text_column is not None:
+        columns.add(str(text_column))
+    return columns
+
+
+def _class_label(text, estimator):
+    """The class of `estimator` whose text is `text` (for multilabel, a label index)."""
+    if text is None:
+        return None
+    if getattr(estimator, "target_type_", None) == "multilabel-indicator":
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(
+                f"--positive-class must be a label index for a multilabel model. Received: {text!r}"
+            ) from None
+    for label in estimator.classes_:
+        if str(label) == text:
+            return label.item() if hasattr(label, "item") else label
+    raise ValueError(
+        f"--positive-class {text!r} is not a class of the model; "
+        f"its classes are {[str(c) for c in estimator.classes_]}."
+    )
 
 
 def _explain(args):

@@ -2,5 +2,6 @@
 
 from core.metrics.calibration_metrics import expected_calibration_error
 from core.metrics.clinical_report import binary_report, multiclass_report
+from core.metrics.subgroup_report import subgroup_report
 
-__all__ = ["binary_report", "expected_calibration_error", "multiclass_report"]
+__all__ = ["binary_report", "expected_calibration_error", "multiclass_report", "subgroup_report"]
