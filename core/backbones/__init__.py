@@ -3,12 +3,22 @@
 from core.backbones.event_sequence_model import ENCODERS, build_event_sequence_model
 from core.backbones.image_model import IMAGE_BACKBONES, build_image_model
 from core.backbones.tabular_model import BACKBONES, build_tabular_model
+from core.backbones.visit_sequence_model import (
+    VISIT_BACKBONES,
+    build_masked_code_model,
+    build_visit_encoder,
+    build_visit_sequence_model,
+)
 
 __all__ = [
     "BACKBONES",
     "ENCODERS",
     "IMAGE_BACKBONES",
+    "VISIT_BACKBONES",
     "build_event_sequence_model",
     "build_image_model",
+    "build_masked_code_model",
     "build_tabular_model",
+    "build_visit_encoder",
+    "build_visit_sequence_model",
 ]

@@ -1,6 +1,7 @@
 """Keras layers shared by the domain models."""
 
 from core.layers.attention_pooling import AttentionPooling
+from core.layers.drop_mask import DropMask
 from core.layers.event_history_split import EventHistorySplit
 from core.layers.lstm_encoder import LSTMEncoder
 from core.layers.monotone_feature_effects import MonotoneFeatureEffects
@@ -8,13 +9,18 @@ from core.layers.patch_embedding import PatchEmbedding
 from core.layers.per_image_standardization import PerImageStandardization
 from core.layers.residual_block import ResidualBlock
 from core.layers.select_features import SelectFeatures
+from core.layers.sparse_linear import SparseLinear
 from core.layers.tabular_embedding import TabularEmbedding
+from core.layers.time_gap_encoding import TimeGapEncoding
 from core.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from core.layers.transformer_decoder import TransformerDecoder
 from core.layers.transformer_encoder import TransformerEncoder
+from core.layers.visit_embedding import VisitEmbedding
+from core.layers.visit_sequence_split import VisitSequenceSplit
 
 __all__ = [
     "AttentionPooling",
+    "DropMask",
     "EventHistorySplit",
     "LSTMEncoder",
     "MonotoneFeatureEffects",
@@ -22,8 +28,12 @@ __all__ = [
     "PerImageStandardization",
     "ResidualBlock",
     "SelectFeatures",
+    "SparseLinear",
     "TabularEmbedding",
+    "TimeGapEncoding",
     "TokenAndPositionEmbedding",
     "TransformerDecoder",
     "TransformerEncoder",
+    "VisitEmbedding",
+    "VisitSequenceSplit",
 ]

@@ -1,7 +1,14 @@
 """Preprocessors learned from raw data; their state is plain JSON."""
 
+from core.preprocessing.event_sequence_encoder import EventSequenceEncoder, EventSequences
 from core.preprocessing.image_preprocessor import ImagePreprocessor
 from core.preprocessing.tabular_preprocessor import TabularPreprocessor
 from core.preprocessing.word_piece_tokenizer import WordPieceTokenizer
 
-__all__ = ["ImagePreprocessor", "TabularPreprocessor", "WordPieceTokenizer"]
+__all__ = [
+    "EventSequenceEncoder",
+    "EventSequences",
+    "ImagePreprocessor",
+    "TabularPreprocessor",
+    "WordPieceTokenizer",
+]
