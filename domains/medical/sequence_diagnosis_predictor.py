@@ -1,0 +1,967 @@
+"""Diagnosis prediction from patients' dated visit codes: wide and deep over event histories."""
+
+import os
+import time
+
+import keras
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+from core.backbones.visit_sequence_model import (
+    BODY_MODEL,
+    EMBEDDING_LAYER,
+    ENCODER_MODEL,
+    SPLIT_LAYER,
+    VISIT_BACKBONES,
+    WIDE_LAYER,
+    build_masked_code_model,
+    build_visit_encoder,
+    build_visit_sequence_model,
+)
+from core.estimators import KerasClassifier
+from core.estimators.keras_estimator import _InferenceFunction, _jsonable
+from core.explain import integrated_gradients
+from core.layers.visit_embedding import VisitEmbedding
+from core.metrics import binary_report, multiclass_report
+from core.preprocessing.event_sequence_encoder import (
+    MASK_ID,
+    PAD_ID,
+    UNKNOWN_ID,
+    EventSequenceEncoder,
+)
+from core.pretraining import mask_tokens
+from core.registry import register_task
+from domains.medical.event_table import (
+    align_to_patients,
+    cutoff_days,
+    history_before,
+    read_events,
+)
+
+# L2 penalties tried for the wide path (inverse strength, as scikit-learn's C).
+WIDE_C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+WIDE_C_DEFAULT = 0.3
+# Architecture parameters that pretraining fixes.
+ENCODER_PARAMS = (
+    "backbone",
+    "embedding_dim",
+    "num_layers",
+    "num_heads",
+    "intermediate_dim",
+    "lstm_units",
+)
+EXPLAIN_LEVELS = ("code", "visit")
+
+
+@register_task("medical.sequence")
+class SequenceDiagnosisPredictor(KerasClassifier):
+    """Predicts a diagnosis from each patient's history of dated codes.
+
+    Input is an events table, one row per event: a patient id, a time
+    (dates, or numbers of days) and a code (diagnosis, procedure, drug or
+    lab name), optionally with a numeric value (lab results; NaN for other
+    events). Targets are one label per patient, a Series (or, for several
+    labels, a DataFrame of 0/1 columns) indexed by patient id.
+
+    Every method returns one row per patient, in ascending patient-id order
+    (`patient_index(X)` gives that order). With `prediction_time` (one time
+    for all, or a Series per patient) only events at or before it are read:
+    nothing after a patient's prediction time can reach the model.
+
+    The model is wide and deep:
+
+    - the wide path is a logistic regression over the history's code
+      counts (`log1p` of each code's count and of its count in the last
+      `recent_days`; each lab's last standardized value and its trend per
+      year; and four summaries: events, visits, days since the last event,
+      days covered), fitted
+      exactly by scikit-learn (its L2 penalty chosen on the validation
+      patients) and frozen;
+    - the deep path reads the most recent `max_visits` visits (events at the
+      same time), each a bag of embedded codes (`VisitEmbedding`; a value
+      adds a learned direction to its code's vector), with each visit's days
+      before the prediction time and since the previous visit
+      (`TimeGapEncoding`), through a transformer or bidirectional LSTM and
+      attention pooling. Its output starts at zero and learns what the
+      counts miss; it is kept only if it lowers the validation loss by more
+      than one standard error (`deep_path_kept_`).
+
+    `pretrain(X)` first trains the code embeddings and the encoder by masked
+    code prediction on unlabelled patients. `explain` gives integrated
+    gradients per (patient, visit, code).
+
+    Args:
+        patient_column: column of patient ids.
+        time_column: column of event times (dates, date strings, or days).
+        code_column: column of event codes (converted to strings).
+        value_column: optional column of numeric values (lab results).
+        backbone: `"transformer"` or `"lstm"`.
+        max_visits: most recent visits read by the deep path.
+        max_codes_per_visit: codes read per visit (frequent codes first).
+        min_frequency: codes seen fewer times in `fit` share the unknown slot.
+        recent_days: window of the recent-count features.
+        embedding_dim: code and visit vector size (transformer width).
+        num_layers: transformer blocks or LSTM layers.
+        num_heads: attention heads.
+        intermediate_dim: transformer feed-forward width.
+        lstm_units: LSTM state size per direction.
+        counts: add the wide path over code counts (False: deep path alone).
+        dropout: dropout rate.
+        learning_rate: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        batch_size: patients per step, or "auto" (32 below 2,000 patients,
+            64 below 20,000, else 128).
+        max_epochs: upper bound on epochs.
+        patience: epochs without a better validation loss before stopping.
+        validation_fraction: share of patients held out for early stopping,
+            the wide path's penalty and the keep rule.
+        class_weight: None, "balanced" or a dict.
+        calibration: None, `"temperature"` or `"isotonic"`: a calibration map
+            fitted on the validation patients (see `KerasClassifier`).
+        random_state: integer seed.
+        verbose: 1 shows progress bars.
+
+    Attributes:
+        classes_: class labels (label indices for multilabel targets).
+        sequence_encoder_: the fitted `EventSequenceEncoder` (vocabulary,
+            value scales, array sizes).
+        encoder_config_: the encoder architecture actually used.
+        deep_path_kept_: whether the deep path beat the counts alone.
+        wide_C_: the wide path's chosen penalty (None without it).
+        pretrained_: True after `pretrain`, until the next `fit`.
+
+    Example:
+    >>> model = SequenceDiagnosisPredictor(random_state=0)
+    >>> model.fit(events, y, prediction_time="2021-01-01")
+    >>> risk = model.predict_proba(new_events, prediction_time="2021-01-01")[:, 1]
+    >>> model.patient_index(new_events)  # the patients of those rows
+    """
+
+    def __init__(
+        self,
+        patient_column="patient_id",
+        time_column="date",
+        code_column="code",
+        value_column=None,
+        backbone="transformer",
+        max_visits=64,
+        max_codes_per_visit=32,
+        min_frequency=3,
+        recent_days=365,
+        embedding_dim=64,
+        num_layers=2,
+        num_heads=4,
+        intermediate_dim=128,
+        lstm_units=64,
+        counts=True,
+        dropout=0.1,
+        learning_rate=1e-3,
+        weight_decay=1e-4,
+        batch_size="auto",
+        max_epochs=30,
+        patience=3,
+        validation_fraction=0.1,
+        class_weight=None,
+        calibration=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.patient_column = patient_column
+        self.time_column = time_column
+        self.code_column = code_column
+        self.value_column = value_column
+        self.backbone = backbone
+        self.max_visits = max_visits
+        self.max_codes_per_visit = max_codes_per_visit
+        self.min_frequency = min_frequency
+        self.recent_days = recent_days
+        self.embedding_dim = embedding_dim
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.lstm_units = lstm_units
+        self.counts = counts
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.class_weight = class_weight
+        self.calibration = calibration
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -------------------------------------------------------------- events
+    def _read(self, X, name="X"):
+        return read_events(
+            X,
+            self.patient_column,
+            self.time_column,
+            self.code_column,
+            self.value_column,
+            name=name,
+        )
+
+    def patient_index(self, X):
+        """The patients of an events table, in the order of every method's output rows.
+
+        Args:
+            X: events DataFrame.
+
+        Returns:
+            `pandas.Index` of the distinct patient ids, ascending, named `patient_column`.
+        """
+        return self._read(X).patient_index()
+
+    def _history(self, table, patients, prediction_time):
+        """The events the model may read: mask over the table, and their days before the cutoff."""
+        return history_before(table, patients, cutoff_days(prediction_time, patients, table))
+
+    def _sequences(self, table, patients, keep, days_before, encoder=None, return_events=False):
+        encoder = encoder or self.sequence_encoder_
+        values = None if table.values is None else table.values[keep]
+        return encoder.transform(
+            table.patients[keep],
+            days_before,
+            table.codes[keep],
+            values,
+            entity_order=patients,
+            return_events=return_events,
+        )
+
+    def _new_sequence_encoder(self, table, keep, days_before):
+        values = None if table.values is None else table.values[keep]
+        return EventSequenceEncoder(
+            max_visits=self.max_visits,
+            max_codes_per_visit=self.max_codes_per_visit,
+            min_frequency=self.min_frequency,
+            recent_days=self.recent_days,
+        ).fit(table.patients[keep], days_before, table.codes[keep], values)
+
+    # ------------------------------------------------------------ pretrain
+    def pretrain(self, X, prediction_time=None, epochs=3, batch_size=64, learning_rate=None):
+        """Trains the code embeddings and the visit encoder on unlabelled patients.
+
+        15% of the known codes of each patient are selected; 80% of those
+        become the mask code, 10% a random code, 10% stay (their values are
+        zeroed); each is predicted from its visit's contextual state through
+        an output layer tied to the code embeddings, and the loss counts the
+        selected codes only. The code vocabulary is learned here and kept by
+        the next `fit`, which fine-tunes the pretrained encoder. Calling
+        `pretrain` again continues from the current encoder.
+
+        Args:
+            X: events DataFrame (patients need no labels).
+            prediction_time: as in `fit`.
+            epochs: passes over the patients (each with new masks).
+            batch_size: patients per step.
+            learning_rate: AdamW learning rate (default `learning_rate`).
+
+        Returns:
+            self.
+        """
+        self._check_params()
+        if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+            raise ValueError(f"`epochs` must be a positive integer. Received: epochs={epochs!r}")
+        table = self._read(X)
+        patients = table.patient_index()
+        keep, days_before = self._history(table, patients, prediction_time)
+        with self._seeded() as rng:
+            if getattr(self, "pretrained_", False):
+                sequence_encoder, config, embedding, encoder = self._pretrained
+            else:
+                sequence_encoder = self._new_sequence_encoder(table, keep, days_before)
+                config = self._own_encoder_config()
+                embedding, encoder = self._new_encoder(config, sequence_encoder)
+            sequences = self._sequences(table, patients, keep, days_before, sequence_encoder)
+            started = time.perf_counter()
+            losses = self._masked_code_epochs(
+                sequences,
+                sequence_encoder,
+                embedding,
+                encoder,
+                rng,
+                epochs,
+                batch_size,
+                learning_rate,
+            )
+        self._pretrained = (sequence_encoder, config, embedding, encoder)
+        self.pretrained_ = True
+        self.pretrain_history_ = {
+            "loss": losses,
+            "seconds": time.perf_counter() - started,
+            "patients": len(patients),
+        }
+        return self
+
+    def _masked_code_epochs(
+        self, sequences, sequence_encoder, embedding, encoder, rng, epochs, batch_size, lr
+    ):
+        n, v, c = sequences.codes.shape
+        flat_codes = sequences.codes.reshape(n, v * c)
+        known = flat_codes > MASK_ID
+        if not known.any():
+            raise ValueError(
+                "`pretrain` needs known codes to predict, and every code of these events is "
+                f"rarer than min_frequency={self.min_frequency}."
+            )
+        max_predictions = int(np.ceil(0.15 * known.sum(axis=1).max())) + 2
+        model = build_masked_code_model(embedding, encoder, v, c, max_predictions)
+        model.compile(
+            optimizer=keras.optimizers.AdamW(
+                learning_rate=lr or self.learning_rate, weight_decay=self.weight_decay
+            ),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            jit_compile=False,
+        )
+        visit_mask = sequences.codes.any(axis=-1)
+        losses = []
+        for _ in range(epochs):
+            inputs, positions, labels, weights = mask_tokens(
+                flat_codes,
+                rng,
+                vocabulary_size=sequence_encoder.vocabulary_size,
+                mask_id=MASK_ID,
+                special_ids=(PAD_ID, UNKNOWN_ID, MASK_ID),
+                max_predictions=max_predictions,
+            )
+            feeds = [inputs.reshape(n, v, c)]
+            if sequences.values is not None:
+                values = sequences.values.reshape(n, v * c).copy()
+                rows = np.repeat(np.arange(n), positions.shape[1]).reshape(positions.shape)
+                chosen = weights > 0
+                values[rows[chosen], positions[chosen]] = 0.0  # A masked lab hides its value.
+                feeds.append(values.reshape(n, v, c))
+            feeds += [sequences.times, visit_mask, (positions // c).astype(np.int32)]
+            history = model.fit(
+                feeds,
+                labels,
+                sample_weight=weights,
+                batch_size=batch_size,
+                epochs=1,
+                shuffle=True,
+                verbose=1 if self.verbose else 0,
+            )
+            # The loss is averaged over all slots; per predicted code it is larger.
+            losses.append(float(history.history["loss"][0] * weights.size / weights.sum()))
+        return losses
+
+    # ----------------------------------------------------------------- fit
+    def fit(self, X, y, prediction_time=None, sample_weight=None):
+        """Trains on labelled patients, fine-tuning a pretrained encoder if there is one.
+
+        Args:
+            X: events DataFrame.
+            y: one label per patient: a Series indexed by patient id (any
+                label type), or a DataFrame of 0/1 columns for several labels.
+                Matched to X's patients by id; every patient needs a label.
+            prediction_time: None (all events), one time for every patient,
+                or a Series of times indexed by patient id; later events are
+                ignored.
+            sample_weight: optional per-patient weights: a Series indexed by
+                patient id, or an array in `patient_index(X)` order.
+
+        Returns:
+            self.
+        """
+        self._check_params()
+        table = self._read(X)
+        patients = table.patient_index()
+        labels = align_to_patients(y, patients, "y")
+        y_encoded, codes = self._encode_target(labels, len(patients))
+        weights = self._sample_weights(
+            codes, _align_weights(sample_weight, patients), len(patients)
+        )
+        keep, days_before = self._history(table, patients, prediction_time)
+        with self._seeded() as rng:
+            source = self._pretrained if getattr(self, "pretrained_", False) else None
+            if source is None:
+                sequence_encoder = self._new_sequence_encoder(table, keep, days_before)
+                config = self._own_encoder_config()
+            else:
+                sequence_encoder, config = source[0], source[1]
+            self.sequence_encoder_, self.encoder_config_ = sequence_encoder, config
+            self._source_layers = None if source is None else source[2:]
+            sequences = self._sequences(table, patients, keep, days_before)
+            try:
+                self._train(sequences.matrix(wide=self.counts), y_encoded, codes, weights, rng)
+            finally:
+                del self._source_layers
+        multilabel = isinstance(labels, pd.DataFrame) and labels.shape[1] > 1
+        self.label_names_ = [str(c) for c in labels.columns] if multilabel else None
+        self.n_patients_ = len(patients)
+        self.pretrained_ = False
+        self.__dict__.pop("_pretrained", None)
+        return self
+
+    def _check_params(self):
+        if self.backbone not in VISIT_BACKBONES:
+            raise ValueError(
+                f"`backbone` must be one of {VISIT_BACKBONES}. Received: backbone={self.backbone!r}"
+            )
+        if not isinstance(self.counts, bool | np.bool_):
+            raise ValueError(f"`counts` must be True or False. Received: counts={self.counts!r}")
+        # The encoder checks its own arguments.
+        EventSequenceEncoder(
+            max_visits=self.max_visits,
+            max_codes_per_visit=self.max_codes_per_visit,
+            min_frequency=self.min_frequency,
+            recent_days=self.recent_days,
+        )
+        self._check_validation_fraction()
+
+    def _own_encoder_config(self):
+        return {name: getattr(self, name) for name in ENCODER_PARAMS}
+
+    def _new_encoder(self, config, sequence_encoder):
+        embedding = VisitEmbedding(
+            sequence_encoder.vocabulary_size,
+            config["embedding_dim"],
+            use_values=sequence_encoder.use_values_,
+            name=EMBEDDING_LAYER,
+        )
+        encoder = build_visit_encoder(
+            config["embedding_dim"],
+            backbone=config["backbone"],
+            num_layers=config["num_layers"],
+            num_heads=config["num_heads"],
+            intermediate_dim=config["intermediate_dim"],
+            lstm_units=config["lstm_units"],
+            dropout=self.dropout,
+        )
+        return embedding, encoder
+
+    def _build_model(self):
+        encoder, config = self.sequence_encoder_, self.encoder_config_
+        model = build_visit_sequence_model(
+            encoder.vocabulary_size,
+            encoder.num_visits_,
+            encoder.num_codes_,
+            self._n_outputs(),
+            use_values=encoder.use_values_,
+            wide_features=encoder.num_wide_features if self.counts else 0,
+            wide_slots=encoder.wide_slots_ if self.counts else 0,
+            embedding_dim=config["embedding_dim"],
+            dropout=self.dropout,
+            backbone=config["backbone"],
+            num_layers=config["num_layers"],
+            num_heads=config["num_heads"],
+            intermediate_dim=config["intermediate_dim"],
+            lstm_units=config["lstm_units"],
+        )
+        if self._source_layers is not None:
+            embedding, visit_encoder = self._source_layers
+            model.get_layer(EMBEDDING_LAYER).set_weights(embedding.get_weights())
+            body = model.get_layer(BODY_MODEL)
+            body.get_layer(ENCODER_MODEL).set_weights(visit_encoder.get_weights())
+        return model
+
+    def _fit_model(self, X_train, y_train, sample_weight, validation, loss):
+        """Fits the counts path exactly, then trains the visit encoder on what it leaves.
+
+        The wide path is a linear model on count features: a convex problem,
+        solved to its optimum by scikit-learn's logistic regression (its L2
+        penalty chosen on the validation patients) rather than approximated
+        by SGD. It is then frozen, and the deep path, whose logits start at
+        zero, learns the rest with early stopping. Unless the whole model
+        lowers the wide model's validation loss by more than one standard
+        error (paired over the validation patients), the wide model is kept
+        alone (`deep_path_kept_` is False). `KerasClassifier._train` fits the
+        calibration map afterwards.
+        """
+        if not self.counts:
+            super()._fit_model(X_train, y_train, sample_weight, validation, loss)
+            self.deep_path_kept_ = True
+            self.wide_C_ = None
+            return
+        started = time.perf_counter()
+        self.model_ = self._build_model()
+        wide = self.model_.get_layer(WIDE_LAYER)
+        self.wide_C_ = self._fit_wide_path(wide, X_train, y_train, sample_weight, validation)
+        wide.trainable = False
+        linear_weights = self.model_.get_weights()
+        linear_losses = _validation_losses(self.model_, loss, validation)
+        history = self._train_epochs(
+            X_train, y_train, sample_weight, validation, loss, self.learning_rate, self.max_epochs
+        )
+        self.deep_path_kept_ = True
+        if validation is not None:
+            gain = linear_losses - _validation_losses(self.model_, loss, validation)
+            standard_error = gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else np.inf
+            if not gain.mean() > standard_error:
+                self.model_.set_weights(linear_weights)
+                self.deep_path_kept_ = False
+        self.history_ = {k: [float(v) for v in values] for k, values in history.items()}
+        self.n_epochs_ = len(self.history_["loss"])
+        self.training_seconds_ = time.perf_counter() - started
+        self._predict_function = _InferenceFunction(self.model_)
+
+    def _wide_inputs(self, matrix):
+        k = self.sequence_encoder_.wide_slots_
+        return matrix[:, -2 * k : -k].astype(np.int64), matrix[:, -k:]
+
+    def _fit_wide_path(self, wide, X_train, y_train, sample_weight, validation):
+        """Fits the wide weights by logistic regression; returns the chosen C."""
+        from sklearn.linear_model import LogisticRegression
+
+        features = wide.sparse_features(*self._wide_inputs(X_train))
+        targets = y_train.reshape(len(y_train), -1)
+        if self.target_type_ == "multiclass":
+            targets = [targets[:, 0].astype(int)]
+        else:  # One binary model per label.
+            targets = [targets[:, j].astype(int) for j in range(targets.shape[1])]
+        val_features = None
+        if validation is not None:
+            val_features = wide.sparse_features(*self._wide_inputs(validation[0]))
+            val_targets = validation[1].reshape(len(validation[1]), -1)
+        best = None
+        for C in WIDE_C_GRID if validation is not None else (WIDE_C_DEFAULT,):
+            coefs, intercepts, val_loss = [], [], 0.0
+            for j, target in enumerate(targets):
+                if len(np.unique(target)) < 2:  # A label that never or always occurs.
+                    coefs.append(np.zeros((1, features.shape[1])))
+                    rate = np.clip(target.mean(), 1e-3, 1 - 1e-3)
+                    intercepts.append(np.array([np.log(rate / (1 - rate))]))
+                    continue
+                model = LogisticRegression(C=C, max_iter=2000, tol=1e-4)
+                model.fit(features, target, sample_weight=sample_weight)
+                coefs.append(model.coef_)
+                intercepts.append(model.intercept_)
+                if val_features is not None:
+                    val_loss += _log_loss(
+                        model, val_features, val_targets[:, 0 if len(targets) == 1 else j]
+                    )
+            if best is None or val_loss < best[0]:
+                best = (val_loss, C, np.vstack(coefs), np.concatenate(intercepts))
+        _, C, coef, intercept = best
+        wide.set_coefficients(coef.T, intercept)
+        return float(C)
+
+    def _batch_size(self, n_rows):
+        if self.batch_size != "auto":
+            return int(self.batch_size)
+        return 32 if n_rows < 2000 else 64 if n_rows < 20000 else 128
+
+    # ---------------------------------------------------------- prediction
+    def _matrix(self, X, prediction_time, return_events=False):
+        """`(table, patients, keep, days_before, sequences, matrix)` for an events table."""
+        check_is_fitted(self)
+        table = self._read(X)
+        patients = table.patient_index()
+        keep, days_before = self._history(table, patients, prediction_time)
+        sequences = self._sequences(table, patients, keep, days_before, return_events=return_events)
+        return table, patients, keep, days_before, sequences, sequences.matrix(wide=self.counts)
+
+    def predict_proba(self, X, prediction_time=None):
+        """Probabilities per patient.
+
+        Args:
+            X: events DataFrame.
+            prediction_time: None, one time, or a Series per patient id; only
+                events at or before it are read.
+
+        Returns:
+            Array `(n_patients, n_classes)`, rows in `patient_index(X)` order
+            (ascending patient id), columns in `classes_` order; for
+            multilabel targets, the probability of each label.
+        """
+        matrix = self._matrix(X, prediction_time)[-1]
+        return self._proba_from_logits(self._predict_raw(matrix))
+
+    def predict(self, X, prediction_time=None):
+        """Predicted labels per patient, in `patient_index(X)` order (multilabel: 0/1 matrix)."""
+        proba = self.predict_proba(X, prediction_time)
+        if self.target_type_ == "multilabel-indicator":
+            return (proba >= 0.5).astype(int)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def score(self, X, y, prediction_time=None, sample_weight=None):
+        """Accuracy, with `y` matched to X's patients by id.
+
+        Args:
+            X: events DataFrame.
+            y: labels indexed by patient id.
+            prediction_time: as in `predict`.
+            sample_weight: per-patient weights (Series by id, or in patient order).
+
+        Returns:
+            float.
+        """
+        from sklearn.metrics import accuracy_score
+
+        patients = self.patient_index(X)
+        truth = np.asarray(align_to_patients(y, patients, "y"))
+        if truth.ndim == 2 and truth.shape[1] == 1:
+            truth = truth[:, 0]
+        weights = _align_weights(sample_weight, patients)
+        return float(accuracy_score(truth, self.predict(X, prediction_time), sample_weight=weights))
+
+    def report(self, X, y, prediction_time=None, threshold=0.5):
+        """Discrimination, calibration and threshold metrics on labelled patients.
+
+        Args:
+            X: events DataFrame.
+            y: labels indexed by patient id (as for `fit`).
+            prediction_time: as in `predict`.
+            threshold: probability at or above which a patient is called
+                positive (one-vs-rest for more than two classes).
+
+        Returns:
+            dict with `auroc`, `auprc`, `brier`, `ece`, `sensitivity`,
+            `specificity`, `ppv`, `npv`, `prevalence`, `n`, `threshold`; for
+            more than two classes or labels, their macro averages and
+            `per_class`; with a calibration map, `calibration`.
+        """
+        proba = self.predict_proba(X, prediction_time)
+        truth = np.asarray(align_to_patients(y, self.patient_index(X), "y"))
+        if truth.ndim == 2 and truth.shape[1] == 1:
+            truth = truth[:, 0]
+        if self.target_type_ == "multilabel-indicator":
+            metrics = multiclass_report(truth, proba, threshold)
+        else:
+            unknown = set(np.unique(truth).tolist()) - set(self.classes_.tolist())
+            if unknown:
+                raise ValueError(
+                    f"`y` has labels {sorted(map(str, unknown))} not seen during fit; "
+                    f"known classes: {self.classes_.tolist()}."
+                )
+            codes = np.searchsorted(self.classes_, truth)
+            if self.target_type_ == "binary":
+                metrics = binary_report(codes, proba[:, 1], threshold)
+            else:
+                metrics = multiclass_report(codes, proba, threshold)
+        return self._with_calibration(metrics, X, truth, prediction_time=prediction_time)
+
+    # ------------------------------------------------------------- explain
+    def explain(self, X, prediction_time=None, target=None, level="code", steps=32):
+        """Integrated gradients per (patient, visit, code): what moved each patient's score.
+
+        The path runs from the patient with every code's vector (value
+        included) gated to zero and no count features to the patient as is,
+        with the visit times kept. A code's attribution is its share of the
+        deep path's integral plus its share of the wide path's (exact)
+        linear terms: a code's count features are split evenly over its
+        events, a lab's last-value feature goes to that last event, its
+        trend over its valued events, and the summaries over all events.
+        So a patient's attributions add up to its logit minus the baseline
+        logit (`attrs["baseline"]`).
+
+        Args:
+            X: events DataFrame.
+            prediction_time: as in `predict`.
+            target: class explained. Binary: default the positive class (the
+                risk); the negative class negates the attributions.
+                Multiclass: default the predicted class. Multilabel: a label
+                index or name (default the most probable label).
+            level: `"code"`: one row per (patient, visit, code); `"visit"`:
+                per (patient, visit) totals.
+            steps: integration intervals.
+
+        Returns:
+            DataFrame with the patient, time and (at code level) code columns
+            named as in X, `days_before` (the visit's days before the
+            prediction time) and `attribution` (in logit units), sorted by
+            patient and time. `attrs` holds per patient (in
+            `attrs["patients"]` order) the explained `logit`, the
+            `baseline` logit and the `target`.
+        """
+        if level not in EXPLAIN_LEVELS:
+            raise ValueError(f"`level` must be one of {EXPLAIN_LEVELS}. Received: level={level!r}")
+        table, patients, keep, days_before, sequences, matrix = self._matrix(
+            X, prediction_time, return_events=True
+        )
+        logits = self._predict_raw(matrix)[:, 0, :]
+        outputs, signs = self._explained_targets(logits, target)
+        code_attr, baseline = self._code_attributions(matrix, sequences, outputs, steps)
+        wide_attr = None
+        if self.counts:
+            kernel = keras.ops.convert_to_numpy(self.model_.get_layer(WIDE_LAYER).kernel)
+            wide_attr = sequences.wide_values * kernel[sequences.wide_ids, outputs[:, None]]
+        attributions = _event_attributions(
+            sequences.events, code_attr, wide_attr, sequences.wide_ids, self.sequence_encoder_
+        )
+        attributions *= signs[sequences.events["row"]]
+        names = table.columns
+        frame = pd.DataFrame(
+            {
+                names["patient"]: table.patients[keep],
+                names["time"]: table.times(table.days[keep]),
+                "days_before": days_before,
+                names["code"]: table.codes[keep],
+                "attribution": attributions,
+            }
+        )
+        keys = [names["patient"], names["time"], "days_before"]
+        if level == "code":
+            keys.append(names["code"])
+        frame = frame.groupby(keys, sort=True)["attribution"].sum().reset_index()
+        rows = np.arange(len(patients))
+        frame.attrs = {
+            "patients": patients.tolist(),
+            "logit": (signs * logits[rows, outputs]).tolist(),
+            "baseline": (signs * baseline[rows, outputs]).tolist(),
+            "target": [self._target_name(k) for k in outputs],
+        }
+        return frame
+
+    def _target_name(self, output):
+        if self.target_type_ == "binary":
+            return _jsonable(self.classes_[1])
+        if self.target_type_ == "multiclass":
+            return _jsonable(self.classes_[output])
+        return self.label_names_[output] if self.label_names_ else int(output)
+
+    def _explained_targets(self, logits, target):
+        """`(output index, sign)` per patient."""
+        n = len(logits)
+        if self.target_type_ == "binary":
+            if target is None:
+                return np.zeros(n, dtype=int), np.ones(n)
+            matches = np.flatnonzero(self.classes_ == target)
+            if len(matches) == 0:
+                raise ValueError(
+                    f"`target` must be one of {self.classes_.tolist()}. Received: target={target!r}"
+                )
+            return np.zeros(n, dtype=int), np.full(n, 1.0 if matches[0] == 1 else -1.0)
+        if target is None:
+            return np.argmax(logits, axis=1), np.ones(n)
+        names = self.classes_.tolist()
+        if self.target_type_ == "multilabel-indicator" and self.label_names_:
+            names = self.label_names_
+            if isinstance(target, int | np.integer) and 0 <= target < len(names):
+                return np.full(n, int(target)), np.ones(n)
+        if target not in names:
+            raise ValueError(f"`target` must be one of {names}. Received: target={target!r}")
+        return np.full(n, names.index(target)), np.ones(n)
+
+    def _code_attributions(self, matrix, sequences, outputs, steps):
+        """Deep-path attributions `(n, visits, codes)` and the baseline logits `(n, n_outputs)`."""
+        split = self.model_.get_layer(SPLIT_LAYER)
+        embedding = self.model_.get_layer(EMBEDDING_LAYER)
+        body = self.model_.get_layer(BODY_MODEL)
+
+        def scores(inputs):
+            gates, flat = inputs
+            parts = split(flat)
+            vectors = embedding(parts["codes"], values=parts.get("values"), code_gates=gates)
+            return body([vectors, parts["times"], parts["visit_mask"]], training=False)
+
+        gates = (sequences.codes != 0).astype(np.float32)
+        attributions = integrated_gradients(
+            scores,
+            [gates, matrix],
+            [np.zeros_like(gates), matrix],
+            targets=outputs,
+            steps=steps,
+            batch_size=1024,
+        )[0]
+        baseline = np.concatenate(
+            [
+                keras.ops.convert_to_numpy(
+                    scores([np.zeros_like(gates[i : i + 256]), matrix[i : i + 256]])
+                )
+                for i in range(0, len(matrix), 256)
+            ]
+        )
+        if self.counts:
+            baseline = baseline + keras.ops.convert_to_numpy(self.model_.get_layer(WIDE_LAYER).bias)
+        return attributions, baseline
+
+    # --------------------------------------------------------------- state
+    def _get_fitted_state(self):
+        return {
+            "sequence_encoder": self.sequence_encoder_.get_state(),
+            "encoder_config": _jsonable(self.encoder_config_),
+            "deep_path_kept": bool(self.deep_path_kept_),
+            "wide_C": self.wide_C_,
+            "label_names": self.label_names_,
+            "n_patients": self.n_patients_,
+            **self._classifier_state(),
+            **self._base_fitted_state(),
+        }
+
+    def _set_fitted_state(self, state):
+        self.sequence_encoder_ = EventSequenceEncoder.from_state(state["sequence_encoder"])
+        self.encoder_config_ = state["encoder_config"]
+        self.deep_path_kept_ = state["deep_path_kept"]
+        self.wide_C_ = state["wide_C"]
+        self.label_names_ = state["label_names"]
+        self.n_patients_ = state["n_patients"]
+        self.pretrained_ = False
+        self._set_classifier_state(state)
+        self._set_base_fitted_state(state)
+
+    def _input_schema(self):
+        return {
+            "events": {
+                "patient_column": self.patient_column,
+                "time_column": self.time_column,
+                "code_column": self.code_column,
+                "value_column": self.value_column,
+                "known_codes": len(self.sequence_encoder_.vocabulary_),
+            }
+        }
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_pretrained", None)  # Keras layers; a pickled copy keeps the fitted model.
+        state["pretrained_"] = False
+        return state
+
+    # ---------------------------------------------------------------- demo
+    @classmethod
+    def demo(cls, sample_data, out_dir):
+        """Predicts heart failure (I50) within a year from `sample_data/medical/events.csv`.
+
+        The history is cut at the sample's prediction date, patients are split
+        3:1, and a small configuration is fitted (lab values included).
+
+        Returns:
+            dict: a row of the demo's summary table: the test patients' AUROC,
+            and as the baseline that of logistic regression on code counts.
+        """
+        import importlib.util
+
+        from sklearn.metrics import roc_auc_score
+
+        from domains.medical.patient_split import patient_split
+        from domains.medical.prediction_task import make_prediction_task
+
+        folder = os.path.join(sample_data, "medical")
+        spec = importlib.util.spec_from_file_location(
+            "make_events", os.path.join(folder, "make_events.py")
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        events = pd.read_csv(os.path.join(folder, "events.csv"))
+        horizon = getattr(module, "HORIZON_DAYS", 365)
+        task = make_prediction_task(
+            events, module.OUTCOME_CODE, horizon, prediction_time=module.PREDICTION_DATE
+        )
+        X_train, X_test, y_train, y_test = patient_split(
+            task.history, task.y, test_size=0.25, random_state=0
+        )
+        model = cls(value_column="value", **DEMO_PARAMS, random_state=0).fit(
+            X_train, y_train, prediction_time=task.prediction_time
+        )
+        path = model.save(os.path.join(out_dir, "medical_sequence.kdm"))
+        reloaded = cls.load(path)
+        proba = reloaded.predict_proba(X_test, prediction_time=task.prediction_time)
+        if not np.allclose(
+            proba, model.predict_proba(X_test, prediction_time=task.prediction_time), atol=1e-6
+        ):
+            raise RuntimeError("the reloaded model predicts differently from the saved one")
+        truth = y_test.loc[reloaded.patient_index(X_test)]
+        baseline = counts_logistic_regression(X_train, y_train, X_test)
+        return {
+            "data": f"events.csv ({module.OUTCOME_CODE} within {horizon} days; patients)",
+            "train_rows": len(y_train),
+            "test_rows": len(y_test),
+            "metric": "AUROC (baseline: LR on code counts)",
+            "value": float(roc_auc_score(truth, proba[:, 1])),
+            "baseline": float(roc_auc_score(truth, baseline.loc[truth.index])),
+        }
+
+
+#: A small, fast configuration for the demo (about 20 s on 2 cores).
+DEMO_PARAMS = {
+    "embedding_dim": 32,
+    "num_layers": 1,
+    "num_heads": 2,
+    "intermediate_dim": 64,
+    "max_visits": 32,
+    "max_epochs": 8,
+}
+
+
+def counts_logistic_regression(
+    X_train, y_train, X_test, patient_column="patient_id", code_column="code", C=1.0
+):
+    """The bag-of-codes baseline: logistic regression on each patient's code counts.
+
+    Args:
+        X_train, X_test: events DataFrames (already cut at the prediction time).
+        y_train: labels indexed by patient id.
+        patient_column, code_column: their columns.
+        C: inverse L2 penalty.
+
+    Returns:
+        Series of the positive-class probability, indexed by X_test's patient ids.
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    def bags(frame):
+        codes = frame[code_column].astype(str).str.replace(" ", "_")
+        return codes.groupby(frame[patient_column]).agg(" ".join)
+
+    train, test = bags(X_train), bags(X_test)
+    vectorizer = CountVectorizer(token_pattern=r"\S+", lowercase=False)
+    model = LogisticRegression(C=C, max_iter=5000)
+    model.fit(vectorizer.fit_transform(train), y_train.loc[train.index])
+    return pd.Series(model.predict_proba(vectorizer.transform(test))[:, 1], index=test.index)
+
+
+def _align_weights(sample_weight, patients):
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, pd.Series):
+        return align_to_patients(sample_weight, patients, "sample_weight").to_numpy(float)
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.shape != (len(patients),):
+        raise ValueError(
+            f"`sample_weight` must be a Series indexed by patient id or an array of one weight "
+            f"per patient ({len(patients)}, in `patient_index(X)` order). "
+            f"Received shape {weights.shape}."
+        )
+    return weights
+
+
+def _event_attributions(events, code_attr, wide_attr, wide_ids, sequence_encoder):
+    """Each event's attribution: its deep slot's, plus its shares of the wide terms."""
+    rows = events["row"]
+    out = np.zeros(len(rows))
+    slotted = events["visit"] >= 0
+    out[slotted] = code_attr[rows[slotted], events["visit"][slotted], events["position"][slotted]]
+    if wide_attr is None:
+        return out
+    n_features = sequence_encoder.num_wide_features
+    present = wide_attr != 0
+    keys = (np.arange(len(wide_ids))[:, None] * n_features + wide_ids)[present]
+    lookup = pd.Series(wide_attr[present], index=keys)
+    lookup = lookup.groupby(level=0).sum()
+    shares = sequence_encoder.event_shares(events)
+    for feature_ids, members in shares:
+        if not members.any():
+            continue
+        member_keys = rows[members] * n_features + feature_ids[members]
+        total = lookup.reindex(member_keys).fillna(0.0).to_numpy()
+        counts = pd.Series(member_keys).map(pd.Series(member_keys).value_counts()).to_numpy()
+        out[members] += total / counts
+    return out
+
+
+def _validation_losses(model, loss, validation):
+    """Per-patient weighted validation losses, or None without validation."""
+    if validation is None:
+        return None
+    X_val, y_val, w_val = validation
+    # Called directly, in chunks: `model.predict` would trace a new function after each compile.
+    predictions = np.concatenate(
+        [
+            keras.ops.convert_to_numpy(model(X_val[i : i + 256], training=False))
+            for i in range(0, len(X_val), 256)
+        ]
+    )
+    losses = keras.ops.convert_to_numpy(loss.call(y_val, predictions)).astype(np.float64)
+    losses = losses.reshape(len(X_val), -1).mean(axis=1)
+    return losses * np.asarray(w_val, dtype=np.float64)
+
+
+def _log_loss(model, features, target):
+    from sklearn.metrics import log_loss
+
+    return log_loss(target.astype(int), model.predict_proba(features), labels=model.classes_)
