@@ -329,7 +329,7 @@ def fit_score(model_name, frame, train, test, seed, params, pretrain_epochs):
         info = {
             "deep_path_kept": bool(getattr(model, "deep_path_kept_", True)),
             "epochs": int(model.n_epochs_),
-            "ngram_C": getattr(model, "ngram_C_", None),
+            "ngram_C": getattr(model, "linear_C_", None),
             "sequence_length": int(model.encoder_config_["sequence_length"]),
             "vocabulary": int(model.encoder_config_["vocabulary_size"]),
         }

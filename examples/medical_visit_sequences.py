@@ -59,7 +59,7 @@ def main(argv=None):
     print(f"masked-code pretraining loss per epoch: {model.pretrain_history_['loss']}")
     model.fit(X_train, y_train, prediction_time=cutoff)
     print(
-        f"trained for {model.n_epochs_} epochs; counts penalty C={model.wide_C_}; "
+        f"trained for {model.n_epochs_} epochs; counts penalty C={model.linear_C_}; "
         f"deep path kept: {model.deep_path_kept_}\n"
     )
 

@@ -3,5 +3,6 @@
 from core.estimators.keras_classifier import KerasClassifier
 from core.estimators.keras_estimator import KerasEstimator
 from core.estimators.tabular_classifier import TabularClassifier
+from core.estimators.wide_and_deep_classifier import WideAndDeepClassifier
 
-__all__ = ["KerasClassifier", "KerasEstimator", "TabularClassifier"]
+__all__ = ["KerasClassifier", "KerasEstimator", "TabularClassifier", "WideAndDeepClassifier"]

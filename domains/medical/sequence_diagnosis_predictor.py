@@ -19,8 +19,8 @@ from core.backbones.visit_sequence_model import (
     build_visit_encoder,
     build_visit_sequence_model,
 )
-from core.estimators import KerasClassifier
-from core.estimators.keras_estimator import _InferenceFunction, _jsonable
+from core.estimators import WideAndDeepClassifier
+from core.estimators.keras_estimator import _jsonable
 from core.explain import integrated_gradients
 from core.layers.visit_embedding import VisitEmbedding
 from core.metrics import binary_report, multiclass_report
@@ -39,9 +39,6 @@ from domains.medical.event_table import (
     read_events,
 )
 
-# L2 penalties tried for the wide path (inverse strength, as scikit-learn's C).
-WIDE_C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
-WIDE_C_DEFAULT = 0.3
 # Architecture parameters that pretraining fixes.
 ENCODER_PARAMS = (
     "backbone",
@@ -55,7 +52,7 @@ EXPLAIN_LEVELS = ("code", "visit")
 
 
 @register_task("medical.sequence")
-class SequenceDiagnosisPredictor(KerasClassifier):
+class SequenceDiagnosisPredictor(WideAndDeepClassifier):
     """Predicts a diagnosis from each patient's history of dated codes.
 
     Input is an events table, one row per event: a patient id, a time
@@ -128,7 +125,7 @@ class SequenceDiagnosisPredictor(KerasClassifier):
             value scales, array sizes).
         encoder_config_: the encoder architecture actually used.
         deep_path_kept_: whether the deep path beat the counts alone.
-        wide_C_: the wide path's chosen penalty (None without it).
+        linear_C_: the wide path's chosen penalty (None without it).
         pretrained_: True after `pretrain`, until the next `fit`.
 
     Example:
@@ -137,6 +134,11 @@ class SequenceDiagnosisPredictor(KerasClassifier):
     >>> risk = model.predict_proba(new_events, prediction_time="2021-01-01")[:, 1]
     >>> model.patient_index(new_events)  # the patients of those rows
     """
+
+    # L2 penalties tried for the wide path (inverse strength, as scikit-learn's C).
+    LINEAR_C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+    LINEAR_C_DEFAULT = 0.3
+    LINEAR_MAX_ITER = 2000
 
     def __init__(
         self,
@@ -459,86 +461,18 @@ class SequenceDiagnosisPredictor(KerasClassifier):
             body.get_layer(ENCODER_MODEL).set_weights(visit_encoder.get_weights())
         return model
 
-    def _fit_model(self, X_train, y_train, sample_weight, validation, loss):
-        """Fits the counts path exactly, then trains the visit encoder on what it leaves.
+    def _has_linear_path(self):
+        return bool(self.counts)
 
-        The wide path is a linear model on count features: a convex problem,
-        solved to its optimum by scikit-learn's logistic regression (its L2
-        penalty chosen on the validation patients) rather than approximated
-        by SGD. It is then frozen, and the deep path, whose logits start at
-        zero, learns the rest with early stopping. Unless the whole model
-        lowers the wide model's validation loss by more than one standard
-        error (paired over the validation patients), the wide model is kept
-        alone (`deep_path_kept_` is False). `KerasClassifier._train` fits the
-        calibration map afterwards.
-        """
-        if not self.counts:
-            super()._fit_model(X_train, y_train, sample_weight, validation, loss)
-            self.deep_path_kept_ = True
-            self.wide_C_ = None
-            return
-        started = time.perf_counter()
-        self.model_ = self._build_model()
-        wide = self.model_.get_layer(WIDE_LAYER)
-        self.wide_C_ = self._fit_wide_path(wide, X_train, y_train, sample_weight, validation)
-        wide.trainable = False
-        linear_weights = self.model_.get_weights()
-        linear_losses = _validation_losses(self.model_, loss, validation)
-        history = self._train_epochs(
-            X_train, y_train, sample_weight, validation, loss, self.learning_rate, self.max_epochs
-        )
-        self.deep_path_kept_ = True
-        if validation is not None:
-            gain = linear_losses - _validation_losses(self.model_, loss, validation)
-            standard_error = gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else np.inf
-            if not gain.mean() > standard_error:
-                self.model_.set_weights(linear_weights)
-                self.deep_path_kept_ = False
-        self.history_ = {k: [float(v) for v in values] for k, values in history.items()}
-        self.n_epochs_ = len(self.history_["loss"])
-        self.training_seconds_ = time.perf_counter() - started
-        self._predict_function = _InferenceFunction(self.model_)
-
-    def _wide_inputs(self, matrix):
+    def _linear_features(self, model, X):
         k = self.sequence_encoder_.wide_slots_
-        return matrix[:, -2 * k : -k].astype(np.int64), matrix[:, -k:]
+        ids, values = X[:, -2 * k : -k].astype(np.int64), X[:, -k:]
+        return model.get_layer(WIDE_LAYER).sparse_features(ids, values)
 
-    def _fit_wide_path(self, wide, X_train, y_train, sample_weight, validation):
-        """Fits the wide weights by logistic regression; returns the chosen C."""
-        from sklearn.linear_model import LogisticRegression
-
-        features = wide.sparse_features(*self._wide_inputs(X_train))
-        targets = y_train.reshape(len(y_train), -1)
-        if self.target_type_ == "multiclass":
-            targets = [targets[:, 0].astype(int)]
-        else:  # One binary model per label.
-            targets = [targets[:, j].astype(int) for j in range(targets.shape[1])]
-        val_features = None
-        if validation is not None:
-            val_features = wide.sparse_features(*self._wide_inputs(validation[0]))
-            val_targets = validation[1].reshape(len(validation[1]), -1)
-        best = None
-        for C in WIDE_C_GRID if validation is not None else (WIDE_C_DEFAULT,):
-            coefs, intercepts, val_loss = [], [], 0.0
-            for j, target in enumerate(targets):
-                if len(np.unique(target)) < 2:  # A label that never or always occurs.
-                    coefs.append(np.zeros((1, features.shape[1])))
-                    rate = np.clip(target.mean(), 1e-3, 1 - 1e-3)
-                    intercepts.append(np.array([np.log(rate / (1 - rate))]))
-                    continue
-                model = LogisticRegression(C=C, max_iter=2000, tol=1e-4)
-                model.fit(features, target, sample_weight=sample_weight)
-                coefs.append(model.coef_)
-                intercepts.append(model.intercept_)
-                if val_features is not None:
-                    val_loss += _log_loss(
-                        model, val_features, val_targets[:, 0 if len(targets) == 1 else j]
-                    )
-            if best is None or val_loss < best[0]:
-                best = (val_loss, C, np.vstack(coefs), np.concatenate(intercepts))
-        _, C, coef, intercept = best
-        wide.set_coefficients(coef.T, intercept)
-        return float(C)
+    def _set_linear_path(self, model, coef, intercept):
+        wide = model.get_layer(WIDE_LAYER)
+        wide.set_coefficients(coef, intercept)
+        wide.trainable = False
 
     def _batch_size(self, n_rows):
         if self.batch_size != "auto":
@@ -776,7 +710,7 @@ class SequenceDiagnosisPredictor(KerasClassifier):
             "sequence_encoder": self.sequence_encoder_.get_state(),
             "encoder_config": _jsonable(self.encoder_config_),
             "deep_path_kept": bool(self.deep_path_kept_),
-            "wide_C": self.wide_C_,
+            "linear_C": self.linear_C_,
             "label_names": self.label_names_,
             "n_patients": self.n_patients_,
             **self._classifier_state(),
@@ -787,7 +721,7 @@ class SequenceDiagnosisPredictor(KerasClassifier):
         self.sequence_encoder_ = EventSequenceEncoder.from_state(state["sequence_encoder"])
         self.encoder_config_ = state["encoder_config"]
         self.deep_path_kept_ = state["deep_path_kept"]
-        self.wide_C_ = state["wide_C"]
+        self.linear_C_ = state["linear_C"]
         self.label_names_ = state["label_names"]
         self.n_patients_ = state["n_patients"]
         self.pretrained_ = False
@@ -942,26 +876,3 @@ def _event_attributions(events, code_attr, wide_attr, wide_ids, sequence_encoder
         counts = pd.Series(member_keys).map(pd.Series(member_keys).value_counts()).to_numpy()
         out[members] += total / counts
     return out
-
-
-def _validation_losses(model, loss, validation):
-    """Per-patient weighted validation losses, or None without validation."""
-    if validation is None:
-        return None
-    X_val, y_val, w_val = validation
-    # Called directly, in chunks: `model.predict` would trace a new function after each compile.
-    predictions = np.concatenate(
-        [
-            keras.ops.convert_to_numpy(model(X_val[i : i + 256], training=False))
-            for i in range(0, len(X_val), 256)
-        ]
-    )
-    losses = keras.ops.convert_to_numpy(loss.call(y_val, predictions)).astype(np.float64)
-    losses = losses.reshape(len(X_val), -1).mean(axis=1)
-    return losses * np.asarray(w_val, dtype=np.float64)
-
-
-def _log_loss(model, features, target):
-    from sklearn.metrics import log_loss
-
-    return log_loss(target.astype(int), model.predict_proba(features), labels=model.classes_)

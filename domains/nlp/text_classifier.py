@@ -18,8 +18,8 @@ from core.backbones.text_model import (
     build_text_classifier_model,
     build_text_encoder,
 )
-from core.estimators import KerasClassifier
-from core.estimators.keras_estimator import _InferenceFunction, _jsonable, _library_versions
+from core.estimators import WideAndDeepClassifier
+from core.estimators.keras_estimator import _jsonable, _library_versions
 from core.explain import integrated_gradients
 from core.layers.padding_mask import PaddingMask
 from core.persistence import (
@@ -35,8 +35,6 @@ from core.pretraining import mask_tokens
 from core.registry import register_task
 
 # L2 penalties tried for the n-gram path (inverse strength, as scikit-learn's C).
-NGRAM_C_GRID = (1.0, 4.0, 16.0)
-NGRAM_C_DEFAULT = 4.0
 #: The metadata kind of a file written by `save_backbone`.
 BACKBONE_FILE_KIND = "text-backbone"
 # Architecture parameters that a pretrained backbone fixes.
@@ -51,7 +49,7 @@ ENCODER_PARAMS = (
 
 
 @register_task("nlp.text")
-class TextClassifier(KerasClassifier):
+class TextClassifier(WideAndDeepClassifier):
     """Classifies texts: a subword tokenizer, a transformer or LSTM encoder, and n-grams.
 
     The model is wide and deep: an encoder (transformer blocks or a
@@ -98,8 +96,15 @@ class TextClassifier(KerasClassifier):
         classes_: class labels (label indices for multilabel targets).
         tokenizer_: the fitted `WordPieceTokenizer`.
         encoder_config_: the encoder architecture actually used.
+        deep_path_kept_: whether the encoder beat the n-gram path alone.
+        linear_C_: the n-gram path's chosen penalty (None without it).
         pretrained_: True after `pretrain`, until the next `fit`.
     """
+
+    # L2 penalties tried for the n-gram path (inverse strength, as scikit-learn's C).
+    LINEAR_C_GRID = (1.0, 4.0, 16.0)
+    LINEAR_C_DEFAULT = 4.0
+    LINEAR_MAX_ITER = 1000
 
     def __init__(
         self,
@@ -437,85 +442,19 @@ class TextClassifier(KerasClassifier):
             model.get_layer(BODY_MODEL).get_layer(ENCODER_MODEL).set_weights(encoder.get_weights())
         return model
 
-    def _fit_model(self, X_train, y_train, sample_weight, validation, loss):
-        """Fits the n-gram path exactly, then trains the encoder on what it leaves.
+    def _has_linear_path(self):
+        return bool(self.ngrams)
 
-        The n-gram path is a linear model on TF-IDF features: a convex
-        problem, solved to its optimum by L-BFGS (scikit-learn's logistic
-        regression, its L2 penalty chosen on the validation texts) rather
-        than approximated by SGD. It is then frozen, and the encoder, whose
-        logits start at zero, learns the rest with early stopping. Unless the
-        whole model lowers the n-gram model's validation loss by more than
-        one standard error (paired over the validation texts), the n-gram
-        model is kept alone (`deep_path_kept_` is False).
-        """
-        if not self.ngrams:
-            super()._fit_model(X_train, y_train, sample_weight, validation, loss)
-            self.deep_path_kept_ = True
-            return
-        started = time.perf_counter()
-        self.model_ = self._build_model()
-        ngram = self.model_.get_layer(NGRAM_LAYER)
-        self.ngram_C_ = self._fit_ngram_path(ngram, X_train, y_train, sample_weight, validation)
-        ngram.trainable = False
-        linear_weights = self.model_.get_weights()
-        linear_losses = _validation_losses(self.model_, loss, validation)
-        history = self._train_epochs(
-            X_train, y_train, sample_weight, validation, loss, self.learning_rate, self.max_epochs
-        )
-        self.deep_path_kept_ = True
-        if validation is not None:
-            # Paired per-text comparison: the encoder stays only if it lowers the validation
-            # loss by more than one standard error, which a 50-text validation set can fake.
-            gain = linear_losses - _validation_losses(self.model_, loss, validation)
-            standard_error = gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else np.inf
-            if not gain.mean() > standard_error:
-                self.model_.set_weights(linear_weights)
-                self.deep_path_kept_ = False
-        self.history_ = {k: [float(v) for v in values] for k, values in history.items()}
-        self.n_epochs_ = len(self.history_["loss"])
-        self.training_seconds_ = time.perf_counter() - started
-        self._predict_function = _InferenceFunction(self.model_)
+    def _linear_features(self, model, X):
+        return model.get_layer(NGRAM_LAYER).sparse_features(X.astype(np.int64))
 
-    def _fit_ngram_path(self, ngram, X_train, y_train, sample_weight, validation):
-        """Fits the n-gram weights by logistic regression; returns the chosen C."""
-        from sklearn.linear_model import LogisticRegression
-
-        features = ngram.sparse_features(X_train.astype(np.int64))
-        targets = y_train.reshape(len(y_train), -1)
-        if self.target_type_ == "multiclass":
-            targets = [targets[:, 0].astype(int)]
-        else:  # One binary model per label.
-            targets = [targets[:, j].astype(int) for j in range(targets.shape[1])]
-        val_features = None
-        if validation is not None:
-            val_features = ngram.sparse_features(validation[0].astype(np.int64))
-            val_targets = validation[1].reshape(len(validation[1]), -1)
-        best = None
-        for C in NGRAM_C_GRID if validation is not None else (NGRAM_C_DEFAULT,):
-            coefs, intercepts, val_loss = [], [], 0.0
-            for j, target in enumerate(targets):
-                if len(np.unique(target)) < 2:  # A label that never or always occurs.
-                    coefs.append(np.zeros((1, features.shape[1])))
-                    rate = np.clip(target.mean(), 1e-3, 1 - 1e-3)
-                    intercepts.append(np.array([np.log(rate / (1 - rate))]))
-                    continue
-                model = LogisticRegression(C=C, max_iter=1000, tol=1e-4)
-                model.fit(features, target, sample_weight=sample_weight)
-                coefs.append(model.coef_)
-                intercepts.append(model.intercept_)
-                if val_features is not None:
-                    val_loss += _log_loss(
-                        model, val_features, val_targets[:, 0 if len(targets) == 1 else j]
-                    )
-            if best is None or val_loss < best[0]:
-                best = (val_loss, C, np.vstack(coefs), np.concatenate(intercepts))
-        _, C, coef, intercept = best
-        ngram.set_slot_weights(coef.T)
-        deep_logits = self.model_.get_layer(BODY_MODEL).get_layer("deep_logits")
+    def _set_linear_path(self, model, coef, intercept):
+        ngram = model.get_layer(NGRAM_LAYER)
+        ngram.set_slot_weights(coef)
+        deep_logits = model.get_layer(BODY_MODEL).get_layer("deep_logits")
         kernel, _ = deep_logits.get_weights()
         deep_logits.set_weights([kernel, intercept.astype(np.float32)])
-        return float(C)
+        ngram.trainable = False
 
     def _batch_size(self, n_rows):
         if self.batch_size != "auto":
@@ -750,29 +689,6 @@ class TextClassifier(KerasClassifier):
             "value": accuracy,
             "baseline": f"tfidf+LR {baseline_accuracy:.3f}",
         }
-
-
-def _validation_losses(model, loss, validation):
-    """Per-text weighted validation losses, or None without validation."""
-    if validation is None:
-        return None
-    X_val, y_val, w_val = validation
-    # Called directly, in chunks: `model.predict` would trace a new function after each compile.
-    predictions = np.concatenate(
-        [
-            keras.ops.convert_to_numpy(model(X_val[i : i + 256], training=False))
-            for i in range(0, len(X_val), 256)
-        ]
-    )
-    losses = keras.ops.convert_to_numpy(loss.call(y_val, predictions)).astype(np.float64)
-    losses = losses.reshape(len(X_val), -1).mean(axis=1)
-    return losses * np.asarray(w_val, dtype=np.float64)
-
-
-def _log_loss(model, features, target):
-    from sklearn.metrics import log_loss
-
-    return log_loss(target.astype(int), model.predict_proba(features), labels=model.classes_)
 
 
 def _token_lengths(tokenizer, texts, sample=5000):

@@ -170,7 +170,7 @@ def test_report_predict_set_and_fitted_attributes(fitted, data):
     assert {"auprc", "brier", "ece", "sensitivity", "specificity"} <= set(report)
     sets = fitted.predict_set(events, alpha=0.2, prediction_time=CUTOFF)
     assert sets.shape == (len(y), 2) and sets.any(axis=1).all()
-    assert fitted.wide_C_ in (0.03, 0.1, 0.3, 1.0, 3.0)
+    assert fitted.linear_C_ in (0.03, 0.1, 0.3, 1.0, 3.0)
     assert isinstance(fitted.deep_path_kept_, bool)
     assert fitted.sequence_encoder_.use_values_
 
