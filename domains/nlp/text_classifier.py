@@ -670,9 +670,9 @@ class TextClassifier(WideAndDeepClassifier):
         train, test = train_test_split(
             reviews, test_size=0.25, stratify=reviews["sentiment"], random_state=0
         )
-        # Half the corpus and two masked-LM epochs keep the demo short; examples/ and
+        # A quarter of the corpus and one masked-LM epoch keep the demo short; examples/ and
         # benchmarks/ pretrain on all of it, longer.
-        model = cls(random_state=0).pretrain(corpus[:4000] + train["text"].tolist(), epochs=2)
+        model = cls(random_state=0).pretrain(corpus[:2000] + train["text"].tolist(), epochs=1)
         model.fit(train["text"], train["sentiment"])
         model.save(os.path.join(out_dir, "text_classifier.kdm"))
         accuracy = model.score(test["text"], test["sentiment"])
