@@ -203,7 +203,9 @@ def _predict(args):
     else:
         columns = {"prediction": labels}
     columns.update({f"proba_{c}": proba[:, i] for i, c in enumerate(estimator.classes_)})
-    out = pd.DataFrame(columns, index=frame.index)
+    out = pd.DataFrame(columns, index=estimator._output_index(frame))
+    if out.index.name is not None:  # One row per entity (e.g. patient): say which.
+        out = out.reset_index()
     _write_csv(out, args.out)
     print(f"wrote {len(out)} predictions to {args.out}")
 

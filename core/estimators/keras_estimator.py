@@ -272,6 +272,16 @@ class KerasEstimator(BaseEstimator):
         self.n_epochs_ = state["n_epochs"]
         self.training_seconds_ = state["training_seconds"]
 
+    def _output_index(self, X):
+        """Labels of the rows `predict` returns for X: X's own rows unless a subclass groups them.
+
+        Returns:
+            `pandas.Index`; a named one (e.g. patient ids) labels entities, not input rows.
+        """
+        import pandas as pd
+
+        return X.index if isinstance(X, pd.DataFrame | pd.Series) else pd.RangeIndex(len(X))
+
     def _input_schema(self):
         return None
 

@@ -218,6 +218,9 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         """
         return self._read(X).patient_index()
 
+    def _output_index(self, X):
+        return self.patient_index(X)
+
     def _history(self, table, patients, prediction_time):
         """The events the model may read: mask over the table, and their days before the cutoff."""
         return history_before(table, patients, cutoff_days(prediction_time, patients, table))

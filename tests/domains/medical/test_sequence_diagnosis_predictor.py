@@ -7,6 +7,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from core.backbones.visit_sequence_model import BODY_MODEL, EMBEDDING_LAYER, ENCODER_MODEL
+from core.cli import main
 from core.registry import get_task
 from domains.medical import SequenceDiagnosisPredictor
 from tests.domains.medical.sequence_events import CUTOFF, make_events
@@ -161,6 +162,22 @@ def test_save_load_pickle_and_clone(fitted, data, tmp_path):
     assert copy.get_params() == fitted.get_params()
     with pytest.raises(NotFittedError):
         copy.predict(events)
+
+
+def test_command_line_predict_writes_one_row_per_patient(fitted, data, tmp_path):
+    events, _ = data
+    history = events[events["date"] <= CUTOFF]
+    history.to_csv(tmp_path / "history.csv", index=False)
+    model_path = fitted.save(tmp_path / "sequence.kdm")
+    out = tmp_path / "predictions.csv"
+    argv = ["predict", str(model_path), "--data", str(tmp_path / "history.csv"), "--out", str(out)]
+    assert main(argv) == 0
+    written = pd.read_csv(out)
+    patients = fitted.patient_index(history)
+    assert written["patient_id"].tolist() == patients.tolist()
+    np.testing.assert_allclose(
+        written["proba_1"], fitted.predict_proba(history)[:, 1], rtol=1e-5, atol=1e-6
+    )
 
 
 def test_report_predict_set_and_fitted_attributes(fitted, data):
