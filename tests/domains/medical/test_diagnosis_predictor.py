@@ -85,9 +85,17 @@ def test_single_row_prediction_matches_batch(fitted, patients):
 # -------------------------------------------------------------- training
 def test_same_random_state_gives_same_predictions(patients):
     X, y = patients
-    a = tiny(max_epochs=5).fit(X.iloc[:200], y.iloc[:200]).predict_proba(X.iloc[200:260])
-    b = tiny(max_epochs=5).fit(X.iloc[:200], y.iloc[:200]).predict_proba(X.iloc[200:260])
-    c = tiny(max_epochs=5, random_state=1).fit(X.iloc[:200], y.iloc[:200])
+    a = (
+        tiny(max_epochs=5, n_members=1)
+        .fit(X.iloc[:200], y.iloc[:200])
+        .predict_proba(X.iloc[200:260])
+    )
+    b = (
+        tiny(max_epochs=5, n_members=1)
+        .fit(X.iloc[:200], y.iloc[:200])
+        .predict_proba(X.iloc[200:260])
+    )
+    c = tiny(max_epochs=5, n_members=1, random_state=1).fit(X.iloc[:200], y.iloc[:200])
     np.testing.assert_allclose(a, b, atol=1e-6)
     assert not np.allclose(a, c.predict_proba(X.iloc[200:260]), atol=1e-4)
 
@@ -176,7 +184,7 @@ def test_breast_cancer_hold_out_auc():
 def test_clone_pipeline_grid_search_and_cross_validation(patients):
     X, y = patients
     X, y = X.iloc[:150], y.iloc[:150]
-    estimator = tiny(max_epochs=3)
+    estimator = tiny(max_epochs=3, n_members=1)
     assert clone(estimator).get_params() == estimator.get_params()
     pipeline = make_pipeline(
         FunctionTransformer(lambda frame: frame.drop(columns=["region"])), estimator
