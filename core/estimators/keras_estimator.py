@@ -1,9 +1,12 @@
 """The scikit-learn base class that every keras-domains task builds on."""
 
 import contextlib
+import hashlib
 import importlib.metadata
 import inspect
+import json
 import logging
+import os
 import platform
 import random
 import time
@@ -21,9 +24,28 @@ from core.persistence import (
     read_archive,
     write_archive,
 )
+from core.training import (
+    DifferentialPrivacy,
+    StepTrainer,
+    TrainingCheckpoint,
+    check_distribution,
+    check_precision,
+    distribution_strategy,
+    float32_outputs,
+    precision_policy,
+    worker_index,
+)
 
 # Rows per call of the compiled inference function; larger inputs go in chunks.
 INFERENCE_CHUNK = 4096
+
+# Training options every task takes; an estimator without the parameter gets the default.
+_OPTION_DEFAULTS = {
+    "precision": "float32",
+    "jit_compile": False,
+    "distribution": None,
+    "privacy": None,
+}
 
 
 class KerasEstimator(BaseEstimator):
@@ -37,13 +59,91 @@ class KerasEstimator(BaseEstimator):
     without `model.predict`'s per-call overhead.
 
     Parameters are stored by `__init__` and only read in `fit`, as
-    scikit-learn requires.
+    scikit-learn requires. Every task takes these training options:
+
+    - `precision`: `"float32"`, or `"mixed_float16"` / `"mixed_bfloat16"`
+      (Keras mixed precision: layers compute in 16 bits, weights and outputs
+      stay float32; float16 gets loss scaling).
+    - `jit_compile`: passed to `model.compile`: False, True (XLA) or `"auto"`.
+    - `distribution`: None (one device, a GPU when there is one),
+      `"mirrored"` (`tf.distribute.MirroredStrategy` over the local GPUs or
+      logical CPUs) or `"multi_worker"` (`MultiWorkerMirroredStrategy` over
+      the cluster in `TF_CONFIG`; every worker runs the same `fit`).
+    - `privacy`: None, or DP-SGD settings `{"l2_norm_clip": C,
+      "noise_multiplier": s, "delta": d}` (or `"target_epsilon"` in place of
+      the noise). Early stopping is off under DP-SGD, and the epsilon spent is
+      in `privacy_spent_` and in the saved model's metadata.
+
+    `fit(..., checkpoint_dir=DIR)` saves the training state after every
+    epoch; the same call after a crash resumes at the last completed epoch.
     """
 
     #: Name under which the task is registered, e.g. "medical.diagnosis".
     task_name = None
 
     # ------------------------------------------------------------ training
+    def _training_options(self):
+        """Checks the training options shared by every task, before any work is done.
+
+        Raises:
+            ValueError: naming the parameter, for a bad `precision`,
+                `distribution`, `privacy` or `jit_compile`.
+        """
+        check_precision(self._option("precision"))
+        check_distribution(self._option("distribution"))
+        if self._option("jit_compile") not in (True, False, "auto"):
+            raise ValueError(
+                "`jit_compile` must be True, False or 'auto'. "
+                f"Received: jit_compile={self._option('jit_compile')!r}"
+            )
+        privacy = self._option("privacy")
+        if privacy is None:
+            return None
+        spec = DifferentialPrivacy(privacy)
+        if self._option("distribution") is not None:
+            raise ValueError(
+                "`privacy` trains on one device; set distribution=None. "
+                f"Received: distribution={self._option('distribution')!r}"
+            )
+        if self._option("precision") == "mixed_float16":
+            raise ValueError(
+                "`privacy` clips per-example gradients in float32 or bfloat16; "
+                "precision='mixed_float16' needs loss scaling that would distort the clipping. "
+                "Use precision='mixed_bfloat16' or 'float32'."
+            )
+        if getattr(self, "calibration", None) is not None:
+            raise ValueError(
+                "`calibration` fits a map on held-out rows outside the privacy accounting; "
+                "set calibration=None when `privacy` is set."
+            )
+        return spec
+
+    def _option(self, name):
+        return getattr(self, name, _OPTION_DEFAULTS[name])
+
+    def _begin_fit(self, checkpoint_dir=None):
+        """Validates the shared training options and `checkpoint_dir`; call first in `fit`."""
+        self._training_options()
+        if checkpoint_dir is not None and not isinstance(checkpoint_dir, str | os.PathLike):
+            raise TypeError(
+                "`checkpoint_dir` must be a folder path (str or os.PathLike). "
+                f"Received: checkpoint_dir={checkpoint_dir!r}"
+            )
+        if checkpoint_dir is not None and os.path.isfile(checkpoint_dir):
+            raise ValueError(
+                f"`checkpoint_dir` must be a folder; {os.fspath(checkpoint_dir)!r} is a file."
+            )
+        self._checkpoint_dir = checkpoint_dir
+
+    def _new_model(self):
+        """Builds the task's model in the distribution's scope, under the precision policy."""
+        with self._strategy_scope(), precision_policy(self._option("precision")):
+            return float32_outputs(self._build_model())
+
+    def _strategy_scope(self):
+        strategy = distribution_strategy(self._option("distribution"))
+        return contextlib.nullcontext() if strategy is None else strategy.scope()
+
     def _fit_model(self, X_train, y_train, sample_weight, validation, loss):
         """Builds, compiles and trains `self.model_`.
 
@@ -56,7 +156,7 @@ class KerasEstimator(BaseEstimator):
                 without early stopping.
             loss: a Keras loss.
         """
-        self.model_ = self._build_model()
+        self.model_ = self._new_model()
         started = time.perf_counter()
         history = self._train_epochs(
             X_train, y_train, sample_weight, validation, loss, self.learning_rate, self.max_epochs
@@ -67,44 +167,138 @@ class KerasEstimator(BaseEstimator):
         self._predict_function = _InferenceFunction(self.model_)
 
     def _train_epochs(
-        self, X_train, y_train, sample_weight, validation, loss, learning_rate, epochs
+        self, X_train, y_train, sample_weight, validation, loss, learning_rate, epochs, stage="main"
     ):
-        """Compiles `self.model_` and runs `epochs` epochs (fewer with early stopping).
+        """Trains `self.model_` for `epochs` epochs (fewer with early stopping).
+
+        Runs Keras' `model.fit`, or the estimator's own `StepTrainer` where
+        fit cannot go (multi-worker training, DP-SGD). With a
+        `checkpoint_dir` given to `fit`, the state is saved after every
+        epoch and a killed run resumes at its last completed epoch.
+
+        Args:
+            stage: names this training run within one `fit`, for its checkpoint.
 
         Returns:
-            The Keras history dict.
+            The Keras history dict, over every epoch of the run (resumed ones included).
         """
-        self.model_.compile(
-            optimizer=keras.optimizers.AdamW(
+        privacy = self._training_options()
+        distribution = self._option("distribution")
+        own_loop = privacy is not None or distribution == "multi_worker"
+        n_rows = len(y_train) if y_train is not None else None
+        batch_size = self._batch_size(n_rows) if n_rows is not None else None
+        if privacy is not None:
+            epochs = self._plan_privacy(privacy, n_rows, batch_size, epochs)
+        with self._strategy_scope():
+            optimizer = keras.optimizers.AdamW(
                 learning_rate=learning_rate, weight_decay=self.weight_decay
-            ),
-            loss=loss,
-            jit_compile=False,
-        )
-        callbacks = []
-        if validation is not None:
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss",
-                    patience=self.patience,
-                    restore_best_weights=True,
-                )
             )
-        if isinstance(X_train, np.ndarray):
-            batching = {"batch_size": self._batch_size(len(X_train)), "shuffle": True}
-        else:  # A dataset batches and shuffles itself.
-            batching = {"shuffle": False}
-        history = self.model_.fit(
-            X_train,
-            y_train,
-            sample_weight=sample_weight,
-            validation_data=validation,
-            epochs=epochs,
-            callbacks=callbacks,
-            verbose=1 if self.verbose else 0,
-            **batching,
-        )
-        return history.history
+            if own_loop and self._option("precision") == "mixed_float16":
+                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+            if not own_loop:
+                self.model_.compile(
+                    optimizer=optimizer, loss=loss, jit_compile=self._option("jit_compile")
+                )
+                optimizer = self.model_.optimizer
+        callbacks = []
+        early_stopping = None
+        # Choosing the best epoch on held-out rows would spend privacy that DP-SGD does not count.
+        if validation is not None and privacy is None:
+            early_stopping = keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=self.patience, restore_best_weights=True
+            )
+            callbacks.append(early_stopping)
+        checkpoint = self._checkpoint(stage, (X_train, y_train, sample_weight), early_stopping)
+        initial_epoch = 0
+        if checkpoint is not None:
+            callbacks.append(checkpoint)
+            initial_epoch = checkpoint.restore(self.model_, optimizer)
+        self.resumed_from_epoch_ = initial_epoch
+        if checkpoint is not None and checkpoint.finished:
+            history = checkpoint.history
+        elif own_loop:
+            trainer = StepTrainer(
+                self.model_,
+                loss,
+                optimizer,
+                strategy=distribution_strategy(distribution),
+                privacy=privacy,
+                seed=random.randrange(2**31 - 1),
+                verbose=self.verbose,
+            )
+            history = trainer.fit(
+                X_train,
+                y_train,
+                sample_weight,
+                validation,
+                epochs,
+                batch_size,
+                callbacks=callbacks,
+                initial_epoch=initial_epoch,
+            )
+        else:
+            if isinstance(X_train, np.ndarray):
+                batching = {"batch_size": batch_size, "shuffle": True}
+            else:  # A dataset batches and shuffles itself.
+                batching = {"shuffle": False}
+            history = self.model_.fit(
+                X_train,
+                y_train,
+                sample_weight=sample_weight,
+                validation_data=validation,
+                epochs=epochs,
+                initial_epoch=initial_epoch,
+                callbacks=callbacks,
+                verbose=1 if self.verbose else 0,
+                **batching,
+            ).history
+        if checkpoint is not None:
+            checkpoint.mark_finished()
+            history = checkpoint.history
+        if privacy is not None:
+            self._spend_privacy(privacy, n_rows, batch_size, len(history["loss"]))
+        return history
+
+    def _checkpoint(self, stage, data, early_stopping):
+        directory = getattr(self, "_checkpoint_dir", None)
+        if directory is None:
+            return None
+        if self._option("distribution") == "multi_worker":
+            # Workers may not share a disk; each keeps its own (identical) state.
+            directory = os.path.join(directory, f"worker-{worker_index()}")
+        params = {k: v for k, v in self.get_params(deep=False).items() if k != "verbose"}
+        fingerprint = hashlib.sha256(
+            json.dumps([type(self).__qualname__, stage, _jsonable(params)], default=repr).encode()
+            + _data_digest(data)
+        ).hexdigest()
+        return TrainingCheckpoint(directory, stage, fingerprint, early_stopping)
+
+    def _plan_privacy(self, privacy, n_rows, batch_size, epochs):
+        """Solves the noise for a target epsilon; returns the epochs to train."""
+        if n_rows is None:
+            raise ValueError(
+                "`privacy` needs the training rows in memory to account for them; this task "
+                "streamed its data from files."
+            )
+        if batch_size > n_rows:
+            raise ValueError(
+                f"`privacy` needs batch_size <= training rows; got {batch_size} > {n_rows}."
+            )
+        privacy.solve_noise(batch_size / n_rows, epochs * (n_rows // batch_size))
+        return epochs
+
+    def _spend_privacy(self, privacy, n_rows, batch_size, n_epochs):
+        sampling_rate = batch_size / n_rows
+        steps = n_epochs * (n_rows // batch_size)
+        self.privacy_spent_ = {
+            "epsilon": privacy.epsilon(sampling_rate, steps),
+            "delta": privacy.delta,
+            "noise_multiplier": privacy.noise_multiplier,
+            "l2_norm_clip": privacy.l2_norm_clip,
+            "steps": steps,
+            "sampling_rate": sampling_rate,
+            "accountant": "dp-accounting RDP, Poisson-sampled Gaussian",
+        }
 
     def _batch_size(self, n_rows):
         if self.batch_size != "auto":
@@ -155,6 +349,7 @@ class KerasEstimator(BaseEstimator):
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("_predict_function", None)
+        state.pop("_checkpoint_dir", None)
         model = state.pop("model_", None)
         if model is not None:
             state["_model_bytes"] = model_to_bytes(model)
@@ -200,6 +395,7 @@ class KerasEstimator(BaseEstimator):
                 if "val_loss" in self.history_
                 else None,
             },
+            "privacy": getattr(self, "privacy_spent_", None),
         }
         write_archive(path, model_to_bytes(self.model_), state, metadata)
         return path
@@ -223,8 +419,14 @@ class KerasEstimator(BaseEstimator):
         own = f"{cls.__module__}.{cls.__qualname__}"
         if saved != own and cls is not KerasEstimator:
             raise ModelFileError(f"{path!r} holds a {saved}, not a {own}.")
-        estimator = cls(**cls._params_from_json(state["params"]))
-        estimator._set_fitted_state(state["fitted"])
+        try:
+            estimator = cls(**cls._params_from_json(state["params"]))
+            estimator._set_fitted_state(state["fitted"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelFileError(
+                f"{path!r}: the saved estimator state is incomplete or does not match "
+                f"{own} ({type(error).__name__}: {error})."
+            ) from error
         try:
             estimator._set_model(model_from_bytes(model_bytes))
         except Exception as error:
@@ -265,12 +467,15 @@ class KerasEstimator(BaseEstimator):
             "history": self.history_,
             "n_epochs": self.n_epochs_,
             "training_seconds": self.training_seconds_,
+            "privacy_spent": getattr(self, "privacy_spent_", None),
         }
 
     def _set_base_fitted_state(self, state):
         self.history_ = state["history"]
         self.n_epochs_ = state["n_epochs"]
         self.training_seconds_ = state["training_seconds"]
+        if state.get("privacy_spent") is not None:
+            self.privacy_spent_ = state["privacy_spent"]
 
     def _output_index(self, X):
         """Labels of the rows `predict` returns for X: X's own rows unless a subclass groups them.
@@ -355,6 +560,18 @@ def _library_versions():
         except importlib.metadata.PackageNotFoundError:
             versions[package] = None
     return versions
+
+
+def _data_digest(data):
+    """SHA-256 of the training arrays (a dataset counts by its structure only)."""
+    digest = hashlib.sha256()
+    for leaf in keras.tree.flatten(data):
+        if isinstance(leaf, np.ndarray):
+            digest.update(str((leaf.shape, leaf.dtype.str)).encode())
+            digest.update(np.ascontiguousarray(leaf).data)
+        else:
+            digest.update(repr(type(leaf)).encode())
+    return digest.digest()
 
 
 def _jsonable(value):

@@ -41,6 +41,9 @@ class TabularClassifier(KerasClassifier):
         calibration: None, `"temperature"` or `"isotonic"`: a calibration map fitted
             on the held-out validation rows at the end of `fit` (see `KerasClassifier`).
         min_frequency: categories rarer than this share the "unknown" slot.
+        precision, jit_compile, distribution, privacy: training options shared
+            by every task (mixed precision, XLA, tf.distribute, DP-SGD); see
+            `KerasEstimator`.
         random_state: integer seed; two fits with the same seed give the same model.
         verbose: 1 shows a progress bar per epoch.
 
@@ -71,6 +74,10 @@ class TabularClassifier(KerasClassifier):
         class_weight=None,
         calibration=None,
         min_frequency=5,
+        precision="float32",
+        jit_compile=False,
+        distribution=None,
+        privacy=None,
         random_state=None,
         verbose=0,
     ):
@@ -90,11 +97,15 @@ class TabularClassifier(KerasClassifier):
         self.class_weight = class_weight
         self.calibration = calibration
         self.min_frequency = min_frequency
+        self.precision = precision
+        self.jit_compile = jit_compile
+        self.distribution = distribution
+        self.privacy = privacy
         self.random_state = random_state
         self.verbose = verbose
 
     # ----------------------------------------------------------------- fit
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, checkpoint_dir=None):
         """Learns the preprocessing and trains the model.
 
         Args:
@@ -102,10 +113,14 @@ class TabularClassifier(KerasClassifier):
                 values) or 2-D array.
             y: labels `(n,)` or a 0/1 indicator matrix `(n, k)` for multilabel.
             sample_weight: optional per-row weights.
+            checkpoint_dir: folder for a checkpoint after every epoch; if a
+                run with the same data and parameters was killed, training
+                resumes at its last completed epoch.
 
         Returns:
             self.
         """
+        self._begin_fit(checkpoint_dir)
         self._check_params()
         frame = self._validate_X(X, fitting=True)
         y_encoded, stratify = self._encode_target(y, len(frame))

@@ -46,7 +46,7 @@ class WideAndDeepClassifier(KerasClassifier):
             self.linear_C_ = None
             return
         started = time.perf_counter()
-        self.model_ = self._build_model()
+        self.model_ = self._new_model()
         self.linear_C_ = self._fit_linear_path(X_train, y_train, sample_weight, validation)
         linear_weights = self.model_.get_weights()
         linear_losses = _validation_losses(self.model_, loss, validation)

@@ -59,6 +59,9 @@ class FraudDetector(KerasClassifier):
         calibration: None, `"temperature"` or `"isotonic"`: a calibration map fitted
             on the latest (held-out) rows at the end of `fit`.
         min_frequency: categories rarer than this share the "unknown" slot.
+        precision, jit_compile, distribution, privacy: training options shared
+            by every task (mixed precision, XLA, tf.distribute, DP-SGD); see
+            `KerasEstimator`.
         random_state: integer seed.
         verbose: 1 shows a progress bar.
 
@@ -93,6 +96,10 @@ class FraudDetector(KerasClassifier):
         class_weight="balanced",
         calibration=None,
         min_frequency=5,
+        precision="float32",
+        jit_compile=False,
+        distribution=None,
+        privacy=None,
         random_state=None,
         verbose=0,
     ):
@@ -116,21 +123,29 @@ class FraudDetector(KerasClassifier):
         self.class_weight = class_weight
         self.calibration = calibration
         self.min_frequency = min_frequency
+        self.precision = precision
+        self.jit_compile = jit_compile
+        self.distribution = distribution
+        self.privacy = privacy
         self.random_state = random_state
         self.verbose = verbose
 
     # ----------------------------------------------------------------- fit
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, checkpoint_dir=None):
         """Trains on a transactions table.
 
         Args:
             X: DataFrame with the account, time and other columns, in any order.
             y: fraud labels aligned with X's rows (1 = fraud).
             sample_weight: optional per-row weights.
+            checkpoint_dir: folder for a checkpoint after every epoch; if a
+                run with the same data and parameters was killed, training
+                resumes at its last completed epoch.
 
         Returns:
             self.
         """
+        self._begin_fit(checkpoint_dir)
         self._check_params()
         accounts, times, features = self._split_columns(X)
         y_encoded, codes = self._encode_target(y, len(X))

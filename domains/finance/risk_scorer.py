@@ -69,6 +69,10 @@ class RiskScorer(TabularClassifier):
         class_weight=None,
         calibration=None,
         min_frequency=5,
+        precision="float32",
+        jit_compile=False,
+        distribution=None,
+        privacy=None,
         random_state=None,
         verbose=0,
     ):
@@ -89,6 +93,10 @@ class RiskScorer(TabularClassifier):
             class_weight=class_weight,
             calibration=calibration,
             min_frequency=min_frequency,
+            precision=precision,
+            jit_compile=jit_compile,
+            distribution=distribution,
+            privacy=privacy,
             random_state=random_state,
             verbose=verbose,
         )
@@ -99,19 +107,23 @@ class RiskScorer(TabularClassifier):
         self.exclude = exclude
 
     # ----------------------------------------------------------------- fit
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, checkpoint_dir=None):
         """Trains on an applicant table; target 1 = default.
 
         Args:
             X: applicant DataFrame (columns in `exclude` are ignored).
             y: 0/1 (or two labels; the larger sorts as "bad").
             sample_weight: optional per-row weights.
+            checkpoint_dir: folder for a checkpoint after every epoch; if a
+                run with the same data and parameters was killed, training
+                resumes at its last completed epoch.
 
         Returns:
             self.
         """
+        self._begin_fit(checkpoint_dir)
         self._check_scaling()
-        super().fit(X, y, sample_weight)
+        super().fit(X, y, sample_weight, checkpoint_dir=checkpoint_dir)
         rng = np.random.default_rng(0 if self.random_state is None else self.random_state)
         matrix = self.preprocessor_.transform(self._validate_X(X, fitting=False))
         rows = rng.choice(len(matrix), size=min(REFERENCE_ROWS, len(matrix)), replace=False)

@@ -116,6 +116,9 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         class_weight: None, "balanced" or a dict.
         calibration: None, `"temperature"` or `"isotonic"`: a calibration map
             fitted on the validation patients (see `KerasClassifier`).
+        precision, jit_compile, distribution, privacy: training options shared
+            by every task (mixed precision, XLA, tf.distribute, DP-SGD); see
+            `KerasEstimator`.
         random_state: integer seed.
         verbose: 1 shows progress bars.
 
@@ -166,6 +169,10 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         validation_fraction=0.1,
         class_weight=None,
         calibration=None,
+        precision="float32",
+        jit_compile=False,
+        distribution=None,
+        privacy=None,
         random_state=None,
         verbose=0,
     ):
@@ -193,6 +200,10 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         self.validation_fraction = validation_fraction
         self.class_weight = class_weight
         self.calibration = calibration
+        self.precision = precision
+        self.jit_compile = jit_compile
+        self.distribution = distribution
+        self.privacy = privacy
         self.random_state = random_state
         self.verbose = verbose
 
@@ -355,7 +366,7 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         return losses
 
     # ----------------------------------------------------------------- fit
-    def fit(self, X, y, prediction_time=None, sample_weight=None):
+    def fit(self, X, y, prediction_time=None, sample_weight=None, checkpoint_dir=None):
         """Trains on labelled patients, fine-tuning a pretrained encoder if there is one.
 
         Args:
@@ -368,10 +379,14 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
                 ignored.
             sample_weight: optional per-patient weights: a Series indexed by
                 patient id, or an array in `patient_index(X)` order.
+            checkpoint_dir: folder for a checkpoint after every epoch; if a
+                run with the same data and parameters was killed, training
+                resumes at its last completed epoch.
 
         Returns:
             self.
         """
+        self._begin_fit(checkpoint_dir)
         self._check_params()
         table = self._read(X)
         patients = table.patient_index()

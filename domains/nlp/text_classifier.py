@@ -89,6 +89,9 @@ class TextClassifier(WideAndDeepClassifier):
         class_weight: None, "balanced" or a dict.
         calibration: None, `"temperature"` or `"isotonic"`: a calibration map fitted
             on the held-out validation rows at the end of `fit` (see `KerasClassifier`).
+        precision, jit_compile, distribution, privacy: training options shared
+            by every task (mixed precision, XLA, tf.distribute, DP-SGD); see
+            `KerasEstimator`.
         random_state: integer seed.
         verbose: 1 shows progress bars.
 
@@ -130,6 +133,10 @@ class TextClassifier(WideAndDeepClassifier):
         validation_fraction=0.1,
         class_weight=None,
         calibration=None,
+        precision="float32",
+        jit_compile=False,
+        distribution=None,
+        privacy=None,
         random_state=None,
         verbose=0,
     ):
@@ -155,6 +162,10 @@ class TextClassifier(WideAndDeepClassifier):
         self.validation_fraction = validation_fraction
         self.class_weight = class_weight
         self.calibration = calibration
+        self.precision = precision
+        self.jit_compile = jit_compile
+        self.distribution = distribution
+        self.privacy = privacy
         self.random_state = random_state
         self.verbose = verbose
 
@@ -302,17 +313,21 @@ class TextClassifier(WideAndDeepClassifier):
         )
 
     # ----------------------------------------------------------------- fit
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, checkpoint_dir=None):
         """Trains on labelled texts, fine-tuning a pretrained encoder if there is one.
 
         Args:
             X: texts (list, Series, array, or a one-column DataFrame).
             y: labels (any type), or a 0/1 indicator matrix for multilabel.
             sample_weight: optional per-text weights.
+            checkpoint_dir: folder for a checkpoint after every epoch; if a
+                run with the same data and parameters was killed, training
+                resumes at its last completed epoch.
 
         Returns:
             self.
         """
+        self._begin_fit(checkpoint_dir)
         texts = as_text_list(X, "X")
         self._check_params()
         self.text_column_ = _text_column(X)

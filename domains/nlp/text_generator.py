@@ -40,6 +40,9 @@ class TextGenerator(KerasEstimator):
         max_epochs: upper bound on epochs.
         patience: epochs without a better validation loss before stopping.
         validation_fraction: share of blocks held out for early stopping.
+        precision, jit_compile, distribution, privacy: training options shared
+            by every task (mixed precision, XLA, tf.distribute, DP-SGD); see
+            `KerasEstimator`.
         random_state: integer seed.
         verbose: 1 shows a progress bar.
 
@@ -66,6 +69,10 @@ class TextGenerator(KerasEstimator):
         max_epochs=20,
         patience=3,
         validation_fraction=0.1,
+        precision="float32",
+        jit_compile=False,
+        distribution=None,
+        privacy=None,
         random_state=None,
         verbose=0,
     ):
@@ -84,20 +91,28 @@ class TextGenerator(KerasEstimator):
         self.max_epochs = max_epochs
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.precision = precision
+        self.jit_compile = jit_compile
+        self.distribution = distribution
+        self.privacy = privacy
         self.random_state = random_state
         self.verbose = verbose
 
     # ----------------------------------------------------------------- fit
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, checkpoint_dir=None):
         """Trains the tokenizer and the language model on a corpus.
 
         Args:
             X: texts (list, Series, array, or a one-column DataFrame).
             y: ignored.
+            checkpoint_dir: folder for a checkpoint after every epoch; if a
+                run with the same data and parameters was killed, training
+                resumes at its last completed epoch.
 
         Returns:
             self.
         """
+        self._begin_fit(checkpoint_dir)
         texts = as_text_list(X, "X")
         if not isinstance(self.max_length, int) or self.max_length < 8:
             raise ValueError(

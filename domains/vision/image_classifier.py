@@ -62,6 +62,9 @@ class ImageClassifier(KerasClassifier):
         class_weight: None, "balanced" or a dict.
         calibration: None, `"temperature"` or `"isotonic"`: a calibration map fitted
             on the held-out validation rows at the end of `fit` (see `KerasClassifier`).
+        precision, jit_compile, distribution, privacy: training options shared
+            by every task (mixed precision, XLA, tf.distribute, DP-SGD); see
+            `KerasEstimator`.
         random_state: integer seed.
         verbose: 1 shows a progress bar.
 
@@ -99,6 +102,10 @@ class ImageClassifier(KerasClassifier):
         fine_tune_factor=0.1,
         class_weight=None,
         calibration=None,
+        precision="float32",
+        jit_compile=False,
+        distribution=None,
+        privacy=None,
         random_state=None,
         verbose=0,
     ):
@@ -127,11 +134,15 @@ class ImageClassifier(KerasClassifier):
         self.fine_tune_factor = fine_tune_factor
         self.class_weight = class_weight
         self.calibration = calibration
+        self.precision = precision
+        self.jit_compile = jit_compile
+        self.distribution = distribution
+        self.privacy = privacy
         self.random_state = random_state
         self.verbose = verbose
 
     # ----------------------------------------------------------------- fit
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None, checkpoint_dir=None):
         """Trains on images.
 
         Args:
@@ -140,10 +151,14 @@ class ImageClassifier(KerasClassifier):
                 uint8 or float, of any size (resized to `image_size`).
             y: labels for arrays and file lists; None for a folder.
             sample_weight: optional per-image weights.
+            checkpoint_dir: folder for a checkpoint after every epoch; if a
+                run with the same data and parameters was killed, training
+                resumes at its last completed epoch.
 
         Returns:
             self.
         """
+        self._begin_fit(checkpoint_dir)
         self._check_params()
         files, images, y = self._inputs(X, y, fitting=True)
         n = len(files) if files is not None else len(images)
@@ -312,14 +327,21 @@ class ImageClassifier(KerasClassifier):
                 f"{self.backbone!r} on {self.preprocessor_.get_state()}."
             )
         loss = EnsembleCrossEntropy(mode=self._loss_mode())
-        self.model_ = self._build_model()
+        self.model_ = self._new_model()
         backbone = self.model_.get_layer(BACKBONE_MODEL)
         backbone.set_weights(source.model_.get_layer(BACKBONE_MODEL).get_weights())
         started = time.perf_counter()
         # A frozen backbone also keeps its batch-norm layers in inference mode (Keras 3).
         backbone.trainable = False
         frozen = self._train_epochs(
-            X_train, y_train, sample_weight, None, loss, self.learning_rate, self.head_epochs
+            X_train,
+            y_train,
+            sample_weight,
+            None,
+            loss,
+            self.learning_rate,
+            self.head_epochs,
+            stage="head",
         )
         backbone.trainable = True
         tuned = self._train_epochs(
