@@ -1,5 +1,7 @@
 """A deep classifier for raw tables: numbers, categories and missing values in."""
 
+import os
+
 import numpy as np
 import pandas as pd
 import scipy.sparse
@@ -7,10 +9,21 @@ from sklearn.utils.validation import check_is_fitted
 
 from core.backbones import BACKBONES, build_tabular_model
 from core.backbones.tabular_model import EMBEDDING_LAYER, HEAD_MODEL
+from core.data import TableSource, chunk_dataset, is_table_path
 from core.estimators.keras_classifier import KerasClassifier
 from core.explain import integrated_gradients
+from core.losses import EnsembleCrossEntropy
 from core.metrics import binary_report, multiclass_report
 from core.preprocessing import TabularPreprocessor
+
+# Fitting from a file: rows of the random sample that preprocessing is fitted on,
+STREAM_SAMPLE_ROWS = 100_000
+# the most held-out validation rows (kept in memory),
+STREAM_VALIDATION_ROWS = 20_000
+# and rows of the training stream's shuffle buffer.
+STREAM_SHUFFLE_ROWS = 65_536
+# Columns named in an error message, at most.
+_SHOWN_COLUMNS = 20
 
 
 class TabularClassifier(KerasClassifier):
@@ -20,6 +33,18 @@ class TabularClassifier(KerasClassifier):
     ensemble of heads, each a linear path plus an MLP or a feature-token
     transformer, reads the tokens. Preprocessing is learned in `fit` and
     saved with the model, so `predict` takes the same raw DataFrame.
+
+    Tables larger than memory: `fit`, `predict` and `predict_proba` also
+    take the path of a CSV file, a Parquet file or a folder of Parquet files
+    (`fit(path, target="label_column")`), read in bounded chunks. `fit` then
+    fits the preprocessing on a uniform random sample of at most
+    `STREAM_SAMPLE_ROWS` rows, holds out a random `validation_fraction` of
+    the rows (at most `STREAM_VALIDATION_ROWS`, kept in memory for early
+    stopping and calibration) and streams the other rows through `tf.data`
+    every epoch, shuffled in a buffer of `STREAM_SHUFFLE_ROWS` rows (Parquet
+    row groups are also read in a new order every epoch). Ensemble members
+    are then trained jointly on that stream rather than cross-fitted, which
+    needs every row in memory; `min_frequency` counts categories in the sample.
 
     Args:
         backbone: `"mlp"` (default; strongest on small tables) or `"transformer"`.
@@ -105,21 +130,37 @@ class TabularClassifier(KerasClassifier):
         self.verbose = verbose
 
     # ----------------------------------------------------------------- fit
-    def fit(self, X, y, sample_weight=None, checkpoint_dir=None):
+    def fit(self, X, y=None, sample_weight=None, checkpoint_dir=None, target=None):
         """Learns the preprocessing and trains the model.
 
         Args:
             X: DataFrame (numbers, categories, strings, booleans, missing
-                values) or 2-D array.
-            y: labels `(n,)` or a 0/1 indicator matrix `(n, k)` for multilabel.
-            sample_weight: optional per-row weights.
+                values) or 2-D array; or the path of a CSV file, a Parquet
+                file or a folder of Parquet files, streamed from disk (see
+                the class docstring).
+            y: labels `(n,)` or a 0/1 indicator matrix `(n, k)` for
+                multilabel; None when `target` names the label column.
+            sample_weight: optional per-row weights (not with a file path;
+                use `class_weight`).
             checkpoint_dir: folder for a checkpoint after every epoch; if a
                 run with the same data and parameters was killed, training
                 resumes at its last completed epoch.
+            target: the label column: required when `X` is a file path; with
+                a DataFrame, the column is taken out of `X` as `y`.
 
         Returns:
             self.
+
+        Raises:
+            FileNotFoundError: if the file or folder `X` names does not exist.
+            ValueError: for bad input, naming the argument or column: e.g. a
+                file that is neither CSV nor Parquet, `target` missing with
+                a path or not among the columns, or both `y` and `target`.
         """
+        if is_table_path(X):
+            return self._fit_file(X, y, sample_weight, checkpoint_dir, target)
+        if target is not None:
+            X, y = self._split_target(X, y, target)
         self._begin_fit(checkpoint_dir)
         self._check_params()
         frame = self._validate_X(X, fitting=True)
@@ -135,7 +176,215 @@ class TabularClassifier(KerasClassifier):
                 rng,
                 n_members=self._members(),
             )
+        self._fit_finished(frame)
         return self
+
+    def _fit_finished(self, frame):
+        """Called at the end of `fit` with the validated feature DataFrame.
+
+        That is the whole training DataFrame, or for a file the bounded
+        random sample the preprocessing was fitted on. Subclasses keep what
+        they need from it (`RiskScorer`: its reference applicants).
+        """
+
+    @staticmethod
+    def _split_target(X, y, target):
+        """`(features, labels)` of a DataFrame whose column `target` holds the labels."""
+        if y is not None:
+            raise ValueError(
+                "Pass the labels either as `y` or as the column named by `target`, not both. "
+                f"Received: target={target!r} and y of type {type(y).__name__}."
+            )
+        if not isinstance(X, pd.DataFrame):
+            raise ValueError(
+                "`target` names a column, so X must be a DataFrame or a file path. "
+                f"Received: X of type {type(X).__name__}."
+            )
+        if target not in X.columns:
+            raise ValueError(
+                f"`target`={target!r} is not a column of X. Its columns ({X.shape[1]}): "
+                f"{_shown(X.columns)}."
+            )
+        return X.drop(columns=[target]), X[target]
+
+    # ----------------------------------------------------------- from files
+    def _fit_file(self, path, y, sample_weight, checkpoint_dir, target):
+        """Fits from a table on disk, holding only bounded parts of it in memory.
+
+        One pass over the file counts the rows, collects the classes and
+        their counts, draws the preprocessing sample and the held-out rows
+        (a seeded per-row draw, so the training stream skips the same rows
+        every epoch). Training then streams the other rows (`_file_dataset`).
+        """
+        self._begin_fit(checkpoint_dir)
+        self._check_params()
+        self._check_calibration_option()
+        if y is not None:
+            raise ValueError(
+                "`y` must be None when X is a file path; name the label column with `target`. "
+                f"Received: y of type {type(y).__name__}."
+            )
+        if sample_weight is not None:
+            raise ValueError(
+                "`sample_weight` is not supported when X is a file path; use `class_weight`, "
+                "or pass a DataFrame."
+            )
+        if target is None:
+            raise ValueError(
+                f"`target` must name the label column when X is a file path ({os.fspath(path)!r}). "
+                "Received: target=None."
+            )
+        if self._option("privacy") is not None:
+            raise ValueError(
+                "`privacy` accounts for every training row, which needs the rows in memory; "
+                "fit from a DataFrame, or set privacy=None to stream from a file."
+            )
+        source = TableSource(path)
+        source.check_columns([target], "target")
+        with self._seeded() as rng:
+            scan_seed, shuffle_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+            scan = source.scan(
+                target,
+                sample_rows=STREAM_SAMPLE_ROWS,
+                holdout_fraction=self.validation_fraction,
+                holdout_rows=STREAM_VALIDATION_ROWS,
+                seed=scan_seed,
+            )
+            sample = self._validate_X(scan.sample.drop(columns=[target]), fitting=True)
+            class_weights = self._file_classes(scan, target)
+            self.preprocessor_ = TabularPreprocessor(min_frequency=self.min_frequency).fit(sample)
+            n_val = len(scan.holdout)
+            if n_val < 2 or scan.n_rows - n_val < 2:
+                scan, n_val = scan.without_holdout(), 0
+            validation = None
+            if n_val:
+                validation = self._encode_rows(scan.holdout, target, class_weights)
+            self._check_calibration_rows(n_val)
+            dataset = self._file_dataset(
+                source, scan, target, class_weights, scan.n_rows - n_val, shuffle_seed
+            )
+            # A checkpoint fingerprints array data by content, a dataset only by its type.
+            self._stream_digest = np.frombuffer(
+                bytes.fromhex(source.fingerprint()) + str(target).encode(), dtype=np.uint8
+            )
+            try:
+                self._fit_model(
+                    dataset,
+                    None,
+                    None,
+                    validation,
+                    loss=EnsembleCrossEntropy(mode=self._loss_mode()),
+                )
+            finally:
+                del self._stream_digest
+            self._fit_calibration(validation)
+        self._fit_finished(sample)
+        return self
+
+    def _checkpoint(self, stage, data, early_stopping):
+        """As `KerasEstimator._checkpoint`; a streamed file counts by its paths, sizes and times."""
+        digest = getattr(self, "_stream_digest", None)
+        if digest is not None:
+            data = (*data, digest)
+        return super()._checkpoint(stage, data, early_stopping)
+
+    def _file_classes(self, scan, target):
+        """Sets the classes from the scanned target values; returns each class' weight."""
+        if scan.n_missing_labels:
+            raise ValueError(
+                f"`target` column {target!r} has {scan.n_missing_labels} missing values (NaN "
+                f"or None) among {scan.n_rows} rows; every row needs a label."
+            )
+        labels = np.asarray(pd.Series(list(scan.label_counts)))
+        try:
+            self._encode_target(labels, len(labels))
+        except (TypeError, ValueError) as error:  # Said of `y`: name the column.
+            raise type(error)(f"`target` column {target!r}: {error}") from error
+        counts = np.asarray([scan.label_counts[c] for c in self.classes_], dtype=np.float64)
+        if isinstance(self.class_weight, str) and self.class_weight == "balanced":
+            weights = counts.sum() / (len(counts) * counts)  # As compute_sample_weight does.
+        else:
+            n_classes = len(self.classes_)
+            weights = self._sample_weights(np.arange(n_classes), None, n_classes)
+        return weights.astype(np.float32)
+
+    def _encode_rows(self, frame, target, class_weights):
+        """`(inputs, targets, weights)` float32 arrays of rows read from a file."""
+        if len(frame) == 0:
+            n_features = self.preprocessor_.n_output_features_
+            empty = np.zeros((0, n_features), np.float32)
+            return empty, np.zeros((0, 1), np.float32), np.zeros(0, np.float32)
+        codes = pd.Index(self.classes_).get_indexer(frame[target])
+        if (codes < 0).any():
+            unknown = frame[target][codes < 0].unique().tolist()[:5]
+            raise ValueError(
+                f"`target` column {target!r} has labels {unknown} that the scan of the file did "
+                f"not see (classes {self.classes_.tolist()}); did the file change during fit?"
+            )
+        features = self._validate_X(frame.drop(columns=[target]), fitting=False)
+        inputs = self.preprocessor_.transform(features)
+        return inputs, codes.astype(np.float32).reshape(-1, 1), class_weights[codes]
+
+    def _file_dataset(self, source, scan, target, class_weights, n_train, seed):
+        """The training rows of a file as a shuffled, batched `tf.data.Dataset`.
+
+        Every epoch reads the file again chunk by chunk (Parquet row groups
+        in a new order), drops the held-out rows, encodes each chunk and
+        hands out batches from a bounded shuffle buffer: only a chunk and the
+        buffer are ever in memory.
+        """
+        import tensorflow as tf
+
+        columns = [*self.feature_names_in_, target]
+
+        def chunks(epoch):
+            for chunk in source.chunks(columns, shuffle_seed=seed + epoch):
+                yield chunk[~scan.holdout_mask(chunk.index)]
+
+        def encode(chunk):
+            return self._encode_rows(chunk, target, class_weights)
+
+        signature = (
+            tf.TensorSpec((None, self.preprocessor_.n_output_features_), tf.float32),
+            tf.TensorSpec((None, 1), tf.float32),
+            tf.TensorSpec((None,), tf.float32),
+        )
+        batch_size = self._batch_size(n_train)
+        return chunk_dataset(
+            chunks, encode, signature, batch_size, STREAM_SHUFFLE_ROWS, seed, n_rows=n_train
+        )
+
+    def predict_proba(self, X):
+        """Predicts class probabilities.
+
+        Args:
+            X: raw input, as for `fit`; a file path is read in chunks (a
+                label column in the file is ignored).
+
+        Returns:
+            Array `(n_samples, n_classes)`, columns in `classes_` order; for
+            multilabel targets, the probability of each label.
+
+        Raises:
+            ValueError: if a file lacks columns the model was fitted on.
+        """
+        if not is_table_path(X):
+            return super().predict_proba(X)
+        check_is_fitted(self)
+        source = TableSource(X)
+        columns = None
+        if hasattr(self, "feature_names_in_"):
+            columns = list(self.feature_names_in_)
+            missing = [c for c in columns if c not in source.columns]
+            if missing:
+                raise ValueError(
+                    f"{source.path!r} lacks columns {_shown(missing)} that the model was fitted "
+                    f"on. Its columns ({len(source.columns)}): {_shown(source.columns)}."
+                )
+        parts = [super(TabularClassifier, self).predict_proba(c) for c in source.chunks(columns)]
+        if not parts:
+            return np.zeros((0, len(self.classes_)))
+        return np.concatenate(parts)
 
     def _check_params(self):
         if self.backbone not in BACKBONES:
@@ -187,6 +436,11 @@ class TabularClassifier(KerasClassifier):
     def _validate_X(self, X, fitting):
         """Returns X as a DataFrame with string column names, checking its shape."""
         name = type(self).__name__
+        if is_table_path(X):
+            raise TypeError(
+                f"{name} reads a file path in fit, predict and predict_proba; pass a DataFrame "
+                f"here. Received: X={os.fspath(X)!r}"
+            )
         if scipy.sparse.issparse(X):
             raise TypeError(
                 f"{name} does not accept sparse input; pass a DataFrame or a dense array."
@@ -199,7 +453,10 @@ class TabularClassifier(KerasClassifier):
         else:
             array = np.asarray(X)
             if array.dtype.kind == "c":
-                raise ValueError("Complex data not supported; expected real numbers or categories.")
+                raise ValueError(
+                    "Complex data not supported in `X`; expected real numbers or categories. "
+                    f"Received dtype {array.dtype}."
+                )
             if array.ndim != 2:
                 raise ValueError(
                     f"Expected a 2-D table (rows x columns), got an array of shape {array.shape}. "
@@ -433,3 +690,11 @@ class TabularClassifier(KerasClassifier):
         tags.classifier_tags.multi_label = True
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+def _shown(columns):
+    """The first columns of a list, for an error message."""
+    columns = [str(c) for c in columns]
+    if len(columns) <= _SHOWN_COLUMNS:
+        return columns
+    return [*columns[:_SHOWN_COLUMNS], f"... {len(columns) - _SHOWN_COLUMNS} more"]

@@ -107,28 +107,39 @@ class RiskScorer(TabularClassifier):
         self.exclude = exclude
 
     # ----------------------------------------------------------------- fit
-    def fit(self, X, y, sample_weight=None, checkpoint_dir=None):
+    def fit(self, X, y=None, sample_weight=None, checkpoint_dir=None, target=None):
         """Trains on an applicant table; target 1 = default.
 
         Args:
-            X: applicant DataFrame (columns in `exclude` are ignored).
-            y: 0/1 (or two labels; the larger sorts as "bad").
-            sample_weight: optional per-row weights.
+            X: applicant DataFrame (columns in `exclude` are ignored), or the
+                path of a CSV file, a Parquet file or a folder of Parquet
+                files, streamed from disk (see `TabularClassifier`).
+            y: 0/1 (or two labels; the larger sorts as "bad"); None when
+                `target` names the label column.
+            sample_weight: optional per-row weights (not with a file path).
             checkpoint_dir: folder for a checkpoint after every epoch; if a
                 run with the same data and parameters was killed, training
                 resumes at its last completed epoch.
+            target: the label column: required when `X` is a file path
+                (`fit("loans.parquet", target="default")`).
 
         Returns:
             self.
         """
         self._begin_fit(checkpoint_dir)
         self._check_scaling()
-        super().fit(X, y, sample_weight, checkpoint_dir=checkpoint_dir)
+        return super().fit(X, y, sample_weight, checkpoint_dir=checkpoint_dir, target=target)
+
+    def _fit_finished(self, frame):
+        """Keeps `REFERENCE_ROWS` random applicants of the training features as `reference_`.
+
+        For a file, `frame` is the bounded random sample of its rows, so the
+        reference applicants are still a random draw from the whole file.
+        """
         rng = np.random.default_rng(0 if self.random_state is None else self.random_state)
-        matrix = self.preprocessor_.transform(self._validate_X(X, fitting=False))
+        matrix = self.preprocessor_.transform(frame)
         rows = rng.choice(len(matrix), size=min(REFERENCE_ROWS, len(matrix)), replace=False)
         self.reference_ = matrix[np.sort(rows)]
-        return self
 
     def _check_scaling(self):
         for name in ("pdo", "base_odds"):
