@@ -170,7 +170,11 @@ class StepTrainer:
         import tensorflow as tf
 
         predictions = self.model(x, training=training)
-        return tf.cast(self.loss.call(y, predictions), tf.float32) * weights
+        losses = tf.cast(self.loss.call(y, predictions), tf.float32) * weights
+        # Per-token losses (a language model) become one loss per row, as Keras averages them.
+        if losses.shape.rank > 1:
+            losses = tf.reduce_mean(losses, axis=list(range(1, losses.shape.rank)))
+        return losses
 
     def _replica_step(self, x, y, weights):
         import tensorflow as tf
