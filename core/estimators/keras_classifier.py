@@ -102,6 +102,8 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
             raise ValueError(
                 f"`X` and `y` have different lengths: X has {n_rows} rows, y has {len(y_array)}."
             )
+        if len(y_array) == 0:
+            raise ValueError("`y` is empty (0 labels); expected one label per row of X.")
         missing = pd.isna(pd.DataFrame(y_array)).to_numpy()
         if missing.any():
             raise ValueError(
@@ -110,7 +112,25 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
             )
         if y_array.dtype.kind in "fc" and not np.isfinite(y_array).all():
             raise ValueError("`y` contains infinite values; expected class labels.")
-        target_type = type_of_target(y_array, input_name="y")
+        if y_array.dtype.kind == "f" and (np.abs(y_array) >= 2.0**63).any():
+            raise ValueError(
+                f"`y` has values as large as {float(np.abs(y_array).max()):.3g}, beyond integer "
+                "class labels (|y| < 2**63); expected class labels."
+            )
+        try:
+            if y_array.dtype == object:
+                is_string = [isinstance(v, str) for v in y_array.ravel().tolist()]
+                if any(is_string) and not all(is_string):
+                    raise TypeError("strings mixed with other labels")
+            target_type = type_of_target(y_array, input_name="y")
+        except TypeError:  # Labels that cannot be sorted: strings mixed with numbers.
+            kinds = sorted({type(v).__name__ for v in y_array.ravel().tolist()})
+            what = f"mixes label types {kinds}" if len(kinds) > 1 else f"has {kinds} labels"
+            raise TypeError(
+                f"`y` {what}, which cannot be sorted into classes; expected labels of one type "
+                f"(all strings, all numbers or all booleans). Received: "
+                f"{y_array.ravel()[:5].tolist()}"
+            ) from None
         if target_type in TARGET_TYPES and target_type not in self._target_types:
             supported = (
                 "Only binary classification is supported."
@@ -129,7 +149,9 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
                     "labels. Received target type 'continuous'."
                 )
             raise ValueError(
-                f"Unknown label type {target_type!r} for `y`; expected one of {TARGET_TYPES}."
+                f"Unknown label type {target_type!r} for `y`; expected one of {TARGET_TYPES}. "
+                f"Received dtype {y_array.dtype}, e.g. {y_array.ravel()[:5].tolist()}; labels "
+                "must be strings, integers or booleans of one type."
             )
         self.target_type_ = target_type
         if target_type == "multilabel-indicator":

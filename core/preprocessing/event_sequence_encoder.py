@@ -164,16 +164,25 @@ class EventSequenceEncoder:
             frame = pd.DataFrame({"code": codes, "value": values}).dropna()
             frame = frame[frame["code"].isin(set(self.vocabulary_))]
             grouped = frame.groupby("code")["value"]
-            for code, median, q1, q3, std in zip(
-                grouped.median().index,
-                grouped.median().to_numpy(),
-                grouped.quantile(0.25).to_numpy(),
-                grouped.quantile(0.75).to_numpy(),
-                grouped.std(ddof=0).fillna(0.0).to_numpy(),
-                strict=True,
-            ):
-                scale = (q3 - q1) / 1.349 if q3 > q1 else std if std > 0 else 1.0
-                self.value_stats_[str(code)] = [float(median), float(scale)]
+            # Near float64's limit (|value| ~ 1e308) the spread overflows; checked just below.
+            with np.errstate(over="ignore", invalid="ignore"):
+                stats = zip(
+                    grouped.median().index,
+                    grouped.median().to_numpy(),
+                    grouped.quantile(0.25).to_numpy(),
+                    grouped.quantile(0.75).to_numpy(),
+                    grouped.std(ddof=0).fillna(0.0).to_numpy(),
+                    strict=True,
+                )
+                for code, median, q1, q3, std in stats:
+                    scale = (q3 - q1) / 1.349 if q3 > q1 else std if std > 0 else 1.0
+                    if not (np.isfinite(median) and np.isfinite(scale)):
+                        raise ValueError(
+                            f"The values of code {code!r} (the value column) are too large to "
+                            "standardize: their spread overflows float64. Expected finite "
+                            "numbers of a sensible magnitude, or NaN for events without a value."
+                        )
+                    self.value_stats_[str(code)] = [float(median), float(scale)]
         self._index()
         self.num_visits_ = self.max_visits
         self.num_codes_ = self.max_codes_per_visit
@@ -308,7 +317,9 @@ class EventSequenceEncoder:
 
     def _standardize(self, code_ids, values):
         """Standardized values; 0 where an event has no value or its code had none in fit."""
-        scaled = (values - self._value_median[code_ids]) / self._value_scale[code_ids]
+        # A huge value overflows to +-inf here, which the clip below saturates.
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = (values - self._value_median[code_ids]) / self._value_scale[code_ids]
         scaled = np.where(self._has_value[code_ids] & np.isfinite(values), scaled, 0.0)
         return np.clip(scaled, -self.clip, self.clip)
 

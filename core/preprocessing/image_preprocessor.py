@@ -215,6 +215,20 @@ def as_image_array(images, name):
         raise ValueError(f"`{name}` holds no images.")
     if images.dtype.kind not in "uif" or images.dtype == bool:
         raise ValueError(f"`{name}` must hold numbers. Received dtype {images.dtype}.")
+    if min(images.shape[1:3]) == 0:
+        raise ValueError(
+            f"`{name}` must hold images of at least 1 x 1 pixels. Received shape {images.shape}."
+        )
+    if images.dtype.kind == "f":
+        # Pixels are read as float32; NaN would reach the model and beyond-range values overflow.
+        with np.errstate(invalid="ignore"):
+            bad = ~(np.abs(images) <= np.finfo(np.float32).max)
+        if bad.any():
+            raise ValueError(
+                f"`{name}` has {int(bad.sum())} pixel values that are NaN, infinite or beyond "
+                f"float32's range, e.g. {images[bad][:3].tolist()}; expected finite numbers "
+                "(0-255, or 0-1 for float images)."
+            )
     return images
 
 

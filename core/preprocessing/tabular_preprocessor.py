@@ -94,12 +94,21 @@ class TabularPreprocessor:
         if present.size == 0:
             median, scale = 0.0, 1.0
         else:
-            q25, median, q75 = np.percentile(present, [25, 50, 75])
-            scale = q75 - q25
-            if not scale > 0:
-                scale = present.std()
+            # Near float64's limit (|x| ~ 1e308) the spread overflows; checked just below.
+            with np.errstate(over="ignore", invalid="ignore"):
+                q25, median, q75 = np.percentile(present, [25, 50, 75])
+                scale = q75 - q25
+                if not scale > 0:
+                    scale = present.std()
             if not scale > 0:
                 scale = 1.0
+            if not (np.isfinite(median) and np.isfinite(scale)):
+                largest = float(np.abs(present).max())
+                raise ValueError(
+                    f"Column {name!r} holds numbers too large to scale (up to {largest:.3g} in "
+                    "magnitude; their spread overflows float64). Expected finite numbers of "
+                    "a sensible magnitude, or missing values (NaN)."
+                )
         self.numeric_columns_.append(name)
         self.medians_.append(float(median))
         self.scales_.append(float(scale))
@@ -197,7 +206,9 @@ class TabularPreprocessor:
         n_numeric = len(self.numeric_columns_)
         if n_numeric:
             is_missing = np.isnan(values) & np.asarray(self.missing_seen_)
-            scaled = (values - np.asarray(self.medians_)) / np.asarray(self.scales_)
+            # A huge value overflows to +-inf here, which the clip below saturates.
+            with np.errstate(over="ignore"):
+                scaled = (values - np.asarray(self.medians_)) / np.asarray(self.scales_)
             scaled = np.where(np.isnan(scaled), 0.0, scaled)
             out[:, :n_numeric] = np.clip(scaled, -self.clip, self.clip)
             out[:, n_numeric : 2 * n_numeric] = is_missing
@@ -285,6 +296,18 @@ def _check_frame(X, name, allow_empty=False):
         raise ValueError(f"`{name}` is empty (0 rows); expected at least one row.")
     if not all(isinstance(c, str) for c in X.columns):
         X = X.rename(columns=str)
+    if X.columns.has_duplicates:
+        duplicated = X.columns[X.columns.duplicated()].unique().tolist()
+        raise ValueError(
+            f"`{name}` has duplicate column names {duplicated}; expected each column once. "
+            f"Received columns {X.columns.tolist()}."
+        )
+    complex_columns = [c for c, dtype in X.dtypes.items() if dtype.kind == "c"]
+    if complex_columns:
+        raise ValueError(
+            f"Columns {complex_columns} of `{name}` hold complex numbers; expected real "
+            "numbers, categories or missing values."
+        )
     return X
 
 
@@ -303,15 +326,37 @@ def _is_missing(value):
 def _coerce_numeric(values, name):
     if _is_numeric(values):
         return values.to_numpy(dtype=np.float64, na_value=np.nan)
-    converted = pd.to_numeric(values, errors="coerce")
+    if values.dtype.kind in "mM":  # pd.to_numeric would silently turn them into nanoseconds.
+        raise ValueError(
+            f"Column {name!r} was numeric during fit but holds {values.dtype} values; "
+            "expected numbers or missing values."
+        )
+    try:
+        converted = pd.to_numeric(values, errors="coerce")
+    except (TypeError, ValueError, OverflowError):  # Even with errors="coerce": 10**400.
+        converted = values.map(_number_or_nan).astype(np.float64)
+    if converted.dtype.kind == "c":
+        raise ValueError(
+            f"Column {name!r} was numeric during fit but contains complex numbers; expected "
+            "real numbers or missing values."
+        )
     bad = converted.isna() & values.notna()
     if bad.any():
-        examples = list(dict.fromkeys(values[bad].astype(str)))[:3]
+        examples = list(dict.fromkeys(values[bad].map(str)))[:3]
         raise ValueError(
             f"Column {name!r} was numeric during fit but contains non-numeric values "
             f"{examples}; expected numbers or missing values."
         )
     return converted.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _number_or_nan(value):
+    try:
+        return float(value)
+    except OverflowError:  # An integer beyond float64: as infinite, which is refused.
+        return np.inf if value > 0 else -np.inf
+    except (TypeError, ValueError):
+        return np.nan
 
 
 def _as_category_strings(values):

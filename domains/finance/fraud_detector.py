@@ -1,5 +1,6 @@
 """Card fraud detection: each transaction scored with its account's preceding ones."""
 
+import numbers
 import os
 
 import numpy as np
@@ -214,33 +215,66 @@ class FraudDetector(KerasClassifier):
         )
 
     # --------------------------------------------------------------- input
-    def _split_columns(self, X, fitting=True):
-        """Validates X; returns account codes, times in seconds, and the feature frame."""
+    def _split_columns(self, X, fitting=True, name="X"):
+        """Validates X; returns account codes, times in seconds, and the feature frame.
+
+        `name` is the argument's name in error messages (`X` or `history`).
+        """
         if not isinstance(X, pd.DataFrame):
             raise TypeError(
-                f"FraudDetector needs a transactions DataFrame. Received: {type(X).__name__}"
+                f"FraudDetector needs `{name}` to be a transactions DataFrame. "
+                f"Received: {type(X).__name__}"
             )
         if len(X) == 0:
-            raise ValueError("X is empty (0 transactions); expected at least one row.")
+            raise ValueError(f"`{name}` is empty (0 transactions); expected at least one row.")
+        if X.columns.has_duplicates:
+            duplicated = X.columns[X.columns.duplicated()].unique().tolist()
+            raise ValueError(
+                f"`{name}` has duplicate column names {duplicated}; expected each column once. "
+                f"Received columns {list(X.columns)}."
+            )
         required = [self.account_column, self.time_column]
         missing = [c for c in required if c not in X.columns]
         if missing:
             raise ValueError(
-                f"X has no column(s) {missing}; `account_column` and `time_column` must name "
-                f"columns of X. Its columns are {list(X.columns)}."
+                f"`{name}` has no column(s) {missing}; `account_column` and `time_column` must "
+                f"name its columns. Its columns are {list(X.columns)}."
             )
         if self.amount_column is not None and self.amount_column not in X.columns:
             raise ValueError(
-                f"X has no amount column {self.amount_column!r} (`amount_column`); pass "
+                f"`{name}` has no amount column {self.amount_column!r} (`amount_column`); pass "
                 "amount_column=None if there is none."
             )
         if X[self.account_column].isna().any():
-            raise ValueError(f"Column {self.account_column!r} has missing account ids.")
-        times = _parse_times(X[self.time_column], self.time_column)
-        accounts = X[self.account_column].astype(str).to_numpy()
+            where = "" if name == "X" else f" of `{name}`"
+            raise ValueError(f"Column {self.account_column!r}{where} has missing account ids.")
+        times = _parse_times(X[self.time_column], self.time_column, name)
+        try:
+            accounts = X[self.account_column].astype(str).to_numpy()
+        except UnicodeDecodeError:
+            raise ValueError(
+                f"Column {self.account_column!r} of `{name}` holds bytes that are not UTF-8 "
+                "text; expected account ids (strings or numbers)."
+            ) from None
         features = X.drop(columns=required)
         if self.amount_column is not None:
-            amount = pd.to_numeric(features[self.amount_column], errors="coerce")
+            raw = features[self.amount_column]
+            try:
+                amount = raw if raw.dtype.kind in "bmM" else pd.to_numeric(raw, errors="coerce")
+            except OverflowError:  # An integer beyond float64 (pandas raises despite "coerce").
+                amount = raw.astype(object)
+            if amount.dtype.kind not in "iuf":  # Booleans, dates, complex or huge numbers.
+                raise ValueError(
+                    f"Column {self.amount_column!r} (`amount_column`) of `{name}` holds "
+                    f"{raw.dtype} values; expected amounts (numbers), or NaN when unknown."
+                )
+            bad = (amount.isna() & raw.notna()).to_numpy()
+            if bad.any():
+                examples = raw[bad].map(str).unique()[:3].tolist()
+                raise ValueError(
+                    f"Column {self.amount_column!r} (`amount_column`) of `{name}` has values "
+                    f"that are not numbers: {examples}; expected amounts, or NaN when unknown."
+                )
             features[self.amount_column] = np.sign(amount) * np.log1p(np.abs(amount))
         stamps = pd.to_datetime(times, unit="s")
         features["hour_of_day"] = stamps.hour + stamps.minute / 60.0
@@ -279,7 +313,7 @@ class FraudDetector(KerasClassifier):
         """Flat model input for X's rows, in X's order, with history from X and `history`."""
         accounts, times, features = self._split_columns(X)
         if history is not None:
-            h_accounts, h_times, h_features = self._split_columns(history)
+            h_accounts, h_times, h_features = self._split_columns(history, name="history")
             accounts = np.concatenate([h_accounts, accounts])
             times = np.concatenate([h_times, times])
             features = pd.concat([h_features, features], ignore_index=True)
@@ -451,28 +485,59 @@ class FraudDetector(KerasClassifier):
         }
 
 
-def _parse_times(values, name):
+def _parse_times(values, column, argument="X"):
     """Timestamps as float seconds since the epoch; a clear error for bad ones."""
+    where = repr(column) if argument == "X" else f"{column!r} of `{argument}`"
+    expected = "expected datetimes, ISO 8601 strings or seconds since the epoch"
     if values.isna().any():
-        raise ValueError(f"Column {name!r} has {int(values.isna().sum())} missing timestamps.")
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        return values.to_numpy(dtype=np.float64)
+        raise ValueError(f"Column {where} has {int(values.isna().sum())} missing timestamps.")
+    if values.dtype == object:  # Numbers among strings: pandas would guess what they mean.
+        is_number = values.map(_is_number).to_numpy(dtype=bool)
+        if is_number.all():
+            values = values.astype(np.float64)
+        elif is_number.any():
+            examples = values[is_number].map(str).unique()[:3].tolist()
+            raise ValueError(
+                f"Column {where} mixes numbers {examples} with other values; {expected}, not a mix."
+            )
+    if pd.api.types.is_numeric_dtype(values) and values.dtype.kind in "iuf":
+        seconds = values.to_numpy(dtype=np.float64)
+        low = np.ceil(pd.Timestamp.min.value / 1e9)
+        high = np.floor(pd.Timestamp.max.value / 1e9)
+        bad = ~((seconds >= low) & (seconds <= high))
+        if bad.any():
+            raise ValueError(
+                f"Column {where} has numeric times {seconds[bad][:3].tolist()} outside "
+                f"[{low:.4g}, {high:.4g}] seconds since the epoch (years 1677 to 2262); {expected}."
+            )
+        return seconds
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = values
     else:
-        parsed = pd.to_datetime(values, errors="coerce", format="ISO8601")
+        # utc=True reads strings with different UTC offsets; naive ones are taken as UTC.
+        parsed = pd.to_datetime(values, errors="coerce", format="ISO8601", utc=True)
         if parsed.isna().any():
-            parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+            parsed = pd.to_datetime(values, errors="coerce", format="mixed", utc=True)
         bad = parsed.isna()
         if bad.any():
-            examples = values[bad].astype(str).unique()[:3].tolist()
+            examples = values[bad].map(str).unique()[:3].tolist()
             raise ValueError(
-                f"Column {name!r} has values that are not timestamps: {examples}; expected "
-                "datetimes, ISO 8601 strings or seconds since the epoch."
+                f"Column {where} has values that are not timestamps: {examples}; {expected}."
             )
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    bad = ((parsed < pd.Timestamp.min) | (parsed > pd.Timestamp.max)).to_numpy()
+    if bad.any():
+        examples = values[bad].map(str).unique()[:3].tolist()
+        raise ValueError(
+            f"Column {where} has timestamps {examples} outside the supported years 1677 to "
+            f"2262; {expected}."
+        )
     return (parsed - pd.Timestamp(0)).dt.total_seconds().to_numpy(dtype=np.float64)
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
 def _stratified_counts(labels, total):

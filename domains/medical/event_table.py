@@ -1,12 +1,15 @@
 """Validation and parsing of clinical event tables: one row per (patient, time, code) event."""
 
 import dataclasses
+import numbers
 
 import numpy as np
 import pandas as pd
 
 SECONDS_PER_DAY = 86400.0
 MAX_SHOWN = 5
+# Numeric times (days) beyond this are not times of events (about 27,000 years).
+MAX_DAYS = 1e7
 
 
 @dataclasses.dataclass
@@ -79,6 +82,12 @@ def read_events(
             f"`{name}` has no column {named}. Expected an events table with one row per event; "
             f"its columns are {list(X.columns)}. Pass the right column names to the constructor."
         )
+    duplicated = [c for c in dict.fromkeys(required.values()) if (X.columns == c).sum() > 1]
+    if duplicated:
+        raise ValueError(
+            f"`{name}` has duplicate columns {duplicated}; expected each column once. "
+            f"Received columns {list(X.columns)}."
+        )
     if len(X) == 0 and not allow_empty:
         raise ValueError(
             f"`{name}` is empty (0 events); expected at least one row "
@@ -95,19 +104,37 @@ def read_events(
     values = None
     if value_column is not None:
         raw = X[value_column]
-        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, copy=True)
+        try:
+            numeric = pd.to_numeric(raw, errors="coerce")
+        except (TypeError, ValueError, OverflowError):  # Integers beyond float64.
+            numeric = raw.astype(object)
+        if raw.dtype.kind in "mM" or numeric.dtype.kind not in "iufb":  # Dates, complex, huge.
+            examples = raw.map(str).unique()[:3].tolist()
+            raise ValueError(
+                f"Column {value_column!r} (`value_column`) of `{name}` holds values that are not "
+                f"real numbers within float64's range, e.g. {examples}; expected numbers, or "
+                "NaN for events without a value."
+            )
+        values = numeric.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
         bad = np.isnan(values) & raw.notna().to_numpy()
         if bad.any():
-            examples = raw[bad].astype(str).unique()[:3].tolist()
+            examples = raw[bad].map(str).unique()[:3].tolist()
             raise ValueError(
                 f"Column {value_column!r} (`value_column`) of `{name}` has values that are not "
                 f"numbers: {examples}; expected numbers, or NaN for events without a value."
             )
         values[~np.isfinite(values)] = np.nan
+    try:
+        codes = X[code_column].astype(str).to_numpy(dtype=object)
+    except UnicodeDecodeError:
+        raise ValueError(
+            f"Column {code_column!r} (`code_column`) of `{name}` holds bytes that are not UTF-8 "
+            "text; expected codes (strings or numbers)."
+        ) from None
     return EventTable(
         patients=X[patient_column].to_numpy(),
         days=days,
-        codes=X[code_column].astype(str).to_numpy(dtype=object),
+        codes=codes,
         values=values,
         is_datetime=is_datetime,
         columns={
@@ -139,31 +166,52 @@ def parse_times(values, column, name="X"):
         raise ValueError(
             f"Column {column!r} of `{name}` holds booleans; expected dates or numbers of days."
         )
-    if pd.api.types.is_numeric_dtype(values):
+    if values.dtype == object and values.map(_is_number).all():
+        values = values.astype(np.float64)
+    if pd.api.types.is_numeric_dtype(values) and values.dtype.kind in "iuf":
         days = values.to_numpy(dtype=np.float64)
         if not np.isfinite(days).all():
             raise ValueError(f"Column {column!r} of `{name}` has infinite times.")
+        too_far = np.abs(days) > MAX_DAYS
+        if too_far.any():
+            raise ValueError(
+                f"Column {column!r} of `{name}` has times {days[too_far][:3].tolist()} beyond "
+                f"+-{MAX_DAYS:.0e} days; expected dates, or numbers of days."
+            )
         return days, False
     return _datetime_days(values, f"Column {column!r} of `{name}`"), True
 
 
 def _datetime_days(values, what):
+    expected = "expected datetimes, date strings such as '2020-03-01', or numbers of days"
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = values
     else:
-        parsed = pd.to_datetime(values, errors="coerce", format="ISO8601")
+        is_number = values.map(_is_number).to_numpy(dtype=bool)
+        if is_number.any():  # pandas would guess what numbers among dates mean.
+            examples = values[is_number].map(str).unique()[:3].tolist()
+            raise ValueError(f"{what} mixes numbers {examples} with dates; {expected}, not a mix.")
+        # utc=True reads strings with different UTC offsets; naive ones are taken as UTC.
+        parsed = pd.to_datetime(values, errors="coerce", format="ISO8601", utc=True)
         if parsed.isna().any():
-            parsed = pd.to_datetime(values, errors="coerce", format="mixed")
-        bad = parsed.isna().to_numpy()
-        if bad.any():
-            examples = values[bad].astype(str).unique()[:3].tolist()
-            raise ValueError(
-                f"{what} has {int(bad.sum())} values that are not dates: {examples}; expected "
-                "datetimes, date strings such as '2020-03-01', or numbers of days."
-            )
+            parsed = pd.to_datetime(values, errors="coerce", format="mixed", utc=True)
+    bad = parsed.isna().to_numpy()  # Unreadable, or NaT.
+    if bad.any():
+        examples = values[bad].map(str).unique()[:3].tolist()
+        raise ValueError(
+            f"{what} has {int(bad.sum())} values that are not dates: {examples}; {expected}."
+        )
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    bad = ((parsed < pd.Timestamp.min) | (parsed > pd.Timestamp.max)).to_numpy()
+    if bad.any():
+        examples = values[bad].map(str).unique()[:3].tolist()
+        raise ValueError(f"{what} has dates {examples} outside the years 1677 to 2262; {expected}.")
     return ((parsed - pd.Timestamp(0)).dt.total_seconds() / SECONDS_PER_DAY).to_numpy(np.float64)
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
 def days_to_times(days, is_datetime):
@@ -176,7 +224,14 @@ def days_to_times(days, is_datetime):
 
 def sorted_patients(patients, column="patient id"):
     """Distinct patient ids, ascending, as a `pandas.Index` named after the column."""
-    index = pd.Index(pd.unique(np.asarray(patients)), name=column)
+    try:
+        unique = pd.unique(np.asarray(patients))
+    except TypeError:  # Unhashable ids (lists, dicts) cannot identify a patient.
+        raise TypeError(
+            f"Patient ids in column {column!r} must be numbers or strings; received values such "
+            f"as {np.asarray(patients)[:3].tolist()}."
+        ) from None
+    index = pd.Index(unique, name=column)
     try:
         return index.sort_values()
     except TypeError:
@@ -250,7 +305,14 @@ def _scalar_or_series_days(values, table, name):
             f"`{name}` must be a number of days like the time column "
             f"{table.columns['time']!r}. Received: {values.iloc[0]!r}"
         )
-    return values.to_numpy(dtype=np.float64)
+    days = values.to_numpy(dtype=np.float64)
+    bad = ~(np.abs(days) <= MAX_DAYS)  # NaN, infinite or absurd.
+    if bad.any():
+        raise ValueError(
+            f"`{name}` must be a finite number of days within +-{MAX_DAYS:.0e}, like the time "
+            f"column {table.columns['time']!r}. Received: {days[bad][:3].tolist()}"
+        )
+    return days
 
 
 def history_before(table, patients, cutoffs):

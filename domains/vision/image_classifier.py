@@ -16,6 +16,7 @@ from core.losses import EnsembleCrossEntropy
 from core.preprocessing import ImagePreprocessor
 from core.preprocessing.image_preprocessor import (
     IMAGE_EXTENSIONS,
+    as_image_array,
     check_image_size,
     readable_files,
     scan_folder,
@@ -235,7 +236,7 @@ class ImageClassifier(KerasClassifier):
             raise ValueError(
                 "`y` is required with image arrays (or pass a folder of class folders)."
             )
-        return None, X, y
+        return None, as_image_array(X, "X") if fitting else X, y
 
     @staticmethod
     def _with_images_none(files, y):

@@ -291,3 +291,40 @@ def test_baseline_is_a_typical_fully_observed_row():
     )
     np.testing.assert_allclose(base, pre.transform(typical)[0], atol=1e-6)
     np.testing.assert_array_equal(base[-4:], [2, 2, 2, 1])
+
+
+def test_duplicate_and_complex_columns_are_named():
+    df = pd.DataFrame({"x": [1.0, 2.0], "c": ["a", "b"]})
+    duplicated = pd.concat([df, df[["x"]]], axis=1)
+    with pytest.raises(ValueError, match=r"duplicate column names \['x'\]"):
+        TabularPreprocessor().fit(duplicated)
+    pre = TabularPreprocessor().fit(df)
+    with pytest.raises(ValueError, match=r"duplicate column names \['x'\]"):
+        pre.transform(duplicated)
+    with pytest.raises(ValueError, match=r"\['z'\].*complex"):
+        TabularPreprocessor().fit(df.assign(z=[1j, 2.0]))
+    with pytest.raises(ValueError, match=r"'x'.*complex"):
+        pre.transform(df.assign(x=pd.Series([1j, 2.0], dtype=object)))
+
+
+@pytest.mark.parametrize("n_rows", [2, 40])  # The single-row path and the full one.
+def test_dates_and_odd_objects_in_a_numeric_column_are_refused(n_rows):
+    pre = TabularPreprocessor().fit(pd.DataFrame({"x": [1.0, 2.0, 3.0]}))
+    dates = pd.DataFrame({"x": pd.to_datetime(["2020-01-01"] * n_rows)})
+    with pytest.raises(ValueError, match=r"'x' was numeric.*datetime64"):
+        pre.transform(dates)
+    with pytest.raises(ValueError, match=r"'x' was numeric.*non-numeric.*\\x80"):
+        pre.transform(pd.DataFrame({"x": pd.Series([b"\x80"] * n_rows, dtype=object)}))
+    with pytest.raises(ValueError, match=r"\['x'\].*infinite"):
+        pre.transform(pd.DataFrame({"x": pd.Series([10**400] * n_rows, dtype=object)}))
+
+
+def test_numbers_near_float64_limits():
+    spread = pd.DataFrame({"x": [1e308, -1e308, 0.0, 1.0]})
+    with pytest.raises(ValueError, match=r"'x' holds numbers too large to scale \(up to 1e\+308"):
+        TabularPreprocessor().fit(spread)
+    # At transform, a huge number saturates at the clip instead of overflowing.
+    pre = TabularPreprocessor(clip=5.0).fit(pd.DataFrame({"x": [0.0, 1e-300, 2e-300]}))
+    with np.errstate(all="raise"):
+        out = pre.transform(pd.DataFrame({"x": [1e308, -1e308]}))
+    np.testing.assert_array_equal(out[:, 0], [5.0, -5.0])
