@@ -219,10 +219,12 @@ def as_image_array(images, name):
         raise ValueError(
             f"`{name}` must hold images of at least 1 x 1 pixels. Received shape {images.shape}."
         )
-    if images.dtype.kind == "f":
-        # Pixels are read as float32; NaN would reach the model and beyond-range values overflow.
+    limit = np.finfo(np.float32).max
+    # Pixels are read as float32; NaN would reach the model and beyond-range values overflow.
+    # min and max reduce without a copy of a large array; NaN propagates into both.
+    if images.dtype.kind == "f" and not (-limit <= images.min() and images.max() <= limit):
         with np.errstate(invalid="ignore"):
-            bad = ~(np.abs(images) <= np.finfo(np.float32).max)
+            bad = ~(np.abs(images) <= limit)
         if bad.any():
             raise ValueError(
                 f"`{name}` has {int(bad.sum())} pixel values that are NaN, infinite or beyond "

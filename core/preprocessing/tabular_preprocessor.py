@@ -177,7 +177,7 @@ class TabularPreprocessor:
         if n_numeric:
             try:
                 numeric = values[:, self._numeric_positions].astype(np.float64)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 return None
             if np.isinf(numeric).any():
                 return None

@@ -506,8 +506,9 @@ def _parse_times(values, column, argument="X"):
         high = np.floor(pd.Timestamp.max.value / 1e9)
         bad = ~((seconds >= low) & (seconds <= high))
         if bad.any():
+            examples = pd.unique(seconds[bad])[:3].tolist()
             raise ValueError(
-                f"Column {where} has numeric times {seconds[bad][:3].tolist()} outside "
+                f"Column {where} has numeric times {examples} outside "
                 f"[{low:.4g}, {high:.4g}] seconds since the epoch (years 1677 to 2262); {expected}."
             )
         return seconds

@@ -166,7 +166,7 @@ def parse_times(values, column, name="X"):
         raise ValueError(
             f"Column {column!r} of `{name}` holds booleans; expected dates or numbers of days."
         )
-    if values.dtype == object and values.map(_is_number).all():
+    if values.dtype == object and len(values) and values.map(_is_number).all():
         values = values.astype(np.float64)
     if pd.api.types.is_numeric_dtype(values) and values.dtype.kind in "iuf":
         days = values.to_numpy(dtype=np.float64)
@@ -174,9 +174,10 @@ def parse_times(values, column, name="X"):
             raise ValueError(f"Column {column!r} of `{name}` has infinite times.")
         too_far = np.abs(days) > MAX_DAYS
         if too_far.any():
+            examples = pd.unique(days[too_far])[:3].tolist()
             raise ValueError(
-                f"Column {column!r} of `{name}` has times {days[too_far][:3].tolist()} beyond "
-                f"+-{MAX_DAYS:.0e} days; expected dates, or numbers of days."
+                f"Column {column!r} of `{name}` has times {examples} beyond +-{MAX_DAYS:.0e} "
+                "days; expected dates, or numbers of days."
             )
         return days, False
     return _datetime_days(values, f"Column {column!r} of `{name}`"), True
@@ -310,7 +311,7 @@ def _scalar_or_series_days(values, table, name):
     if bad.any():
         raise ValueError(
             f"`{name}` must be a finite number of days within +-{MAX_DAYS:.0e}, like the time "
-            f"column {table.columns['time']!r}. Received: {days[bad][:3].tolist()}"
+            f"column {table.columns['time']!r}. Received: {pd.unique(days[bad])[:3].tolist()}"
         )
     return days
 

@@ -320,7 +320,7 @@ def test_dates_and_odd_objects_in_a_numeric_column_are_refused(n_rows):
 
 
 def test_numbers_near_float64_limits():
-    spread = pd.DataFrame({"x": [1e308, -1e308, 0.0, 1.0]})
+    spread = pd.DataFrame({"x": [1e308, -1e308] * 2})
     with pytest.raises(ValueError, match=r"'x' holds numbers too large to scale \(up to 1e\+308"):
         TabularPreprocessor().fit(spread)
     # At transform, a huge number saturates at the clip instead of overflowing.

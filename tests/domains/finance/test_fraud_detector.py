@@ -153,12 +153,29 @@ def test_class_weight_is_balanced_by_default():
             "'timestamp' has values that are not timestamps",
         ),
         (lambda f: f.assign(timestamp=None), "missing timestamps"),
+        (lambda f: f.assign(timestamp="3000-01-01"), r"'timestamp' has timestamps \['3000"),
+        (lambda f: f.assign(timestamp=1e308), r"'timestamp' has numeric times \[1e\+308\]"),
+        (
+            lambda f: f.assign(timestamp=pd.Series([1, "2024-01-01"] * 25, dtype=object).values),
+            r"'timestamp' mixes numbers \['1'\]",
+        ),
+        (lambda f: f.assign(amount="12 EUR"), r"'amount' .* not numbers: \['12 EUR'\]"),
+        (lambda f: f.assign(amount=True), r"'amount' .* holds bool values"),
+        (lambda f: pd.concat([f, f[["amount"]]], axis=1), r"duplicate column names \['amount'\]"),
     ],
 )
 def test_bad_transactions_name_the_column(transactions, change, match):
     frame, y, _ = transactions
     with pytest.raises(ValueError, match=match):
         small(max_epochs=1).fit(change(frame.head(50)), y.head(50))
+
+
+def test_bad_history_is_named(detector, transactions):
+    frame, _, train = transactions
+    with pytest.raises(TypeError, match="`history` to be a transactions DataFrame"):
+        detector.predict_proba(frame[~train].head(5), history=frame[train].to_numpy())
+    with pytest.raises(ValueError, match="'timestamp' of `history` has values that are not"):
+        detector.predict_proba(frame[~train].head(5), history=frame[train].assign(timestamp="?"))
 
 
 def test_bad_settings():

@@ -311,6 +311,25 @@ def test_bad_targets(y, match):
         tiny().fit(X, y)
 
 
+@pytest.mark.parametrize(
+    ("y", "error", "match"),
+    [
+        (
+            np.array([1, "a", 1, "a"], dtype=object),
+            TypeError,
+            r"`y` mixes label types \['int', 'str'\]",
+        ),
+        (np.array(["a", 1, "a", 1], dtype=object), TypeError, r"`y` mixes label types"),
+        ([0.0, 1e300, 0.0, 1e300], ValueError, r"`y` has values as large as 1e\+300"),
+        (np.array([1, 2, 1, 2], dtype=object), ValueError, r"label type 'unknown' for `y`.*object"),
+    ],
+)
+def test_targets_of_mixed_or_odd_types_are_named(y, error, match):
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]})
+    with pytest.raises(error, match=match):
+        tiny().fit(X, y)
+
+
 def test_empty_frame_and_unknown_backbone():
     with pytest.raises(ValueError, match="empty"):
         tiny().fit(pd.DataFrame({"a": []}), [])

@@ -283,6 +283,52 @@ def test_bad_inputs_name_the_problem(data):
         model.fit(events.assign(value="high"), y)
 
 
+@pytest.mark.parametrize(
+    ("change", "error", "match"),
+    [
+        (lambda e: e.assign(date="3000-01-01"), ValueError, r"'date' of `X` has dates \['3000"),
+        (
+            lambda e: e.assign(date=np.array([5, "2020-01-01"] * len(e), dtype=object)[: len(e)]),
+            ValueError,
+            r"'date' of `X` mixes numbers \['5'\] with dates",
+        ),
+        (lambda e: e.assign(date=1e300), ValueError, r"'date' of `X` has times \[1e\+300\]"),
+        (lambda e: e.assign(value=1j), ValueError, r"'value' \(`value_column`\).*not real"),
+        (lambda e: e.assign(value=pd.Timestamp(0)), ValueError, r"'value' \(`value_column`\)"),
+        (lambda e: e.assign(code=b"\x80"), ValueError, r"'code' \(`code_column`\).*UTF-8"),
+        (lambda e: e.assign(patient_id=[[1]] * len(e)), TypeError, r"'patient_id' must be"),
+        (
+            lambda e: pd.concat([e, e[["code"]]], axis=1),
+            ValueError,
+            r"`X` has duplicate columns \['code'\]",
+        ),
+    ],
+)
+def test_malformed_event_tables_name_the_column(data, change, error, match):
+    events, y = data
+    with pytest.raises(error, match=match):
+        tiny().fit(change(events), y)
+
+
+def test_odd_prediction_times_are_refused(data):
+    events, y = data
+    numeric_days = events.assign(date=(pd.to_datetime(events["date"]) - pd.Timestamp(0)).dt.days)
+    for when in (np.nan, np.inf, 1e300):
+        with pytest.raises(ValueError, match=r"`prediction_time` must be a finite number of days"):
+            tiny().fit(numeric_days, y, prediction_time=when)
+    with pytest.raises(ValueError, match=r"`prediction_time` has 1 values that are not dates"):
+        tiny().fit(events, y, prediction_time=pd.NaT)
+    with pytest.raises(ValueError, match=r"`prediction_time` has dates \['3000-01-01'\]"):
+        tiny().fit(events, y, prediction_time="3000-01-01")
+
+
+def test_values_too_large_to_standardize_are_refused(data):
+    events, y = data
+    huge = events.assign(value=np.where(events.index % 2, 1e308, -1e308))
+    with pytest.raises(ValueError, match=r"values of code 'LAB' \(the value column\) are too"):
+        tiny().fit(huge.assign(value=huge["value"].where(events["code"] == "LAB")), y)
+
+
 def test_bad_inputs_after_fit(fitted, data):
     events, _ = data
     with pytest.raises(ValueError, match="`level` must be one of"):

@@ -154,10 +154,10 @@ def test_warm_start_trains_the_head_first_with_a_frozen_backbone(
     calls = []
     original = ImageClassifier._train_epochs
 
-    def spy(self, *args):
+    def spy(self, *args, **kwargs):
         backbone = self.model_.get_layer("backbone")
         calls.append({"trainable": backbone.trainable, "learning_rate": args[5]})
-        history = original(self, *args)
+        history = original(self, *args, **kwargs)
         calls[-1]["weights_after"] = backbone.get_weights()
         return history
 
@@ -215,11 +215,27 @@ def test_empty_and_single_class_folders(shapes, tmp_path):
         ([np.zeros((8, 8)), np.zeros((9, 9))], [0, 1], "different shapes"),
         (np.zeros((4, 8, 8, 1, 1)), [0, 1, 0, 1], "5 dimensions"),
         (np.zeros((4, 8, 8)), [0, 1, 0], "different lengths"),
+        (np.zeros((0, 8, 8)), [], "`X` holds no images"),
+        (
+            np.zeros((4, 0, 8)),
+            [0, 1, 0, 1],
+            r"at least 1 x 1 pixels. Received shape \(4, 0, 8, 1\)",
+        ),
+        (np.full((4, 8, 8), np.nan), [0, 1, 0, 1], "`X` has 256 pixel values that are NaN"),
+        (np.full((4, 8, 8), 1e300), [0, 1, 0, 1], "beyond float32's range, e.g. \\[1e\\+300"),
     ],
 )
 def test_bad_arrays(images, labels, match):
     with pytest.raises(ValueError, match=match):
         tiny().fit(images, labels)
+
+
+def test_non_finite_or_empty_images_are_refused_at_predict():
+    model = tiny(max_epochs=1).fit(np.zeros((4, 8, 8), dtype=np.uint8), [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="pixel values that are NaN, infinite"):
+        model.predict_proba(np.array([np.full((8, 8), np.inf)]))
+    with pytest.raises(ValueError, match="at least 1 x 1 pixels"):
+        model.predict_proba(np.zeros((1, 8, 0, 1)))
 
 
 @pytest.mark.parametrize("size", [(0, 8), (8,), "32", (8.5, 8), (True, 8)])
