@@ -12,6 +12,11 @@ EXPECTED_FAILED_CHECKS = {
         "Mini-batch gradient descent is stochastic: a row of weight 2 does not produce "
         "the same batches, hence the same model, as two copies of the row."
     ),
+    "check_methods_sample_order_invariance": (
+        "Inference is float32: a row's probabilities can differ by about 1e-7 relative "
+        "depending on its position in the batch (vectorised matrix kernels), which is at "
+        "the check's rtol of 1e-7; the differences are float rounding, not order effects."
+    ),
 }
 
 
@@ -20,7 +25,7 @@ def _tiny(task):
         embedding_dim=4,
         hidden_units=(16,),
         n_members=1,
-        max_epochs=20,
+        max_epochs=8,
         validation_fraction=0.0,
         batch_size=32,
         learning_rate=2e-2,
