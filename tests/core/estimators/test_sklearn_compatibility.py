@@ -1,5 +1,6 @@
 """scikit-learn's own estimator checks, run on every tabular task."""
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from domains.finance import RiskScorer
@@ -34,8 +35,20 @@ def _tiny(task):
 
 
 @parametrize_with_checks(
-    [_tiny(DiagnosisPredictor), _tiny(RiskScorer)],
+    [_tiny(DiagnosisPredictor)],
     expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+# RiskScorer runs TabularClassifier's fit and predict code (the checks above) plus its
+# scaling, which tests/domains/finance covers; its own pass of the ~60 checks takes
+# 2.5 minutes, so it runs with the long checks (`python -m pytest -m slow`).
+@pytest.mark.slow
+@parametrize_with_checks(
+    [_tiny(RiskScorer)],
+    expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
+)
+def test_sklearn_estimator_checks_risk_scorer(estimator, check):
     check(estimator)

@@ -48,6 +48,8 @@ def test_conformal_scores_from_a_validation_dataset_of_files(folder_model, shape
     assert sets.shape == (n_images, 4) and sets.any(axis=1).all()
 
 
+# A real-size check (a minute on 2 cores); benchmarks/vision_quality.py measures the same.
+@pytest.mark.slow
 def test_digits_hold_out_accuracy():
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
