@@ -35,7 +35,7 @@ from core.registry import get_task
 # ------------------------------------------------------------------ budgets
 # CI runs the small, derandomized budgets. For a deeper local sweep, raise them and let
 # Hypothesis explore new examples: SWEEP_PREDICT=500 SWEEP_FIT=40 SWEEP_RANDOM=1 pytest ...
-PREDICT_EXAMPLES = int(os.environ.get("SWEEP_PREDICT", 25))
+PREDICT_EXAMPLES = int(os.environ.get("SWEEP_PREDICT", 15))
 FIT_EXAMPLES = int(os.environ.get("SWEEP_FIT", 6))
 DERANDOMIZE = not os.environ.get("SWEEP_RANDOM")
 

@@ -171,6 +171,8 @@ def test_verbose_shows_progress(patients, capsys):
     assert "loss" in capsys.readouterr().out
 
 
+# A real-size check; benchmarks/tabular_quality.py measures it against LR and HGB.
+@pytest.mark.slow
 def test_breast_cancer_hold_out_auc():
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     X_train, X_test, y_train, y_test = train_test_split(
