@@ -1,5 +1,6 @@
 """Classifiers whose model is an exactly fitted linear path plus a deep path on its residual."""
 
+import abc
 import time
 
 import keras
@@ -9,7 +10,7 @@ from core.estimators.keras_classifier import KerasClassifier
 from core.estimators.keras_estimator import _InferenceFunction
 
 
-class WideAndDeepClassifier(KerasClassifier):
+class WideAndDeepClassifier(KerasClassifier, abc.ABC):
     """A `KerasClassifier` whose logits are a frozen linear path plus a deep path.
 
     The linear path (n-gram or code-count features) is a convex problem, so
@@ -102,14 +103,17 @@ class WideAndDeepClassifier(KerasClassifier):
         self._set_linear_path(self.model_, coef.T, intercept)
         return float(C)
 
+    @abc.abstractmethod
     def _has_linear_path(self):
-        raise NotImplementedError
+        """Whether the built model has the linear path (e.g. `ngrams=False` has none)."""
 
+    @abc.abstractmethod
     def _linear_features(self, model, X):
-        raise NotImplementedError
+        """The linear path's input features for the model inputs `X`, as a matrix."""
 
+    @abc.abstractmethod
     def _set_linear_path(self, model, coef, intercept):
-        raise NotImplementedError
+        """Writes the fitted coefficients `(features, outputs)` and intercepts into `model`."""
 
 
 def _validation_losses(model, loss, validation):

@@ -48,6 +48,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self.finished = False
         self._saved = None
         self._optimizer = None
+        self._last_epoch = None
 
     # ------------------------------------------------------------ restore
     def restore(self, model, optimizer):
@@ -121,8 +122,6 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self.finished = True
         if self._last_epoch is not None:
             self.save(self._last_epoch)
-
-    _last_epoch = None
 
     def save(self, epoch):
         """Writes the state after `epoch` completed epochs, atomically."""
