@@ -74,6 +74,27 @@ class IsotonicCalibration:
             return np.where(totals > 0, calibrated / np.where(totals > 0, totals, 1.0), proba)
         return calibrated
 
+    def graph_transform(self, proba):
+        """`transform` as TensorFlow ops on a float64 tensor, for exported models.
+
+        `numpy.interp` becomes a sum of clipped linear pieces (and steps where
+        two breakpoints share an x), which every exporter can convert.
+        """
+        import tensorflow as tf
+
+        columns = proba[:, 1:] if self.mode == "binary" else proba
+        calibrated = tf.stack(
+            [_graph_interp(columns[:, k], x, y) for k, (x, y) in enumerate(self.breakpoints_)],
+            axis=1,
+        )
+        if self.mode == "binary":
+            return tf.concat([1.0 - calibrated, calibrated], axis=1)
+        if self.mode == "multiclass":
+            totals = tf.reduce_sum(calibrated, axis=1, keepdims=True)
+            safe = tf.where(totals > 0, totals, tf.ones_like(totals))
+            return tf.where(totals > 0, calibrated / safe, proba)
+        return calibrated
+
     def get_state(self):
         """JSON-ready state."""
         return {"method": self.method, "mode": self.mode, "breakpoints": self.breakpoints_}
@@ -84,3 +105,26 @@ class IsotonicCalibration:
         calibrator = cls(state["mode"])
         calibrator.breakpoints_ = [(list(x), list(y)) for x, y in state["breakpoints"]]
         return calibrator
+
+
+def _graph_interp(values, x, y):
+    """`numpy.interp(values, x, y)` for non-decreasing `x`, as TensorFlow ops."""
+    import tensorflow as tf
+
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    out = tf.fill(tf.shape(values), y[0])
+    if len(x) < 2:
+        return out
+    dx, dy = np.diff(x), np.diff(y)
+    column = values[:, None]
+    ramps = (dx > 0) & (dy != 0)
+    if ramps.any():
+        low, high = x[:-1][ramps], x[1:][ramps]
+        clipped = tf.minimum(tf.maximum(column, low), high)
+        out += tf.reduce_sum((dy[ramps] / dx[ramps]) * (clipped - low), axis=1)
+    # Where two breakpoints share an x, numpy.interp jumps to the later y at that x.
+    steps = (dx == 0) & (dy != 0)
+    if steps.any():
+        reached = tf.cast(column >= x[:-1][steps], tf.float64)
+        out += tf.reduce_sum(dy[steps] * reached, axis=1)
+    return out

@@ -61,6 +61,21 @@ class TemperatureScaling:
         log_odds = _log_odds(np.asarray(proba, dtype=np.float64), self.mode)
         return self._probabilities(log_odds / self.temperature_)
 
+    def graph_transform(self, proba):
+        """`transform` as TensorFlow ops on a float64 tensor, for exported models."""
+        import tensorflow as tf
+
+        proba = tf.clip_by_value(proba, EPSILON, 1.0 - EPSILON)
+        if self.mode == "multiclass":
+            return tf.nn.softmax(tf.math.log(proba) / self.temperature_, axis=1)
+        columns = proba[:, 1:] if self.mode == "binary" else proba
+        # log(1 - p), not log1p: ONNX has no log1p, and 1 - p is exact for p near 1.
+        log_odds = tf.math.log(columns) - tf.math.log(1.0 - columns)
+        positive = 1.0 / (1.0 + tf.exp(-log_odds / self.temperature_))
+        if self.mode == "binary":
+            return tf.concat([1.0 - positive, positive], axis=1)
+        return positive
+
     def _probabilities(self, log_odds):
         if self.mode == "multiclass":
             shifted = np.exp(log_odds - log_odds.max(axis=1, keepdims=True))

@@ -532,6 +532,37 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
             return (proba >= 0.5).astype(int)
         return self.classes_[np.argmax(proba, axis=1)]
 
+    # --------------------------------------------------------------- export
+    def _export_head(self, logits):
+        """Probabilities as `predict_proba` computes them, in float64 TensorFlow ops."""
+        import tensorflow as tf
+
+        logits = tf.cast(logits, tf.float64)
+        if self.target_type_ == "multiclass":
+            proba = tf.nn.softmax(logits, axis=-1)
+        else:
+            # Spelled out: onnxruntime's float64 Sigmoid is only float32-accurate.
+            proba = 1.0 / (1.0 + tf.exp(-logits))
+            if self.target_type_ == "binary":
+                proba = tf.concat([1.0 - proba, proba], axis=-1)
+        proba = tf.reduce_mean(proba, axis=1)
+        calibrator = getattr(self, "calibrator_", None)
+        if calibrator is not None:
+            proba = calibrator.graph_transform(proba)
+        return {"probabilities": proba}
+
+    def _export_description(self):
+        return {
+            **super()._export_description(),
+            "target_type": self.target_type_,
+            "classes": _jsonable(self.classes_),
+            "calibration": getattr(self, "calibration", None),
+            "outputs": {
+                "probabilities": "float64 (n, n_classes), columns in `classes` order, "
+                "as predict_proba returns them"
+            },
+        }
+
     # --------------------------------------------------------------- state
     def _classifier_state(self):
         calibrator = getattr(self, "calibrator_", None)

@@ -490,6 +490,72 @@ class KerasEstimator(BaseEstimator):
     def _input_schema(self):
         return None
 
+    # --------------------------------------------------------------- export
+    def export(self, path, format="saved_model"):
+        """Exports the model for serving without keras-domains: a SavedModel or an ONNX file.
+
+        The graph holds the model, the output head (probabilities averaged
+        over ensemble members, calibration included) and, where the format
+        allows, the preprocessing: tables take raw column values, images
+        raw pixels. A companion JSON file beside it lists the inputs, the
+        outputs and the classes, with the fitted preprocessing the caller
+        still has to apply (tokenizers, event-history encoders).
+        `export_inputs(X)` gives the graph's inputs for raw data.
+
+        Args:
+            path: a folder for `"saved_model"` (serving signature
+                `serving_default`), a file such as `model.onnx` for `"onnx"`.
+            format: `"saved_model"` or `"onnx"` (needs the `export` extra).
+
+        Returns:
+            dict with `path`, `format` and `companion` (the JSON file).
+        """
+        check_is_fitted(self)
+        from core.export import ModelExporter
+
+        exporter = ModelExporter(
+            self._export_signature(), self._export_head, self._export_description()
+        )
+        return exporter.export(path, format=format)
+
+    def export_inputs(self, X, **kwargs):
+        """The inputs of the exported model for raw data.
+
+        Args:
+            X: raw input, as for `predict_proba`.
+            **kwargs: further arguments of the task's `predict_proba`.
+
+        Returns:
+            dict `{input name: numpy array}`, ready for a SavedModel signature
+            or an onnxruntime session.
+        """
+        check_is_fitted(self)
+        return self._export_signature().feed(X, **kwargs)
+
+    def _export_signature(self):
+        """The exported graph's inputs; by default the model's own input matrix."""
+        from core.export import ExportSignature
+
+        return ExportSignature(self.model_, self._transform, self._export_preprocessing())
+
+    def _export_preprocessing(self):
+        """What the caller applies before the graph, for the companion JSON."""
+        return {
+            "in_python": f"{type(self).__name__}.export_inputs(X)",
+            "fitted_state": _jsonable(self._get_fitted_state()),
+        }
+
+    def _export_head(self, outputs):
+        """Named output tensors of the exported graph, from the model's output."""
+        return {"outputs": outputs}
+
+    def _export_description(self):
+        return {
+            "task": self.task_name,
+            "estimator": f"{type(self).__module__}.{type(self).__qualname__}",
+            "outputs": {"outputs": "the Keras model's output"},
+        }
+
     def __sklearn_is_fitted__(self):
         return hasattr(self, "model_")
 

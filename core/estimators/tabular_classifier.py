@@ -681,6 +681,13 @@ class TabularClassifier(KerasClassifier):
     def _input_schema(self):
         return self.preprocessor_.input_schema()
 
+    def _export_signature(self):
+        from core.export import TableSignature
+
+        return TableSignature(
+            self.model_, self.preprocessor_, lambda X: self._validate_X(X, fitting=False)
+        )
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True

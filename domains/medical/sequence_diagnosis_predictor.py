@@ -757,6 +757,14 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
             }
         }
 
+    def _export_signature(self):
+        from core.export import ExportSignature
+
+        def transform(X, prediction_time=None):
+            return self._matrix(X, prediction_time)[-1]
+
+        return ExportSignature(self.model_, transform, self._export_preprocessing())
+
     def __getstate__(self):
         state = super().__getstate__()
         state.pop("_pretrained", None)  # Keras layers; a pickled copy keeps the fitted model.

@@ -367,6 +367,29 @@ class TextGenerator(KerasEstimator):
     def _input_schema(self):
         return {"texts": {"context_tokens": self.max_length}}
 
+    def _transform(self, X):
+        """Token ids of texts, `[CLS]` first, cut to the context and right-padded with 0."""
+        check_is_fitted(self)
+        rows = [self._text_ids(t)[:-1][: self.max_length] for t in as_text_list(X, "X")]
+        ids = np.zeros((len(rows), max(len(r) for r in rows)), dtype=np.int32)
+        for i, row in enumerate(rows):
+            ids[i, : len(row)] = row
+        return ids
+
+    def _export_head(self, logits):
+        import tensorflow as tf
+
+        return {"logits": tf.cast(logits, tf.float32)}
+
+    def _export_description(self):
+        return {
+            **super()._export_description(),
+            "outputs": {
+                "logits": "float32 (n, length, vocabulary): next-token logits at each position; "
+                "padding (id 0) after a text's last token does not change its logits"
+            },
+        }
+
     def __getstate__(self):
         state = super().__getstate__()
         state.pop("_cached_decoding", None)

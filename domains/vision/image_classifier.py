@@ -570,6 +570,11 @@ class ImageClassifier(KerasClassifier):
     def _input_schema(self):
         return {"images": self.preprocessor_.get_state()}
 
+    def _export_signature(self):
+        from core.export import ImageSignature
+
+        return ImageSignature(self.model_, self.preprocessor_, self._loaded_images)
+
     # ---------------------------------------------------------------- demo
     @classmethod
     def demo(cls, sample_data, out_dir):
