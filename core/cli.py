@@ -10,7 +10,12 @@
         [--intended-use TEXT] [--threshold T] [--positive-class LABEL] [--text-column COL]
     keras-domains explain MODEL --data FILE.csv [--out attributions.csv]
     keras-domains generate MODEL --prompt TEXT [--max-new-tokens N --temperature T ...]
+    keras-domains serve MODEL [NAME=MODEL ...] [--host 127.0.0.1] [--port 8000]
+        [--max-body-bytes N] [--max-batch N] [--batch-wait-ms MS]
+    keras-domains export MODEL --out PATH [--format saved_model|onnx]
     keras-domains demo
+
+`serve` needs the `serve` extra: pip install "keras-domains[serve]".
 
 Errors are printed as one line, `keras-domains: error: ...`, with exit code 2.
 """
@@ -128,6 +133,56 @@ def _build_parser():
     generate.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
     generate.add_argument("--seed", type=int, default=None)
     generate.set_defaults(handler=_generate)
+
+    serve = commands.add_parser(
+        "serve", help="serve saved models over HTTP (JSON API, OpenAPI page at /docs)"
+    )
+    serve.add_argument(
+        "models",
+        nargs="+",
+        metavar="MODEL",
+        help="model file, served under its file name without extension; NAME=FILE names it",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="interface to listen on (default: loopback only)"
+    )
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=1 << 20,
+        help="larger request bodies are refused with 413 (default: 1 MiB)",
+    )
+    serve.add_argument(
+        "--max-batch",
+        type=int,
+        default=1000,
+        help="most rows (texts, images) per request and per micro-batch (default: 1000)",
+    )
+    serve.add_argument(
+        "--batch-wait-ms",
+        type=float,
+        default=2.0,
+        help="longest a request waits to share a model call with others; 0 turns "
+        "micro-batching off (default: 2)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="server log level; 'info' also logs every request",
+    )
+    serve.set_defaults(handler=_serve)
+
+    export = commands.add_parser(
+        "export", help="export a saved model for serving without keras-domains"
+    )
+    export.add_argument("model", help="model file written by `train` or `save`")
+    export.add_argument("--out", required=True, help="path to write the export to")
+    export.add_argument(
+        "--format", default="saved_model", choices=["saved_model", "onnx"], help="export format"
+    )
+    export.set_defaults(handler=_export)
 
     demo = commands.add_parser("demo", help="train every task on the shipped sample data")
     demo.add_argument(
@@ -318,6 +373,56 @@ def _generate(args):
             seed=args.seed,
         )
     )
+
+
+def _serve(args):
+    from core.serving import ModelServer  # Raises an ImportError naming the extra.
+
+    specs = _model_specs(args.models)
+    models = {name: _load_model(path) for name, path in specs.items()}
+    server = ModelServer(
+        models,
+        max_body_bytes=args.max_body_bytes,
+        max_batch=args.max_batch,
+        batch_wait_ms=args.batch_wait_ms,
+    )
+    listed = ", ".join(f"{name} ({served.task})" for name, served in server.models.items())
+    print(
+        f"serving {listed} at http://{args.host}:{args.port} (API docs: /docs); Ctrl-C stops",
+        flush=True,
+    )
+    server.run(host=args.host, port=args.port, log_level=args.log_level)
+
+
+def _model_specs(items):
+    """`{name: path}` from `FILE` or `NAME=FILE` arguments; names must be unique."""
+    specs = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or os.path.isfile(item):
+            path = item
+            name = os.path.splitext(os.path.basename(item))[0]
+        if not name or not path:
+            raise ValueError(f"A model is FILE or NAME=FILE. Received: {item!r}")
+        if name in specs:
+            raise ValueError(
+                f"Two models are named {name!r} ({specs[name]!r} and {path!r}); "
+                "name them with NAME=FILE."
+            )
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"Model file {path!r} does not exist.")
+        specs[name] = path
+    return specs
+
+
+def _export(args):
+    estimator = _load_model(args.model)
+    if not hasattr(estimator, "export"):
+        raise ValueError(
+            f"{type(estimator).__name__} models cannot be exported by this version of "
+            "keras-domains."
+        )
+    print(estimator.export(args.out, format=args.format))
 
 
 def _demo(args):

@@ -17,6 +17,7 @@ from tests.test_robustness import (
     GENERATOR_TINY,
     IMAGE_TINY,
     SEQUENCE_TINY,
+    TABULAR_OPTIONS,
     TABULAR_TINY,
     TEXT_TINY,
     events,
@@ -49,24 +50,26 @@ def _unseen_rows(X):
 
 
 CASES = {
-    "diagnosis": ("medical.diagnosis", TABULAR_TINY, patients, {}),
     "diagnosis_isotonic": (
         "medical.diagnosis",
         {**TABULAR_TINY, "calibration": "isotonic", "validation_fraction": 0.5},
         _calibrated_patients,
-        {},
     ),
     "credit_temperature": (
         "finance.credit_risk",
-        {**TABULAR_TINY, "calibration": "temperature", "validation_fraction": 0.5},
+        {
+            **TABULAR_TINY,
+            **TABULAR_OPTIONS["finance.credit_risk"],
+            "calibration": "temperature",
+            "validation_fraction": 0.5,
+        },
         lambda: patients(80),
-        {},
     ),
-    "fraud": ("finance.fraud", FRAUD_TINY, transactions, {}),
-    "sequence": ("medical.sequence", SEQUENCE_TINY, events, {}),
-    "image": ("vision.image_classification", IMAGE_TINY, pictures, {}),
-    "text": ("nlp.text", TEXT_TINY, reviews, {}),
-    "generation": ("nlp.generation", GENERATOR_TINY, lambda: (reviews()[0], None), {}),
+    "fraud": ("finance.fraud", FRAUD_TINY, transactions),
+    "sequence": ("medical.sequence", SEQUENCE_TINY, events),
+    "image": ("vision.image_classification", IMAGE_TINY, pictures),
+    "text": ("nlp.text", TEXT_TINY, reviews),
+    "generation": ("nlp.generation", GENERATOR_TINY, lambda: (reviews()[0], None)),
 }
 
 
@@ -81,7 +84,7 @@ def exported(tmp_path_factory):
     """Every case fitted, exported in both formats and run by a fresh process."""
     folder = tmp_path_factory.mktemp("exports")
     cases, expected, models = {}, {}, {}
-    for key, (task, params, data, _) in CASES.items():
+    for key, (task, params, data) in CASES.items():
         X, y = data()
         model = get_task(task)(**params)
         model.fit(X) if y is None else model.fit(X, y)
@@ -145,7 +148,7 @@ def test_sequence_export_leaves_event_encoding_to_the_caller(exported):
 
 def test_export_replaces_an_old_export_only_when_the_new_one_is_whole(exported, monkeypatch):
     _, _, models, folder = exported
-    model, target = models["diagnosis"], folder / "diagnosis"
+    model, target = models["credit_temperature"], folder / "credit_temperature"
     before = sorted(os.listdir(target))
 
     def broken(*args, **kwargs):
@@ -160,7 +163,7 @@ def test_export_replaces_an_old_export_only_when_the_new_one_is_whole(exported, 
 
 def test_export_checks_its_arguments(exported, tmp_path):
     _, _, models, _ = exported
-    model = models["diagnosis"]
+    model = models["credit_temperature"]
     with pytest.raises(ValueError, match="`format` must be one of"):
         model.export(tmp_path / "m", format="tflite")
     (tmp_path / "file").write_text("x")
@@ -177,5 +180,5 @@ def test_onnx_export_without_its_extra_names_the_install(exported, tmp_path, mon
     _, _, models, _ = exported
     monkeypatch.setitem(sys.modules, "tf2onnx", None)
     with pytest.raises(ImportError, match=r'pip install "keras-domains\[export\]"'):
-        models["diagnosis"].export(tmp_path / "m.onnx", format="onnx")
+        models["credit_temperature"].export(tmp_path / "m.onnx", format="onnx")
     assert not list(tmp_path.iterdir())
