@@ -11,7 +11,7 @@
     keras-domains explain MODEL --data FILE.csv [--out attributions.csv]
     keras-domains generate MODEL --prompt TEXT [--max-new-tokens N --temperature T ...]
     keras-domains serve MODEL [NAME=MODEL ...] [--host 127.0.0.1] [--port 8000]
-        [--max-body-bytes N] [--max-batch N] [--batch-wait-ms MS]
+        [--max-body-bytes N] [--max-batch N] [--batch-wait-ms MS] [--threads N]
     keras-domains export MODEL --out PATH [--format saved_model|onnx]
     keras-domains demo
 
@@ -165,6 +165,13 @@ def _build_parser():
         default=2.0,
         help="longest a request waits to share a model call with others; 0 turns "
         "micro-batching off (default: 2)",
+    )
+    serve.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="TensorFlow threads for the model calls (default: one less than the cores, "
+        "leaving one to the HTTP server)",
     )
     serve.add_argument(
         "--log-level",
@@ -379,6 +386,8 @@ def _serve(args):
     from core.serving import ModelServer  # Raises an ImportError naming the extra.
 
     specs = _model_specs(args.models)
+    _check_port(args.host, args.port)
+    _set_threads(args.threads)
     models = {name: _load_model(path) for name, path in specs.items()}
     server = ModelServer(
         models,
@@ -392,6 +401,43 @@ def _serve(args):
         flush=True,
     )
     server.run(host=args.host, port=args.port, log_level=args.log_level)
+
+
+def _set_threads(threads):
+    """Sets TensorFlow's thread pools before any model loads.
+
+    One model call runs at a time, beside the HTTP server's event loop; with
+    a thread per core, TensorFlow's threads and the event loop take turns on
+    the same cores, which costs more than the threads gain on small models.
+    """
+    if threads is None:
+        threads = max(1, (os.cpu_count() or 2) - 1)
+    if threads < 1:
+        raise ValueError(f"--threads must be a positive integer. Received: {threads}")
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow already runs in this process (main() called from Python).
+        pass
+
+
+def _check_port(host, port):
+    """Fails with one clear line when the address cannot be listened on (e.g. in use)."""
+    import socket
+
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        raise OSError(f"Cannot listen on {host}:{port}: {error.strerror or error}.") from None
 
 
 def _model_specs(items):
@@ -417,12 +463,7 @@ def _model_specs(items):
 
 def _export(args):
     estimator = _load_model(args.model)
-    if not hasattr(estimator, "export"):
-        raise ValueError(
-            f"{type(estimator).__name__} models cannot be exported by this version of "
-            "keras-domains."
-        )
-    print(estimator.export(args.out, format=args.format))
+    print(json.dumps(estimator.export(args.out, format=args.format), indent=2, default=str))
 
 
 def _demo(args):

@@ -1,0 +1,431 @@
+"""One model behind the HTTP server: request bodies in, the estimator's answers out as JSON."""
+
+import asyncio
+import base64
+import binascii
+import io
+import json
+import logging
+import math
+import re
+import struct
+
+import numpy as np
+import pandas as pd
+
+from core.estimators import KerasClassifier, TabularClassifier
+from core.estimators.keras_estimator import _jsonable
+from core.serving.micro_batcher import MicroBatcher
+from core.serving.request_schema import input_kind, request_models, row_columns
+from core.serving.row_encoder import RowEncoder
+
+# Input kinds whose predict requests are gathered into one model call. The others are
+# not: transactions and events read each other's rows (an account's history, a
+# patient's visits), so rows of different requests must never meet in one call.
+BATCHED_KINDS = ("table", "texts")
+_NPY_MAGIC = b"\x93NUMPY"
+# Largest image accepted, in pixels: a small compressed file can decode to gigabytes.
+MAX_IMAGE_PIXELS = 4096 * 4096
+# Decimals of a Grad-CAM heat map in JSON; the maps are in [0, 1].
+_HEATMAP_DECIMALS = 4
+
+
+class ServedModel:
+    """A fitted estimator as the server uses it.
+
+    Builds the model's request classes from its saved input schema, turns a
+    validated request into the estimator's input (a DataFrame, texts,
+    images), calls the estimator in a worker thread, and turns the answer
+    into plain JSON values. Predict requests of tables and texts go through
+    a `MicroBatcher`.
+
+    Args:
+        name: the name the model is served under.
+        estimator: a fitted keras-domains estimator (usually from `load`).
+        title: unique CamelCase prefix for the request classes' names.
+        executor: executor for predictions (and micro-batches).
+        slow_executor: executor for explanations and generation, so that
+            they never hold up predictions.
+        max_batch: most rows (texts, images) per predict request, and per micro-batch.
+        max_explain: most rows per explain request.
+        batch_wait_s: longest a request waits for others to share its model
+            call; 0 turns micro-batching off.
+
+    Attributes:
+        kind: the input kind, one of `request_schema.INPUT_KINDS`.
+        metadata: the metadata saved with the model.
+        predict_model: the pydantic class of a predict request body.
+        explain_model: that of an explain request body (None for a generator).
+        batcher: the model's `MicroBatcher`, or None.
+    """
+
+    def __init__(
+        self,
+        name,
+        estimator,
+        title,
+        executor,
+        slow_executor,
+        max_batch=1000,
+        max_explain=100,
+        batch_wait_s=0.002,
+    ):
+        self.name = name
+        self.estimator = estimator
+        self.metadata = getattr(estimator, "metadata_", None) or _fresh_metadata(estimator)
+        self.task = self.metadata.get("task")
+        schema = self.metadata.get("input_schema")
+        self.kind = input_kind(schema, estimator)
+        self._schema = schema
+        self.predict_model, self.explain_model, row = request_models(
+            title, self.kind, schema, estimator, max_batch, max_explain
+        )
+        self._executor, self._slow_executor = executor, slow_executor
+        self._columns = None if row is None else row_columns(row)
+        numeric = _numeric_columns(self.kind, schema)
+        self._numeric = {field for field, column in self._columns or () if column in numeric}
+        classes = getattr(estimator, "classes_", None)
+        self.classes = None if classes is None else _jsonable(classes)
+        self._class_keys = None if classes is None else [str(c) for c in self.classes]
+        self._multilabel = getattr(estimator, "target_type_", None) == "multilabel-indicator"
+        self._points = hasattr(estimator, "reason_codes") and hasattr(estimator, "factor_")
+        self._encoder = self._row_encoder() if self.kind == "table" else None
+        self._requests = self._rows = self._calls = 0
+        self.batcher = None
+        if self.kind in BATCHED_KINDS and batch_wait_s > 0:
+            self.batcher = MicroBatcher(self._predict_parts, executor, max_batch, batch_wait_s)
+
+    def _row_encoder(self):
+        """A `RowEncoder` for the hot path of table predictions, or None to use `predict_proba`.
+
+        The encoder stands in for the DataFrame, `_validate_X` and the
+        preprocessor, so it is used only where `predict_proba` is the base
+        classes' `_proba_from_logits(_predict_raw(_transform(X)))` and only
+        if it encodes a few probe rows exactly as the preprocessor does.
+        """
+        estimator = self.estimator
+        preprocessor = getattr(estimator, "preprocessor_", None)
+        if preprocessor is None or type(estimator).predict_proba not in (
+            KerasClassifier.predict_proba,
+            TabularClassifier.predict_proba,
+        ):
+            return None
+        encoder = RowEncoder(preprocessor, [column for _, column in self._columns])
+        if not encoder.matches_preprocessor(_probe_rows(preprocessor, encoder.columns)):
+            logging.getLogger(__name__).warning(
+                "Model %r: the fast row encoder disagrees with the preprocessor; predicting "
+                "through DataFrames instead.",
+                self.name,
+            )
+            return None
+        return encoder
+
+    # ------------------------------------------------------------ lifecycle
+    async def start(self):
+        """Starts the micro-batcher and traces the model's inference function."""
+        if self.batcher is not None:
+            await self.batcher.start()
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._warm_up)
+
+    async def stop(self):
+        if self.batcher is not None:
+            await self.batcher.stop()
+
+    def _warm_up(self):
+        """Traces the compiled inference function now, not on the first request."""
+        model = getattr(self.estimator, "model_", None)
+        if self.classes is None or model is None or not isinstance(model.input_shape, tuple):
+            return
+        self.estimator._predict_raw(np.zeros((1, *model.input_shape[1:]), dtype=np.float32))
+
+    def info(self):
+        """The model as `GET /v1/models` lists it."""
+        endpoints = [f"/v1/models/{self.name}/predict"]
+        if self.explain_model is not None:
+            endpoints.append(f"/v1/models/{self.name}/explain")
+        endpoints.append(f"/v1/models/{self.name}/metadata")
+        return {
+            "name": self.name,
+            "task": self.task,
+            "input": self.kind,
+            "classes": self.classes,
+            "endpoints": endpoints,
+            "stats": self.stats(),
+        }
+
+    def stats(self):
+        """Predict requests and rows answered, and the model calls they took."""
+        calls = self._calls + (0 if self.batcher is None else self.batcher.calls)
+        return {
+            "predict_requests": self._requests,
+            "predict_rows": self._rows,
+            "model_calls": calls,
+        }
+
+    # --------------------------------------------------------------- predict
+    async def predict(self, body):
+        """Answers a validated predict request.
+
+        Returns:
+            The response body as a dict of JSON values.
+
+        Raises:
+            ValueError, TypeError: the estimator's own message for bad input.
+        """
+        if self.kind == "generation":
+            params = body.model_dump()
+            prompt = params.pop("prompt")
+            text = await self._run(self._slow_executor, self.estimator.generate, prompt, **params)
+            return {"model": self.name, "task": self.task, "text": text}
+        if self.kind in BATCHED_KINDS:
+            payload = body.rows if self.kind == "table" else body.texts
+            if self.batcher is not None:
+                proba = await self.batcher.submit(payload, len(payload))
+            else:
+                self._calls += 1
+                (proba,) = await self._run(self._executor, self._predict_parts, [payload])
+            ids = None
+        else:
+            self._calls += 1
+            proba, ids = await self._run(self._executor, self._predict_one, body)
+        self._requests += 1
+        self._rows += len(proba)
+        return {
+            "model": self.name,
+            "task": self.task,
+            "predictions": self._predictions(proba, ids),
+        }
+
+    def _predict_parts(self, parts):
+        """Probabilities for several requests' rows (or texts) in one call, split back."""
+        rows = [row for part in parts for row in part]
+        if self.kind != "table":
+            proba = self.estimator.predict_proba(rows)
+        elif self._encoder is not None:
+            proba = self._table_proba(rows)
+        else:
+            proba = self.estimator.predict_proba(self._frame(rows))
+        return np.split(proba, np.cumsum([len(part) for part in parts])[:-1])
+
+    def _table_proba(self, rows):
+        """`predict_proba` of validated rows: `_proba_from_logits(_predict_raw(transform))`."""
+        estimator = self.estimator
+        # A pydantic instance's __dict__ holds its field values, in column order.
+        matrix = self._encoder.encode([tuple(row.__dict__.values()) for row in rows])
+        return estimator._proba_from_logits(estimator._predict_raw(matrix))
+
+    def _predict_one(self, body):
+        """`(probabilities, ids or None)` of a transactions, events or images request."""
+        estimator = self.estimator
+        if self.kind == "images":
+            return _by_shape(estimator.predict_proba, _decode_images(body.images)), None
+        frame = self._frame(body.rows)
+        if self.kind == "transactions":
+            history = None if body.history is None else self._frame(body.history)
+            return estimator.predict_proba(frame, history=history), None
+        # Events: one prediction per patient, in the estimator's patient order.
+        proba = estimator.predict_proba(frame, prediction_time=body.prediction_time)
+        return proba, estimator._output_index(frame)
+
+    def _predictions(self, proba, ids=None):
+        keys = self._class_keys
+        predictions = []
+        for k, row in enumerate(proba.tolist()):
+            if self._multilabel:
+                label = [int(p >= 0.5) for p in row]
+            else:
+                label = self.classes[max(range(len(row)), key=row.__getitem__)]
+            item = {"label": label, "probabilities": dict(zip(keys, row, strict=True))}
+            if self._points:
+                item["points"] = self._points_of(row[1])
+            if ids is not None:
+                item = {str(ids.name): _jsonable(ids[k]), **item}
+            predictions.append(item)
+        return predictions
+
+    def _points_of(self, p_default):
+        """Scorecard points of one probability of default, as `RiskScorer.points` computes them."""
+        p = min(max(p_default, 1e-9), 1 - 1e-9)
+        estimator = self.estimator
+        return estimator.offset_ + estimator.factor_ * math.log((1.0 - p) / p)
+
+    # --------------------------------------------------------------- explain
+    async def explain(self, body):
+        """Answers a validated explain request.
+
+        Returns:
+            The response body as a dict of JSON values: the estimator's
+            explanation per row (patients, texts, images).
+        """
+        content = await self._run(self._slow_executor, self._explain, body)
+        return {"model": self.name, "task": self.task, **content}
+
+    def _explain(self, body):
+        estimator = self.estimator
+        if self.kind == "texts":
+            pairs = estimator.explain(body.texts, level=body.level)
+            return {
+                "explanations": [
+                    {"tokens": [{"token": t, "attribution": a} for t, a in text]} for text in pairs
+                ]
+            }
+        if self.kind == "images":
+            maps = _by_shape(estimator.explain, _decode_images(body.images)).astype(np.float64)
+            return {
+                "explanations": [{"heatmap": np.round(m, _HEATMAP_DECIMALS).tolist()} for m in maps]
+            }
+        frame = self._frame(body.rows)
+        if self.kind == "events":
+            attributions = estimator.explain(
+                frame, prediction_time=body.prediction_time, level=body.level
+            )
+            attrs = attributions.attrs
+            key = self._schema["events"]["patient_column"]
+            patients = [
+                {key: _jsonable(p), "logit": logit, "baseline": base, "target": target}
+                for p, logit, base, target in zip(
+                    attrs["patients"], attrs["logit"], attrs["baseline"], attrs["target"],
+                    strict=True,
+                )
+            ]  # fmt: skip
+            return {"explanations": _records(attributions), "patients": patients}
+        if hasattr(estimator, "reason_codes"):
+            return {"explanations": _records(estimator.reason_codes(frame, n=body.n_reasons))}
+        if self.kind == "transactions":
+            history = None if body.history is None else self._frame(body.history)
+            attributions = estimator.explain(frame, history=history)
+        else:
+            attributions = estimator.explain(frame)
+        baseline = attributions.attrs.get("baseline")
+        explanations = [{"attributions": record} for record in _records(attributions)]
+        if baseline is not None:
+            for item, base in zip(explanations, baseline, strict=True):
+                item["baseline"] = base
+        return {"explanations": explanations}
+
+    # ---------------------------------------------------------------- helpers
+    def _frame(self, rows):
+        """A DataFrame of validated rows: numeric columns float (null as NaN), others as sent."""
+        columns = {}
+        for field, column in self._columns:
+            values = [getattr(row, field) for row in rows]
+            if field in self._numeric:
+                values = np.array(values, dtype=np.float64)
+            columns[column] = values
+        return pd.DataFrame(columns)
+
+    @staticmethod
+    async def _run(executor, function, *args, **kwargs):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(executor, lambda: function(*args, **kwargs))
+
+
+def _fresh_metadata(estimator):
+    """What `save` would write as metadata, for an estimator that was never saved."""
+    return {
+        "task": getattr(estimator, "task_name", None),
+        "input_schema": estimator._input_schema(),
+        "classes": _jsonable(getattr(estimator, "classes_", None)),
+    }
+
+
+def _probe_rows(preprocessor, columns):
+    """Rows that exercise every branch of the encoding: missing, typical, extreme, unknown."""
+    numeric = set(preprocessor.numeric_columns_)
+    vocabularies = dict(
+        zip(preprocessor.categorical_columns_, preprocessor.vocabularies_, strict=True)
+    )
+    medians = dict(zip(preprocessor.numeric_columns_, preprocessor.medians_, strict=True))
+    probes = [
+        {},
+        {c: medians[c] for c in numeric} | {c: (v or ["x"])[0] for c, v in vocabularies.items()},
+        {c: 1e300 for c in numeric} | {c: "\x00 unknown" for c in vocabularies},
+        {c: -3.5 for c in numeric} | {c: True for c in vocabularies},
+        {c: 0.0 for c in numeric} | {c: (v or ["x"])[-1] for c, v in vocabularies.items()},
+    ]
+    return [tuple(probe.get(c) for c in columns) for probe in probes]
+
+
+def _numeric_columns(kind, schema):
+    """Names of the columns a request sends as numbers (sent to the estimator as float64)."""
+    if kind == "table":
+        items = schema
+    elif kind == "transactions":
+        items = schema["features"]
+    elif kind == "events":
+        return {schema["events"].get("value_column")} - {None}
+    else:
+        return set()
+    return {item["name"] for item in items if item["kind"] == "numeric"}
+
+
+def _records(frame):
+    """A DataFrame as a list of JSON records (NaN as null, times as ISO 8601)."""
+    return json.loads(frame.to_json(orient="records", date_format="iso"))
+
+
+def _decode_images(images):
+    """Images sent as base64 files (PNG, JPEG, BMP, GIF) or .npy arrays, as arrays.
+
+    Raises:
+        ValueError: naming the image (`images[i]`) that is not readable.
+    """
+    import tensorflow as tf
+
+    arrays = []
+    for i, text in enumerate(images):
+        if text.startswith("data:") and "," in text:  # A data URL: data:image/png;base64,...
+            text = text.split(",", 1)[1]
+        try:
+            data = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise ValueError(f"`images[{i}]` is not valid base64: {error}.") from None
+        size = _encoded_image_size(data)
+        if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:
+            raise ValueError(
+                f"`images[{i}]` is {size[1]} x {size[0]} pixels; at most {MAX_IMAGE_PIXELS} "
+                "pixels are accepted."
+            )
+        try:
+            if data.startswith(_NPY_MAGIC):
+                array = np.load(io.BytesIO(data), allow_pickle=False)
+            else:
+                array = tf.io.decode_image(data, expand_animations=False).numpy()
+        except (ValueError, OSError, tf.errors.OpError) as error:
+            # TensorFlow wraps its message in the op's name: {{function_node ...}} ... [Op:...]
+            reason = re.sub(r"\{\{.*?\}\}|\[Op:\w+\]", "", str(error)).strip() or "unreadable"
+            raise ValueError(
+                f"`images[{i}]` is not a PNG, JPEG, BMP or GIF file or a .npy array: {reason}"
+            ) from None
+        arrays.append(array)
+    return arrays
+
+
+def _encoded_image_size(data):
+    """`(height, width)` read from an image file's header, before decoding; None if unknown.
+
+    A header too broken to read gives None: decoding then fails with its own message.
+    """
+    import tensorflow as tf
+
+    try:
+        if data.startswith(b"\x89PNG\r\n\x1a\n"):
+            width, height = struct.unpack(">II", data[16:24])
+        elif data.startswith((b"GIF87a", b"GIF89a")):
+            width, height = struct.unpack("<HH", data[6:10])
+        elif data.startswith(b"BM"):
+            width, height = struct.unpack("<ii", data[18:26])
+        elif data.startswith(b"\xff\xd8"):
+            height, width = tf.io.extract_jpeg_shape(data).numpy()[:2]
+        else:
+            return None
+    except (struct.error, tf.errors.OpError):
+        return None
+    return abs(int(height)), abs(int(width))
+
+
+def _by_shape(function, images):
+    """`function` on a stack of same-shaped images; images of other shapes one at a time."""
+    if len({image.shape for image in images}) == 1:
+        return function(np.stack(images))
+    return np.concatenate([function(image[None]) for image in images])
