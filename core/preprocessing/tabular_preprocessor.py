@@ -171,8 +171,40 @@ class TabularPreprocessor:
         This is the path of a single-row `predict`. It returns None when a
         value needs the full path's checks (a string in a numeric column).
         """
-        values = X.to_numpy(dtype=object)[:, positions]
-        out = np.empty((len(X), self.n_output_features_), dtype=np.float32)
+        return self._encode_values(X.to_numpy(dtype=object)[:, positions])
+
+    def transform_values(self, rows, columns):
+        """Encodes rows of plain values, without a DataFrame: for servers and other hot paths.
+
+        Building a DataFrame costs more than a small batch of rows takes
+        through a model; this is `transform` on the values directly.
+
+        Args:
+            rows: a sequence of rows, each a sequence of values in `columns`
+                order: numbers or None in numeric columns; strings, booleans,
+                numbers or None in categorical ones.
+            columns: the column of each position; every fitted column must be
+                there (others are ignored).
+
+        Returns:
+            float32 array as `transform` returns, or None when a value needs
+            `transform`'s checks and messages (text or infinity in a numeric
+            column): call `transform` on a DataFrame then.
+        """
+        position = {column: i for i, column in enumerate(columns)}
+        missing = [c for c in self.feature_names_in_ if c not in position]
+        if missing:
+            raise ValueError(
+                f"`columns` lacks columns {missing} that were present during fit. "
+                f"Received: columns={list(columns)}"
+            )
+        values = np.empty((len(rows), len(columns)), dtype=object)
+        values[:] = rows if len(rows) else values
+        return self._encode_values(values[:, [position[c] for c in self.feature_names_in_]])
+
+    def _encode_values(self, values):
+        """Encodes an object array whose columns are `feature_names_in_`, or returns None."""
+        out = np.empty((len(values), self.n_output_features_), dtype=np.float32)
         n_numeric = len(self.numeric_columns_)
         if n_numeric:
             try:

@@ -5,7 +5,6 @@ import base64
 import binascii
 import io
 import json
-import logging
 import math
 import re
 import struct
@@ -17,7 +16,6 @@ from core.estimators import KerasClassifier, TabularClassifier
 from core.estimators.keras_estimator import _jsonable
 from core.serving.micro_batcher import MicroBatcher
 from core.serving.request_schema import input_kind, request_models, row_columns
-from core.serving.row_encoder import RowEncoder
 
 # Input kinds whose predict requests are gathered into one model call. The others are
 # not: transactions and events read each other's rows (an account's history, a
@@ -89,19 +87,20 @@ class ServedModel:
         self._class_keys = None if classes is None else [str(c) for c in self.classes]
         self._multilabel = getattr(estimator, "target_type_", None) == "multilabel-indicator"
         self._points = hasattr(estimator, "reason_codes") and hasattr(estimator, "factor_")
-        self._encoder = self._row_encoder() if self.kind == "table" else None
+        self._fast_preprocessor = self._hot_path_preprocessor() if self.kind == "table" else None
+        self._column_names = [column for _, column in self._columns or ()]
         self._requests = self._rows = self._calls = 0
         self.batcher = None
         if self.kind in BATCHED_KINDS and batch_wait_s > 0:
             self.batcher = MicroBatcher(self._predict_parts, executor, max_batch, batch_wait_s)
 
-    def _row_encoder(self):
-        """A `RowEncoder` for the hot path of table predictions, or None to use `predict_proba`.
+    def _hot_path_preprocessor(self):
+        """The preprocessor, for the hot path of table predictions, or None to use `predict_proba`.
 
-        The encoder stands in for the DataFrame, `_validate_X` and the
-        preprocessor, so it is used only where `predict_proba` is the base
-        classes' `_proba_from_logits(_predict_raw(_transform(X)))` and only
-        if it encodes a few probe rows exactly as the preprocessor does.
+        `TabularPreprocessor.transform_values` stands in for the DataFrame,
+        `_validate_X` and `transform`, so it is used only where
+        `predict_proba` is the base classes'
+        `_proba_from_logits(_predict_raw(_transform(X)))`.
         """
         estimator = self.estimator
         preprocessor = getattr(estimator, "preprocessor_", None)
@@ -110,15 +109,7 @@ class ServedModel:
             TabularClassifier.predict_proba,
         ):
             return None
-        encoder = RowEncoder(preprocessor, [column for _, column in self._columns])
-        if not encoder.matches_preprocessor(_probe_rows(preprocessor, encoder.columns)):
-            logging.getLogger(__name__).warning(
-                "Model %r: the fast row encoder disagrees with the preprocessor; predicting "
-                "through DataFrames instead.",
-                self.name,
-            )
-            return None
-        return encoder
+        return preprocessor
 
     # ------------------------------------------------------------ lifecycle
     async def start(self):
@@ -201,7 +192,7 @@ class ServedModel:
         rows = [row for part in parts for row in part]
         if self.kind != "table":
             proba = self.estimator.predict_proba(rows)
-        elif self._encoder is not None:
+        elif self._fast_preprocessor is not None:
             proba = self._table_proba(rows)
         else:
             proba = self.estimator.predict_proba(self._frame(rows))
@@ -211,7 +202,10 @@ class ServedModel:
         """`predict_proba` of validated rows: `_proba_from_logits(_predict_raw(transform))`."""
         estimator = self.estimator
         # A pydantic instance's __dict__ holds its field values, in column order.
-        matrix = self._encoder.encode([tuple(row.__dict__.values()) for row in rows])
+        values = [tuple(row.__dict__.values()) for row in rows]
+        matrix = self._fast_preprocessor.transform_values(values, self._column_names)
+        if matrix is None:  # A value that needs the DataFrame path's checks and messages.
+            return estimator.predict_proba(self._frame(rows))
         return estimator._proba_from_logits(estimator._predict_raw(matrix))
 
     def _predict_one(self, body):
@@ -327,23 +321,6 @@ def _fresh_metadata(estimator):
         "input_schema": estimator._input_schema(),
         "classes": _jsonable(getattr(estimator, "classes_", None)),
     }
-
-
-def _probe_rows(preprocessor, columns):
-    """Rows that exercise every branch of the encoding: missing, typical, extreme, unknown."""
-    numeric = set(preprocessor.numeric_columns_)
-    vocabularies = dict(
-        zip(preprocessor.categorical_columns_, preprocessor.vocabularies_, strict=True)
-    )
-    medians = dict(zip(preprocessor.numeric_columns_, preprocessor.medians_, strict=True))
-    probes = [
-        {},
-        {c: medians[c] for c in numeric} | {c: (v or ["x"])[0] for c, v in vocabularies.items()},
-        {c: 1e300 for c in numeric} | {c: "\x00 unknown" for c in vocabularies},
-        {c: -3.5 for c in numeric} | {c: True for c in vocabularies},
-        {c: 0.0 for c in numeric} | {c: (v or ["x"])[-1] for c, v in vocabularies.items()},
-    ]
-    return [tuple(probe.get(c) for c in columns) for probe in probes]
 
 
 def _numeric_columns(kind, schema):

@@ -25,7 +25,6 @@ import pytest
 from core.cli import _model_specs, main
 from core.serving import MicroBatcher, ModelServer
 from core.serving.request_schema import input_kind, request_models
-from core.serving.row_encoder import RowEncoder
 from core.serving.served_model import _by_shape, _decode_images
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -332,7 +331,7 @@ def test_served_model_batches_concurrent_requests(saved, patients):
     assert [len(answer["predictions"]) for answer in answers] == sizes
 
 
-def test_row_encoder_encodes_as_the_preprocessor(saved, patients):
+def test_request_rows_encode_as_the_preprocessor(saved, patients):
     X, _ = patients
     preprocessor = saved["diagnosis"][1].preprocessor_
     X = X.astype({"age": float})
@@ -340,11 +339,11 @@ def test_row_encoder_encodes_as_the_preprocessor(saved, patients):
     X.loc[X.index[3:9], ["bmi", "smoking_status"]] = np.nan
     X.loc[X.index[10], "age"] = 1e300
     rows = [tuple(None if pd.isna(v) else v for v in row) for row in X.itertuples(index=False)]
-    encoder = RowEncoder(preprocessor, list(X.columns))
-    np.testing.assert_array_equal(encoder.encode(rows), preprocessor.transform(X))
-    assert encoder.matches_preprocessor(rows[:16])
-    with pytest.raises(ValueError, match="lacks the preprocessor's columns"):
-        RowEncoder(preprocessor, ["age"])
+    encoded = preprocessor.transform_values(rows, list(X.columns))
+    np.testing.assert_array_equal(encoded, preprocessor.transform(X))
+    assert preprocessor.transform_values([("a word",) * X.shape[1]], list(X.columns)) is None
+    with pytest.raises(ValueError, match="lacks columns"):
+        preprocessor.transform_values(rows, ["age"])
 
 
 def _batch_run(batcher, payloads):
