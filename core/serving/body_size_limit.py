@@ -90,15 +90,23 @@ def replay_body(body, receive):
 
 async def _refuse(send, status, detail):
     content = json.dumps({"detail": detail}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(content)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
+    await send_json(send, status, content, close=True)
+
+
+async def send_json(send, status, content, close=False):
+    """Sends a whole JSON response through an ASGI `send`.
+
+    Args:
+        send: the ASGI send callable.
+        status: HTTP status code.
+        content: the JSON body, as bytes.
+        close: ask the client to close the connection (after a refused body).
+    """
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(content)).encode()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": content})

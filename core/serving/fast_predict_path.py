@@ -2,7 +2,7 @@
 
 from pydantic import ValidationError
 
-from core.serving.body_size_limit import replay_body
+from core.serving.body_size_limit import replay_body, send_json
 
 
 class FastPredictPath:
@@ -53,17 +53,7 @@ class FastPredictPath:
             await self.app(scope, replay_body(body, receive), send)
             return
         status, content = await self.answer(served.predict(request))
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(content)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": content})
+        await send_json(send, status, content)
 
 
 def _json_content(scope):

@@ -114,6 +114,8 @@ def test_without_validation_trains_all_epochs(patients):
     assert "val_loss" not in model.history_
 
 
+# Slow (16 s): balanced class weights are also trained in tests/core/training/test_distribution.py.
+@pytest.mark.slow
 def test_balanced_class_weight_raises_minority_probability(patients):
     X, y = patients
     plain = tiny(max_epochs=15).fit(X.iloc[:300], y.iloc[:300])
@@ -132,6 +134,8 @@ def test_class_weight_dict_and_sample_weight(patients):
         tiny().fit(X.iloc[:100], y.iloc[:100], sample_weight=np.ones(3))
 
 
+# Slow (20 s): string multiclass labels are also fitted and predicted in tests/core/export.
+@pytest.mark.slow
 def test_string_multiclass_labels():
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"a": rng.normal(size=240), "b": rng.normal(size=240)})
@@ -144,6 +148,8 @@ def test_string_multiclass_labels():
     assert len(report["per_class"]) == 3 and 0.5 < report["auroc"] <= 1.0
 
 
+# Slow (14 s): scikit-learn's multilabel checks run on this task in the default suite.
+@pytest.mark.slow
 def test_multilabel_indicator_targets():
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})

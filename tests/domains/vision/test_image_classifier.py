@@ -282,6 +282,8 @@ def test_plot_explanations_scales_images_once(tmp_path, monkeypatch):
     assert seen and all(0.5 < peak <= 1.0 for peak in seen)
 
 
+# Slow (19 s): four fits of real-size images; kept for `pytest -m slow`.
+@pytest.mark.slow
 def test_auto_image_size_follows_the_training_images():
     model = tiny(image_size="auto", max_epochs=1).fit(np.zeros((4, 20, 24)), [0, 1, 0, 1])
     assert model.preprocessor_.image_size == (20, 24)
