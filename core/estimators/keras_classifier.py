@@ -19,9 +19,10 @@ from core.calibration import (
     nonconformity_scores,
 )
 from core.calibration.split_conformal import check_alpha
-from core.estimators.keras_estimator import KerasEstimator, _jsonable
+from core.estimators.keras_estimator import KerasEstimator
 from core.losses import EnsembleCrossEntropy
 from core.metrics import expected_calibration_error
+from core.persistence.metadata import jsonable
 
 TARGET_TYPES = ("binary", "multiclass", "multilabel-indicator")
 
@@ -555,7 +556,7 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
         return {
             **super()._export_description(),
             "target_type": self.target_type_,
-            "classes": _jsonable(self.classes_),
+            "classes": jsonable(self.classes_),
             "calibration": getattr(self, "calibration", None),
             "outputs": {
                 "probabilities": "float64 (n, n_classes), columns in `classes` order, "
@@ -569,11 +570,11 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
         scores = getattr(self, "conformal_scores_", None)
         return {
             "target_type": self.target_type_,
-            "classes": _jsonable(self.classes_),
+            "classes": jsonable(self.classes_),
             "classes_dtype": self.classes_.dtype.str if self.classes_.dtype != object else "O",
             "calibrator": None if calibrator is None else calibrator.get_state(),
             "conformal_scores": None if scores is None else scores.tolist(),
-            "conformal_folds": _jsonable(getattr(self, "conformal_folds_", None)),
+            "conformal_folds": jsonable(getattr(self, "conformal_folds_", None)),
         }
 
     def _set_classifier_state(self, state):

@@ -2,21 +2,18 @@
 
 import contextlib
 import hashlib
-import importlib.metadata
 import inspect
 import json
-import logging
 import os
-import platform
 import random
 import time
 
 import keras
 import numpy as np
-import sklearn
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from core.inference import InferenceFunction
 from core.persistence import (
     ModelFileError,
     model_from_bytes,
@@ -24,6 +21,7 @@ from core.persistence import (
     read_archive,
     write_archive,
 )
+from core.persistence.metadata import jsonable, library_versions
 from core.training import (
     DifferentialPrivacy,
     StepTrainer,
@@ -35,9 +33,6 @@ from core.training import (
     precision_policy,
     worker_index,
 )
-
-# Rows per call of the compiled inference function; larger inputs go in chunks.
-INFERENCE_CHUNK = 4096
 
 # Training options every task takes; an estimator without the parameter gets the default.
 _OPTION_DEFAULTS = {
@@ -164,7 +159,7 @@ class KerasEstimator(BaseEstimator):
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.items()}
         self.n_epochs_ = len(self.history_["loss"])
         self.training_seconds_ = time.perf_counter() - started
-        self._predict_function = _InferenceFunction(self.model_)
+        self._predict_function = InferenceFunction(self.model_)
 
     def _train_epochs(
         self, X_train, y_train, sample_weight, validation, loss, learning_rate, epochs, stage="main"
@@ -268,7 +263,7 @@ class KerasEstimator(BaseEstimator):
             directory = os.path.join(directory, f"worker-{worker_index()}")
         params = {k: v for k, v in self.get_params(deep=False).items() if k != "verbose"}
         fingerprint = hashlib.sha256(
-            json.dumps([type(self).__qualname__, stage, _jsonable(params)], default=repr).encode()
+            json.dumps([type(self).__qualname__, stage, jsonable(params)], default=repr).encode()
             + _data_digest(data)
         ).hexdigest()
         return TrainingCheckpoint(directory, stage, fingerprint, early_stopping)
@@ -332,18 +327,8 @@ class KerasEstimator(BaseEstimator):
 
     # ----------------------------------------------------------- inference
     def _predict_raw(self, matrix):
-        """Runs the model on a float matrix, in chunks, without `model.predict`.
-
-        `model.predict` builds a data pipeline on every call, which costs tens
-        of milliseconds; a compiled function called directly costs well under one.
-        """
-        if len(matrix) <= INFERENCE_CHUNK:
-            return self._predict_function(matrix)
-        chunks = [
-            self._predict_function(matrix[i : i + INFERENCE_CHUNK])
-            for i in range(0, len(matrix), INFERENCE_CHUNK)
-        ]
-        return np.concatenate(chunks, axis=0)
+        """Runs the model on a float matrix through its compiled inference function."""
+        return self._predict_function(matrix)
 
     # -------------------------------------------------- pickling and files
     def __getstate__(self):
@@ -364,7 +349,7 @@ class KerasEstimator(BaseEstimator):
     def _set_model(self, model):
         """Sets `model_` and its compiled inference function (traced on first call)."""
         self.model_ = model
-        self._predict_function = _InferenceFunction(model)
+        self._predict_function = InferenceFunction(model)
 
     def save(self, path):
         """Saves the fitted estimator to one file.
@@ -380,13 +365,13 @@ class KerasEstimator(BaseEstimator):
         """
         check_is_fitted(self)
         params = self.get_params(deep=False)
-        state = {"params": _jsonable(params), "fitted": self._get_fitted_state()}
+        state = {"params": jsonable(params), "fitted": self._get_fitted_state()}
         metadata = {
             "estimator": f"{type(self).__module__}.{type(self).__qualname__}",
             "task": self.task_name,
-            "versions": _library_versions(),
+            "versions": library_versions(),
             "input_schema": self._input_schema(),
-            "classes": _jsonable(getattr(self, "classes_", None)),
+            "classes": jsonable(getattr(self, "classes_", None)),
             "training": {
                 "epochs": self.n_epochs_,
                 "seconds": round(self.training_seconds_, 3),
@@ -542,7 +527,7 @@ class KerasEstimator(BaseEstimator):
         """What the caller applies before the graph, for the companion JSON."""
         return {
             "in_python": f"{type(self).__name__}.export_inputs(X)",
-            "fitted_state": _jsonable(self._get_fitted_state()),
+            "fitted_state": jsonable(self._get_fitted_state()),
         }
 
     def _export_head(self, outputs):
@@ -560,74 +545,6 @@ class KerasEstimator(BaseEstimator):
         return hasattr(self, "model_")
 
 
-class _InferenceFunction:
-    """Calls a model through one traced graph, built on first use.
-
-    For TensorFlow the graph is a concrete function: calling it skips
-    `tf.function`'s argument matching, which is most of the cost of a
-    one-row call. Tracing waits for the first prediction, so `fit` and
-    `load` pay nothing for it.
-    """
-
-    def __init__(self, model):
-        self._model = model
-        self._call = None
-
-    def __call__(self, matrix):
-        if self._call is None:
-            self._call = self._trace()
-        return self._call(np.asarray(matrix, dtype=np.float32))
-
-    def _trace(self):
-        model = self._model
-        backend = keras.backend.backend()
-        if backend == "tensorflow":
-            import tensorflow as tf
-
-            _quiet_retracing_warning(tf)
-            spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
-            concrete = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
-            return lambda matrix: concrete(tf.constant(matrix)).numpy()
-        if backend == "jax":
-            import jax
-
-            function = jax.jit(lambda x: model(x, training=False))
-            return lambda matrix: np.asarray(function(matrix))
-        return lambda matrix: keras.ops.convert_to_numpy(model(matrix, training=False))
-
-
-class _DropRetracingWarning(logging.Filter):
-    def filter(self, record):
-        return "triggered tf.function retracing" not in record.getMessage()
-
-
-def _quiet_retracing_warning(tf):
-    """Drops TensorFlow's retracing warning, which fires when many models are fitted in a row.
-
-    Each fitted model gets its own compiled function, traced once; that is
-    the intended cost, not the accidental retracing the warning is about.
-    """
-    logger = tf.get_logger()
-    if not any(isinstance(f, _DropRetracingWarning) for f in logger.filters):
-        logger.addFilter(_DropRetracingWarning())
-
-
-def _library_versions():
-    versions = {
-        "python": platform.python_version(),
-        "keras": keras.__version__,
-        "keras_backend": keras.backend.backend(),
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-    }
-    for package in ("keras-domains", "tensorflow", "pandas"):
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            versions[package] = None
-    return versions
-
-
 def _data_digest(data):
     """SHA-256 of the training arrays (a dataset counts by its structure only)."""
     digest = hashlib.sha256()
@@ -638,19 +555,3 @@ def _data_digest(data):
         else:
             digest.update(repr(type(leaf)).encode())
     return digest.digest()
-
-
-def _jsonable(value):
-    """Converts numpy values, arrays and tuples into plain JSON types."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.random.RandomState):
-        raise ValueError(
-            "Cannot save an estimator whose `random_state` is a RandomState instance; "
-            "use an integer seed."
-        )
-    return value

@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse
 
 from core.estimators.keras_classifier import KerasClassifier
-from core.estimators.keras_estimator import _InferenceFunction
+from core.inference import InferenceFunction
 
 
 class WideAndDeepClassifier(KerasClassifier, abc.ABC):
@@ -65,7 +65,7 @@ class WideAndDeepClassifier(KerasClassifier, abc.ABC):
         self.history_ = {k: [float(v) for v in values] for k, values in history.items()}
         self.n_epochs_ = len(self.history_["loss"])
         self.training_seconds_ = time.perf_counter() - started
-        self._predict_function = _InferenceFunction(self.model_)
+        self._predict_function = InferenceFunction(self.model_)
 
     def _fit_linear_path(self, X_train, y_train, sample_weight, validation):
         """Fits the linear path by logistic regression, one per label; returns the chosen C."""

@@ -7,7 +7,7 @@ import tempfile
 
 import numpy as np
 
-from core.estimators.keras_estimator import _jsonable, _library_versions
+from core.persistence.metadata import jsonable, library_versions
 
 FORMATS = ("saved_model", "onnx")
 #: Name of the companion JSON inside a SavedModel folder (an ONNX file gets `<path>.json`).
@@ -58,7 +58,7 @@ class ModelExporter:
         if format == "onnx":
             _require_onnx()
         companion = {**self.description, **self.signature.describe(), "format": format}
-        companion["versions"] = _library_versions()
+        companion["versions"] = library_versions()
         parent = os.path.dirname(os.path.abspath(path))
         os.makedirs(parent, exist_ok=True)
         if format == "saved_model":
@@ -67,7 +67,7 @@ class ModelExporter:
         model_bytes = self._onnx_bytes(companion)
         companion_path = f"{path}.json"
         _write_atomically(path, model_bytes)
-        _write_atomically(companion_path, json.dumps(_jsonable(companion), indent=2).encode())
+        _write_atomically(companion_path, json.dumps(jsonable(companion), indent=2).encode())
         return {"path": path, "format": format, "companion": companion_path}
 
     # ----------------------------------------------------------- saved model
@@ -97,7 +97,7 @@ class ModelExporter:
         tf.saved_model.save(module, folder, signatures={"serving_default": signature})
         extra = os.path.join(folder, COMPANION_NAME)
         with open(extra, "w", encoding="utf-8") as f:
-            json.dump(_jsonable(companion), f, indent=2)
+            json.dump(jsonable(companion), f, indent=2)
 
     # ------------------------------------------------------------------ onnx
     def _onnx_bytes(self, companion):
@@ -114,7 +114,7 @@ class ModelExporter:
         _put_lookups_in_front(model_proto, self.signature.onnx_lookups())
         _check_onnx(model_proto)
         entry = model_proto.metadata_props.add()
-        entry.key, entry.value = "keras_domains", json.dumps(_jsonable(companion))
+        entry.key, entry.value = "keras_domains", json.dumps(jsonable(companion))
         return model_proto.SerializeToString()
 
 

@@ -757,9 +757,9 @@ def _versions(estimator):
     metadata = getattr(estimator, "metadata_", None)
     if isinstance(metadata, dict) and isinstance(metadata.get("versions"), dict):
         return metadata["versions"], True
-    from core.estimators.keras_estimator import _library_versions
+    from core.persistence.metadata import library_versions
 
-    return _library_versions(), False
+    return library_versions(), False
 
 
 def _set_coverage(sets, scores):

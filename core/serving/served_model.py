@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core.estimators import KerasClassifier, TabularClassifier
-from core.estimators.keras_estimator import _jsonable
+from core.persistence.metadata import jsonable
 from core.serving.micro_batcher import MicroBatcher
 from core.serving.request_schema import input_kind, request_models, row_columns
 
@@ -83,7 +83,7 @@ class ServedModel:
         numeric = _numeric_columns(self.kind, schema)
         self._numeric = {field for field, column in self._columns or () if column in numeric}
         classes = getattr(estimator, "classes_", None)
-        self.classes = None if classes is None else _jsonable(classes)
+        self.classes = None if classes is None else jsonable(classes)
         self._class_keys = None if classes is None else [str(c) for c in self.classes]
         self._multilabel = getattr(estimator, "target_type_", None) == "multilabel-indicator"
         self._points = hasattr(estimator, "reason_codes") and hasattr(estimator, "factor_")
@@ -233,7 +233,7 @@ class ServedModel:
             if self._points:
                 item["points"] = self._points_of(row[1])
             if ids is not None:
-                item = {str(ids.name): _jsonable(ids[k]), **item}
+                item = {str(ids.name): jsonable(ids[k]), **item}
             predictions.append(item)
         return predictions
 
@@ -276,7 +276,7 @@ class ServedModel:
             attrs = attributions.attrs
             key = self._schema["events"]["patient_column"]
             patients = [
-                {key: _jsonable(p), "logit": logit, "baseline": base, "target": target}
+                {key: jsonable(p), "logit": logit, "baseline": base, "target": target}
                 for p, logit, base, target in zip(
                     attrs["patients"], attrs["logit"], attrs["baseline"], attrs["target"],
                     strict=True,
@@ -319,7 +319,7 @@ def _fresh_metadata(estimator):
     return {
         "task": getattr(estimator, "task_name", None),
         "input_schema": estimator._input_schema(),
-        "classes": _jsonable(getattr(estimator, "classes_", None)),
+        "classes": jsonable(getattr(estimator, "classes_", None)),
     }
 
 

@@ -20,10 +20,10 @@ from core.backbones.visit_sequence_model import (
     build_visit_sequence_model,
 )
 from core.estimators import WideAndDeepClassifier
-from core.estimators.keras_estimator import _jsonable
 from core.explain import integrated_gradients
 from core.layers.visit_embedding import VisitEmbedding
 from core.metrics import binary_report, multiclass_report
+from core.persistence.metadata import jsonable
 from core.preprocessing.event_sequence_encoder import (
     MASK_ID,
     PAD_ID,
@@ -661,9 +661,9 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
 
     def _target_name(self, output):
         if self.target_type_ == "binary":
-            return _jsonable(self.classes_[1])
+            return jsonable(self.classes_[1])
         if self.target_type_ == "multiclass":
-            return _jsonable(self.classes_[output])
+            return jsonable(self.classes_[output])
         return self.label_names_[output] if self.label_names_ else int(output)
 
     def _explained_targets(self, logits, target):
@@ -726,7 +726,7 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
     def _get_fitted_state(self):
         return {
             "sequence_encoder": self.sequence_encoder_.get_state(),
-            "encoder_config": _jsonable(self.encoder_config_),
+            "encoder_config": jsonable(self.encoder_config_),
             "deep_path_kept": bool(self.deep_path_kept_),
             "linear_C": self.linear_C_,
             "label_names": self.label_names_,

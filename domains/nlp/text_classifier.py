@@ -19,7 +19,6 @@ from core.backbones.text_model import (
     build_text_encoder,
 )
 from core.estimators import WideAndDeepClassifier
-from core.estimators.keras_estimator import _jsonable, _library_versions
 from core.explain import integrated_gradients
 from core.layers.padding_mask import PaddingMask
 from core.persistence import (
@@ -29,6 +28,7 @@ from core.persistence import (
     read_archive,
     write_archive,
 )
+from core.persistence.metadata import jsonable, library_versions
 from core.preprocessing import WordPieceTokenizer
 from core.preprocessing.text_input import as_text_list
 from core.pretraining import mask_tokens
@@ -278,7 +278,7 @@ class TextClassifier(WideAndDeepClassifier):
         metadata = {
             "kind": BACKBONE_FILE_KIND,
             "estimator": f"{type(self).__module__}.{type(self).__qualname__}",
-            "versions": _library_versions(),
+            "versions": library_versions(),
         }
         write_archive(path, model_to_bytes(backbone_model), state, metadata)
         return path
@@ -639,7 +639,7 @@ class TextClassifier(WideAndDeepClassifier):
     def _get_fitted_state(self):
         return {
             "tokenizer": self.tokenizer_.get_state(),
-            "encoder_config": _jsonable(self.encoder_config_),
+            "encoder_config": jsonable(self.encoder_config_),
             "input_length": self.input_length_,
             "text_column": self.text_column_,
             **self._classifier_state(),

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from core.backbones import IMAGE_BACKBONES, build_image_model
 from core.backbones.image_model import BACKBONE_MODEL, HEAD_MODEL
 from core.estimators import KerasClassifier
-from core.estimators.keras_estimator import _InferenceFunction
+from core.inference import InferenceFunction
 from core.losses import EnsembleCrossEntropy
 from core.preprocessing import ImagePreprocessor
 from core.preprocessing.image_preprocessor import (
@@ -360,7 +360,7 @@ class ImageClassifier(KerasClassifier):
         }
         self.n_epochs_ = len(self.history_["loss"])
         self.training_seconds_ = time.perf_counter() - started
-        self._predict_function = _InferenceFunction(self.model_)
+        self._predict_function = InferenceFunction(self.model_)
 
     # ---------------------------------------------------------- prediction
     def _images(self, X):
