@@ -75,6 +75,12 @@ class KerasEstimator(BaseEstimator):
 
     #: Name under which the task is registered, e.g. "medical.diagnosis".
     task_name = None
+    #: The raw input `fit` and `predict` take: "table", "transactions", "events",
+    #: "images", "texts" or "generation". Serving and export read it, with `input_schema()`.
+    input_kind = None
+    #: What `explain` attributes a prediction to: "columns", "reason_codes", "tokens",
+    #: "events" or "heat_map"; None when the task has no `explain`.
+    explanation_kind = None
 
     # ------------------------------------------------------------ training
     def _training_options(self):
@@ -370,7 +376,7 @@ class KerasEstimator(BaseEstimator):
             "estimator": f"{type(self).__module__}.{type(self).__qualname__}",
             "task": self.task_name,
             "versions": library_versions(),
-            "input_schema": self._input_schema(),
+            "input_schema": self.input_schema(),
             "classes": jsonable(getattr(self, "classes_", None)),
             "training": {
                 "epochs": self.n_epochs_,
@@ -472,7 +478,13 @@ class KerasEstimator(BaseEstimator):
 
         return X.index if isinstance(X, pd.DataFrame | pd.Series) else pd.RangeIndex(len(X))
 
-    def _input_schema(self):
+    def input_schema(self):
+        """The raw input the fitted estimator takes, as plain JSON (saved in the model file).
+
+        Returns:
+            For tables, a list of `{"name", "kind", ...}` per column; for other
+            input kinds a dict keyed by the kind's parts; None when not fitted.
+        """
         return None
 
     # --------------------------------------------------------------- export

@@ -81,6 +81,9 @@ class TabularClassifier(KerasClassifier):
         n_epochs_: epochs trained.
     """
 
+    input_kind = "table"
+    explanation_kind = "columns"
+
     def __init__(
         self,
         backbone="mlp",
@@ -678,7 +681,7 @@ class TabularClassifier(KerasClassifier):
         self._set_classifier_state(state)
         self._set_base_fitted_state(state)
 
-    def _input_schema(self):
+    def input_schema(self):
         return self.preprocessor_.input_schema()
 
     def _export_signature(self):

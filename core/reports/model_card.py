@@ -317,8 +317,8 @@ def _schema_section(estimator):
     metadata = getattr(estimator, "metadata_", None)
     if isinstance(metadata, dict) and "input_schema" in metadata:
         schema = metadata["input_schema"]
-    elif hasattr(estimator, "_input_schema"):
-        schema = estimator._input_schema()
+    elif hasattr(estimator, "input_schema"):
+        schema = estimator.input_schema()
     elif hasattr(estimator, "feature_names_in_"):
         schema = [{"name": str(name)} for name in estimator.feature_names_in_]
     else:

@@ -318,7 +318,7 @@ def _fresh_metadata(estimator):
     """What `save` would write as metadata, for an estimator that was never saved."""
     return {
         "task": getattr(estimator, "task_name", None),
-        "input_schema": estimator._input_schema(),
+        "input_schema": estimator.input_schema(),
         "classes": jsonable(getattr(estimator, "classes_", None)),
     }
 

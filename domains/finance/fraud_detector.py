@@ -73,6 +73,9 @@ class FraudDetector(KerasClassifier):
         preprocessor_: fitted `TabularPreprocessor` of those features.
     """
 
+    input_kind = "transactions"
+    explanation_kind = "columns"
+
     _target_types = ("binary",)
 
     def __init__(
@@ -445,7 +448,7 @@ class FraudDetector(KerasClassifier):
         self._set_classifier_state(state)
         self._set_base_fitted_state(state)
 
-    def _input_schema(self):
+    def input_schema(self):
         return {
             "account_column": self.account_column,
             "time_column": self.time_column,

@@ -44,6 +44,8 @@ class RiskScorer(TabularClassifier):
         excluded_columns_: the columns left out.
     """
 
+    explanation_kind = "reason_codes"
+
     _target_types = ("binary",)
 
     def __init__(

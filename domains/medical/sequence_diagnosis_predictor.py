@@ -138,6 +138,9 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
     >>> model.patient_index(new_events)  # the patients of those rows
     """
 
+    input_kind = "events"
+    explanation_kind = "events"
+
     # L2 penalties tried for the wide path (inverse strength, as scikit-learn's C).
     LINEAR_C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
     LINEAR_C_DEFAULT = 0.3
@@ -746,7 +749,7 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         self._set_classifier_state(state)
         self._set_base_fitted_state(state)
 
-    def _input_schema(self):
+    def input_schema(self):
         return {
             "events": {
                 "patient_column": self.patient_column,

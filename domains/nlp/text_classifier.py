@@ -104,6 +104,9 @@ class TextClassifier(WideAndDeepClassifier):
         pretrained_: True after `pretrain`, until the next `fit`.
     """
 
+    input_kind = "texts"
+    explanation_kind = "tokens"
+
     # L2 penalties tried for the n-gram path (inverse strength, as scikit-learn's C).
     LINEAR_C_GRID = (1.0, 4.0, 16.0)
     LINEAR_C_DEFAULT = 4.0
@@ -655,7 +658,7 @@ class TextClassifier(WideAndDeepClassifier):
         self._set_classifier_state(state)
         self._set_base_fitted_state(state)
 
-    def _input_schema(self):
+    def input_schema(self):
         return {
             "texts": {"column": self.text_column_, "max_tokens": self.input_length_},
         }

@@ -52,6 +52,8 @@ class TextGenerator(KerasEstimator):
             `unigram_perplexity`.
     """
 
+    input_kind = "generation"
+
     def __init__(
         self,
         vocabulary_size=8000,
@@ -364,7 +366,7 @@ class TextGenerator(KerasEstimator):
         self.token_counts_ = np.asarray(state["token_counts"], dtype=np.int64)
         self._set_base_fitted_state(state)
 
-    def _input_schema(self):
+    def input_schema(self):
         return {"texts": {"context_tokens": self.max_length}}
 
     def _transform(self, X):

@@ -74,6 +74,9 @@ class ImageClassifier(KerasClassifier):
         preprocessor_: the fitted `ImagePreprocessor` (image size, channels, scale).
     """
 
+    input_kind = "images"
+    explanation_kind = "heat_map"
+
     _target_types = ("binary", "multiclass")
 
     def __init__(
@@ -567,7 +570,7 @@ class ImageClassifier(KerasClassifier):
         self._set_classifier_state(state)
         self._set_base_fitted_state(state)
 
-    def _input_schema(self):
+    def input_schema(self):
         return {"images": self.preprocessor_.get_state()}
 
     def _export_signature(self):
