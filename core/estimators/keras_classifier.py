@@ -1,6 +1,5 @@
 """Classification on top of `KerasEstimator`: targets, weights, probabilities, trust."""
 
-import contextlib
 import warnings
 
 import numpy as np
@@ -345,19 +344,6 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
             targets.append(np.asarray(batch[1]))
         return np.concatenate(logits), np.concatenate(targets)
 
-    @contextlib.contextmanager
-    def _uncalibrated(self, per_member=False):
-        """Within this block, `predict_proba` returns the model's own probabilities.
-
-        Args:
-            per_member: return each member's probabilities, `(n, n_members, n_columns)`.
-        """
-        self._calibration_off, self._per_member = True, per_member
-        try:
-            yield
-        finally:
-            del self._calibration_off, self._per_member
-
     def predict_set(self, X, alpha=0.1, allow_empty=False, **predict_kwargs):
         """Split conformal label sets that hold the true label with probability >= 1 - alpha.
 
@@ -395,8 +381,7 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
                 "`predict_set` needs held-out rows kept at fit time, and this model was fitted "
                 "with validation_fraction=0. Refit with validation_fraction > 0."
             )
-        with self._uncalibrated(per_member=True):
-            member_proba = self.predict_proba(X, **predict_kwargs)
+        member_proba = self._member_proba(self._logits(X, **predict_kwargs), average=False)
         proba = member_proba.mean(axis=1)
         if self.conformal_folds_ is None:
             sets = 1.0 - proba <= conformal_threshold(self.conformal_scores_, alpha)
@@ -443,9 +428,8 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
             multiclass Brier score; multilabel: averages over labels.
         """
         check_is_fitted(self)
-        after = self.predict_proba(X, **predict_kwargs)
-        with self._uncalibrated():
-            before = self.predict_proba(X, **predict_kwargs)
+        logits = self._logits(X, **predict_kwargs)
+        before, after = self._member_proba(logits), self._proba_from_logits(logits)
         indicator = self._indicator(y, len(after))
         summary = {"method": getattr(self, "calibration", None), "n": len(after)}
         for name, proba in (("before", before), ("after", after)):
@@ -480,13 +464,9 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
     # ---------------------------------------------------------- prediction
     def _proba_from_logits(self, logits):
         """Probabilities in `predict_proba`'s layout, calibrated when a map was fitted."""
-        if getattr(self, "_per_member", False):
-            return self._member_proba(logits, average=False)
         proba = self._member_proba(logits)
         calibrator = getattr(self, "calibrator_", None)
-        if calibrator is None or getattr(self, "_calibration_off", False):
-            return proba
-        return calibrator.transform(proba)
+        return proba if calibrator is None else calibrator.transform(proba)
 
     def _member_proba(self, logits, average=True):
         """Probabilities before any calibration: the members' average, or per member.
@@ -506,32 +486,76 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
                 proba = np.concatenate([1.0 - proba, proba], axis=-1)
         return proba.mean(axis=1) if average else proba
 
-    def predict_proba(self, X):
+    def _logits(self, X, **context):
+        """The model's logits `(n, n_members, n_outputs)` for raw input.
+
+        The hook a task overrides when its input is not one matrix from
+        `_transform` (files read in chunks, images from folders). It must
+        not change the estimator: prediction runs from many threads at once.
+
+        Args:
+            X: raw input, as for `fit`.
+            **context: the task's further prediction arguments (`history`,
+                `prediction_time`, ...), passed to `_transform`.
+        """
+        return self._predict_raw(self._transform(X, **context))
+
+    def predict_proba(self, X, **context):
         """Predicts class probabilities.
 
         Args:
             X: raw input, as for `fit`.
+            **context: the task's further prediction arguments, e.g. the
+                earlier transactions (`history`) of a fraud model or the
+                `prediction_time` of a visit-sequence model.
 
         Returns:
             Array `(n_samples, n_classes)`, columns in `classes_` order; for
             multilabel targets, the probability of each label.
         """
         check_is_fitted(self)
-        return self._proba_from_logits(self._predict_raw(self._transform(X)))
+        return self._proba_from_logits(self._logits(X, **context))
 
-    def predict(self, X):
+    def predict(self, X, **context):
         """Predicts class labels (for multilabel targets, a 0/1 indicator matrix).
 
         Args:
             X: raw input, as for `fit`.
+            **context: further prediction arguments, as for `predict_proba`.
 
         Returns:
             Array of labels from `classes_`.
         """
-        proba = self.predict_proba(X)
+        proba = self.predict_proba(X, **context)
         if self.target_type_ == "multilabel-indicator":
             return (proba >= 0.5).astype(int)
         return self.classes_[np.argmax(proba, axis=1)]
+
+    def score(self, X, y, sample_weight=None, **context):
+        """Accuracy of `predict` (exact-match accuracy for multilabel targets).
+
+        Args:
+            X: raw input, as for `fit`.
+            y: true labels, matched to the rows `predict` returns (see
+                `_aligned_truth`).
+            sample_weight: optional weights of those rows.
+            **context: further prediction arguments, as for `predict_proba`.
+
+        Returns:
+            float.
+        """
+        from sklearn.metrics import accuracy_score
+
+        truth, weights = self._aligned_truth(X, y, sample_weight)
+        return float(accuracy_score(truth, self.predict(X, **context), sample_weight=weights))
+
+    def _aligned_truth(self, X, y, sample_weight):
+        """`(labels, weights)` in the order of the rows `predict` returns: X's own rows here.
+
+        A task whose predictions are per entity (a patient) rather than per
+        input row matches them by the entity's id.
+        """
+        return y, sample_weight
 
     # --------------------------------------------------------------- export
     def _export_head(self, logits):

@@ -357,23 +357,14 @@ class TabularClassifier(KerasClassifier):
             chunks, encode, signature, batch_size, STREAM_SHUFFLE_ROWS, seed, n_rows=n_train
         )
 
-    def predict_proba(self, X):
-        """Predicts class probabilities.
-
-        Args:
-            X: raw input, as for `fit`; a file path is read in chunks (a
-                label column in the file is ignored).
-
-        Returns:
-            Array `(n_samples, n_classes)`, columns in `classes_` order; for
-            multilabel targets, the probability of each label.
+    def _logits(self, X, **context):
+        """Logits of raw rows; a file path is read in chunks (a label column in it is ignored).
 
         Raises:
             ValueError: if a file lacks columns the model was fitted on.
         """
         if not is_table_path(X):
-            return super().predict_proba(X)
-        check_is_fitted(self)
+            return super()._logits(X, **context)
         source = TableSource(X)
         columns = None
         if hasattr(self, "feature_names_in_"):
@@ -384,9 +375,9 @@ class TabularClassifier(KerasClassifier):
                     f"{source.path!r} lacks columns {_shown(missing)} that the model was fitted "
                     f"on. Its columns ({len(source.columns)}): {_shown(source.columns)}."
                 )
-        parts = [super(TabularClassifier, self).predict_proba(c) for c in source.chunks(columns)]
+        parts = [super(TabularClassifier, self)._logits(c) for c in source.chunks(columns)]
         if not parts:
-            return np.zeros((0, len(self.classes_)))
+            return np.zeros((0, self._members(), self._n_outputs()), np.float32)
         return np.concatenate(parts)
 
     def _check_params(self):

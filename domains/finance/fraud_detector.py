@@ -324,24 +324,6 @@ class FraudDetector(KerasClassifier):
         return flat if history is None else flat[len(history) :]
 
     # ---------------------------------------------------------- prediction
-    def predict_proba(self, X, history=None):
-        """Probability of fraud for each transaction of X.
-
-        Args:
-            X: transactions DataFrame, any row order.
-            history: optional earlier transactions of the same accounts, used
-                as context only (not scored), e.g. yesterday's when scoring today's.
-
-        Returns:
-            Array `(n, 2)`: columns in `classes_` order; rows in X's order.
-        """
-        check_is_fitted(self)
-        return self._proba_from_logits(self._predict_raw(self._transform(X, history)))
-
-    def predict(self, X, history=None):
-        """Predicted labels (threshold 0.5 on the fraud probability)."""
-        return self.classes_[np.argmax(self.predict_proba(X, history), axis=1)]
-
     def report(self, X, y, k=10, max_fpr=0.01, history=None):
         """Fraud metrics on labelled transactions.
 
@@ -358,7 +340,7 @@ class FraudDetector(KerasClassifier):
         """
         from sklearn.metrics import roc_auc_score
 
-        scores = self.predict_proba(X, history)[:, 1]
+        scores = self.predict_proba(X, history=history)[:, 1]
         truth = (np.asarray(y) == self.classes_[1]).astype(int)
         if len(truth) != len(scores):
             raise ValueError(

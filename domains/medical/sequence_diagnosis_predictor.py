@@ -510,49 +510,23 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         sequences = self._sequences(table, patients, keep, days_before, return_events=return_events)
         return table, patients, keep, days_before, sequences, sequences.matrix(wide=self.counts)
 
-    def predict_proba(self, X, prediction_time=None):
-        """Probabilities per patient.
+    def _transform(self, X, prediction_time=None):
+        """The model's input matrix: one row per patient, in `patient_index(X)` order.
 
         Args:
             X: events DataFrame.
             prediction_time: None, one time, or a Series per patient id; only
                 events at or before it are read.
-
-        Returns:
-            Array `(n_patients, n_classes)`, rows in `patient_index(X)` order
-            (ascending patient id), columns in `classes_` order; for
-            multilabel targets, the probability of each label.
         """
-        matrix = self._matrix(X, prediction_time)[-1]
-        return self._proba_from_logits(self._predict_raw(matrix))
+        return self._matrix(X, prediction_time)[-1]
 
-    def predict(self, X, prediction_time=None):
-        """Predicted labels per patient, in `patient_index(X)` order (multilabel: 0/1 matrix)."""
-        proba = self.predict_proba(X, prediction_time)
-        if self.target_type_ == "multilabel-indicator":
-            return (proba >= 0.5).astype(int)
-        return self.classes_[np.argmax(proba, axis=1)]
-
-    def score(self, X, y, prediction_time=None, sample_weight=None):
-        """Accuracy, with `y` matched to X's patients by id.
-
-        Args:
-            X: events DataFrame.
-            y: labels indexed by patient id.
-            prediction_time: as in `predict`.
-            sample_weight: per-patient weights (Series by id, or in patient order).
-
-        Returns:
-            float.
-        """
-        from sklearn.metrics import accuracy_score
-
+    def _aligned_truth(self, X, y, sample_weight):
+        """Labels and weights matched to X's patients by id (predictions are per patient)."""
         patients = self.patient_index(X)
         truth = np.asarray(align_to_patients(y, patients, "y"))
         if truth.ndim == 2 and truth.shape[1] == 1:
             truth = truth[:, 0]
-        weights = _align_weights(sample_weight, patients)
-        return float(accuracy_score(truth, self.predict(X, prediction_time), sample_weight=weights))
+        return truth, _align_weights(sample_weight, patients)
 
     def report(self, X, y, prediction_time=None, threshold=0.5):
         """Discrimination, calibration and threshold metrics on labelled patients.
@@ -570,7 +544,7 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
             more than two classes or labels, their macro averages and
             `per_class`; with a calibration map, `calibration`.
         """
-        proba = self.predict_proba(X, prediction_time)
+        proba = self.predict_proba(X, prediction_time=prediction_time)
         truth = np.asarray(align_to_patients(y, self.patient_index(X), "y"))
         if truth.ndim == 2 and truth.shape[1] == 1:
             truth = truth[:, 0]

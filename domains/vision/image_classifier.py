@@ -373,24 +373,11 @@ class ImageClassifier(KerasClassifier):
             return self.preprocessor_.dataset(files, batch_size=256)
         return self.preprocessor_.transform_arrays(images)
 
-    def _predict_logits(self, X):
+    def _logits(self, X):
         data = self._images(X)
         if isinstance(data, np.ndarray):
             return self._predict_raw(data)
         return np.concatenate([self._predict_raw(batch.numpy()) for batch in data], axis=0)
-
-    def predict_proba(self, X):
-        """Class probabilities.
-
-        Args:
-            X: an image array, a list of image files, or a folder (its images
-                in `list_images` order).
-
-        Returns:
-            Array `(n, n_classes)`, columns in `classes_` order.
-        """
-        check_is_fitted(self)
-        return self._proba_from_logits(self._predict_logits(X))
 
     def explain(self, X, target=None):
         """Grad-CAM heat maps from the backbone's last feature map.

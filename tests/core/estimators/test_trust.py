@@ -90,16 +90,14 @@ def test_calibration_report_before_and_after(fixture, request):
         assert calibration["ece_after"] == pytest.approx(report["ece"])
     for key in ("ece_before", "ece_after", "brier_before", "brier_after"):
         assert 0.0 <= calibration[key] <= 1.0
-    with model._uncalibrated():
-        raw = model.predict_proba(X_test)
+    raw = model._member_proba(model._logits(X_test))
     assert not np.allclose(raw, model.predict_proba(X_test))
 
 
 def test_temperature_keeps_the_ranking(breast_cancer_model):
     model, X_test, _ = breast_cancer_model
     calibrated = model.predict_proba(X_test)[:, 1]
-    with model._uncalibrated():
-        raw = model.predict_proba(X_test)[:, 1]
+    raw = model._member_proba(model._logits(X_test))[:, 1]
     assert np.all(np.diff(calibrated[np.argsort(raw)]) >= 0)
     assert model.calibrator_.temperature_ != pytest.approx(1.0, abs=1e-3)
 
@@ -159,3 +157,31 @@ def test_multilabel_targets_have_no_label_sets():
     with pytest.raises(ValueError, match="multilabel"):
         model.predict_set(X)
     assert model.calibration_report(X, y)["method"] == "temperature"
+
+
+def test_one_model_answers_eight_threads_as_it_answers_serially(breast_cancer_model):
+    """Calibrated probabilities, conformal sets and calibration reports hold no per-call state."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    model, X_test, y_test = breast_cancer_model
+    chunks = [X_test.iloc[i::8] for i in range(8)]
+    truths = [y_test.iloc[i::8] for i in range(8)]
+
+    def answers(k):
+        # Each call mixes the calibrated and the uncalibrated, per-member paths.
+        return (
+            model.predict_proba(chunks[k]),
+            model.predict_set(chunks[k], alpha=0.1),
+            model.calibration_report(chunks[k], truths[k])["ece_before"],
+            model.predict(chunks[k]),
+        )
+
+    serial = [answers(k) for k in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        threaded = list(pool.map(answers, [k for k in range(8) for _ in range(3)]))
+    for k, got in zip([k for k in range(8) for _ in range(3)], threaded, strict=True):
+        expected = serial[k]
+        np.testing.assert_allclose(got[0], expected[0], rtol=1e-6, atol=1e-9)
+        np.testing.assert_array_equal(got[1], expected[1])
+        assert got[2] == pytest.approx(expected[2])
+        np.testing.assert_array_equal(got[3], expected[3])

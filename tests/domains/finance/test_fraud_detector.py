@@ -134,8 +134,8 @@ def test_explain_splits_the_score_between_columns_and_history(detector, transact
     attributions = detector.explain(rows, steps=64)
     assert list(attributions.columns) == [*detector.feature_columns_, "history"]
     assert list(attributions.index) == list(rows.index)
-    with detector._uncalibrated():  # Explanations are of the model's own probability.
-        gap = detector.predict_proba(rows)[:, 1] - np.asarray(attributions.attrs["baseline"])
+    own = detector._member_proba(detector._logits(rows))  # Explanations: the model's own proba.
+    gap = own[:, 1] - np.asarray(attributions.attrs["baseline"])
     np.testing.assert_allclose(attributions.sum(axis=1), gap, atol=5e-3)
 
 
