@@ -501,13 +501,12 @@ def _write_csv(frame, path):
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"--out folder {folder!r} does not exist.")
-    tmp_path = f"{path}.tmp-{os.getpid()}"
-    try:
-        frame.to_csv(tmp_path, index=False)
-        os.replace(tmp_path, path)
-    finally:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
+    if os.path.isdir(path):
+        raise ValueError(f"--out {path!r} is a folder; it must name a CSV file.")
+    from core.persistence.atomic_file import atomic_write
+
+    with atomic_write(path, "w", encoding="utf-8", newline="", what="CSV file") as f:
+        frame.to_csv(f, index=False)
 
 
 def _load_model(path):

@@ -6,8 +6,9 @@ until a plot is asked for, and then `require_matplotlib` either returns
 """
 
 import os
-import secrets
 import sys
+
+from core.persistence.atomic_file import atomic_path, check_file_path
 
 INSTALL_HINT = 'pip install "keras-domains[plots]"'
 
@@ -61,41 +62,14 @@ def save_figure(figure, path, dpi=120):
     plt = require_matplotlib()
     try:
         target = check_output_path(path)
-        folder, name = os.path.split(os.path.abspath(target))
-        extension = os.path.splitext(name)[1].lstrip(".").lower()
-        image_format = extension or "png"
-        tmp_path = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
-        # O_EXCL: never overwrite another file; mode 0o666 lets the umask apply.
-        fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                figure.savefig(f, format=image_format, dpi=dpi)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp_path, target)
-        except BaseException:
-            if os.path.exists(tmp_path):
-                os.remove(tmp_path)
-            raise
+        extension = os.path.splitext(target)[1].lstrip(".").lower()
+        with atomic_path(target, "figure") as tmp_path:
+            figure.savefig(tmp_path, format=extension or "png", dpi=dpi)
     finally:
         plt.close(figure)
     return path
 
 
 def check_output_path(path):
-    """`path` as a string, or an error that names it."""
-    if not isinstance(path, str | os.PathLike):
-        raise ValueError(
-            f"`path` must be a file path (str or os.PathLike). Received: {type(path).__name__}"
-        )
-    target = os.fspath(path)
-    if isinstance(target, bytes):
-        target = os.fsdecode(target)
-    if not target or target.endswith(("/", os.sep)):
-        raise ValueError(f"`path` must name a file. Received: path={path!r}")
-    folder = os.path.dirname(os.path.abspath(target))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(
-            f"Cannot save the figure to {target!r}: folder {folder!r} does not exist."
-        )
-    return target
+    """`path` as a string, or an error that names it (see `check_file_path`)."""
+    return check_file_path(path, "figure")

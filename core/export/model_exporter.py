@@ -7,6 +7,7 @@ import tempfile
 
 import numpy as np
 
+from core.persistence.atomic_file import atomic_write
 from core.persistence.metadata import jsonable, library_versions
 
 FORMATS = ("saved_model", "onnx")
@@ -218,12 +219,5 @@ def _replace_folder(path, write):
 def _write_atomically(path, data):
     if os.path.isdir(path):
         raise ValueError(f"`path` {path!r} is a folder; an ONNX model is written as one file.")
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-export-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_write(path, what="export") as f:
+        f.write(data)

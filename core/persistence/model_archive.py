@@ -41,6 +41,8 @@ import zipfile
 
 import keras
 
+from core.persistence.atomic_file import atomic_write
+
 FORMAT_NAME = "keras-domains-model"
 FORMAT_VERSION = 1
 MODEL_MEMBER = "model.keras"
@@ -122,30 +124,11 @@ def write_archive(path, model_bytes, state, metadata):
         }
     )
     metadata_bytes = json.dumps(metadata, indent=1, sort_keys=True).encode("utf-8")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"Cannot save to {path!r}: folder {folder!r} does not exist.")
-    fd, tmp_path = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".kdm")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                archive.writestr(METADATA_MEMBER, metadata_bytes)
-                archive.writestr(STATE_MEMBER, state_bytes)
-                archive.writestr(MODEL_MEMBER, model_bytes)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp_path, 0o666 & ~_current_umask())  # mkstemp makes files private (0600).
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
-
-
-def _current_umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    with atomic_write(path, what="model file") as f:
+        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(METADATA_MEMBER, metadata_bytes)
+            archive.writestr(STATE_MEMBER, state_bytes)
+            archive.writestr(MODEL_MEMBER, model_bytes)
 
 
 def read_archive(path):
@@ -225,8 +208,7 @@ def read_archive(path):
         ) from error
     if not isinstance(state, dict):
         raise ModelFileError(
-            f"{path!r}: {STATE_MEMBER} must hold a JSON object. "
-            f"Received: a {type(state).__name__}"
+            f"{path!r}: {STATE_MEMBER} must hold a JSON object. Received: a {type(state).__name__}"
         )
     return model_bytes, state, metadata
 

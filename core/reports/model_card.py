@@ -11,16 +11,17 @@ classifiers: what a model does not record (a task name, a training history)
 is reported as not recorded.
 """
 
+import contextlib
 import datetime
 import math
 import numbers
 import os
 import re
-import secrets
 import urllib.parse
 
 import numpy as np
 
+from core.estimators import KerasEstimator
 from core.metrics import binary_report, expected_calibration_error, multiclass_report
 from core.metrics.subgroup_report import (
     binary_metrics_with_intervals,
@@ -37,6 +38,7 @@ from core.metrics.subgroup_report import (
     subgroup_table,
     target_info,
 )
+from core.persistence.atomic_file import atomic_path, check_file_path
 from core.plotting import require_matplotlib, save_figure
 
 #: Miss rate of the conformal prediction sets shown (90% coverage).
@@ -118,7 +120,7 @@ def model_card(
         ValueError: for bad arguments, or test data that do not match the model.
         FileNotFoundError: if the folder of `path` does not exist.
     """
-    target = _check_card_path(path)
+    target = check_file_path(path, "model card")
     check_threshold(threshold)
     for name, value in (("intended_use", intended_use), ("title", title)):
         if value is not None and not isinstance(value, str):
@@ -314,12 +316,9 @@ def _intended_use_section(intended_use):
 
 
 def _schema_section(estimator):
-    metadata = getattr(estimator, "metadata_", None)
-    if isinstance(metadata, dict) and "input_schema" in metadata:
-        schema = metadata["input_schema"]
-    elif hasattr(estimator, "input_schema"):
+    if isinstance(estimator, KerasEstimator):
         schema = estimator.input_schema()
-    elif hasattr(estimator, "feature_names_in_"):
+    elif hasattr(estimator, "feature_names_in_"):  # scikit-learn, fitted on named columns
         schema = [{"name": str(name)} for name in estimator.feature_names_in_]
     else:
         schema = None
@@ -689,22 +688,6 @@ def _reliability_figure(plt, scores):
 
 
 # ------------------------------------------------------------------ writing
-def _check_card_path(path):
-    if not isinstance(path, str | os.PathLike):
-        raise ValueError(
-            f"`path` must be a file path (str or os.PathLike). Received: {type(path).__name__}"
-        )
-    target = os.fsdecode(os.fspath(path))
-    if not target or target.endswith(("/", os.sep)) or os.path.isdir(target):
-        raise ValueError(f"`path` must name a file. Received: path={path!r}")
-    folder = os.path.dirname(os.path.abspath(target))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(
-            f"Cannot write the model card to {target!r}: folder {folder!r} does not exist."
-        )
-    return target
-
-
 def _write_all(markdown_path, markdown, figures):
     """Writes the figures and the Markdown to temporary names, then renames them all.
 
@@ -713,33 +696,14 @@ def _write_all(markdown_path, markdown, figures):
         markdown: its text.
         figures: `{destination: function returning a matplotlib Figure}`.
     """
-    written = []  # (temporary, destination)
-    try:
-        for destination, draw in figures.items():
-            tmp = _temporary_name(destination)
-            written.append((tmp, destination))
-            save_figure(draw(), tmp)  # Closes the figure.
-        tmp = _temporary_name(markdown_path)
-        written.append((tmp, markdown_path))
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+    with contextlib.ExitStack() as stack:
+        # The Markdown is entered first, so it is renamed last, after its figures.
+        tmp = stack.enter_context(atomic_path(markdown_path, "model card"))
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
             f.write(markdown)
-            f.flush()
-            os.fsync(f.fileno())
-        for tmp, destination in written:
-            os.replace(tmp, destination)
-    except BaseException:
-        for tmp, _ in written:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        raise
-
-
-def _temporary_name(destination):
-    """A hidden name beside `destination` that keeps its extension (the image format)."""
-    folder, name = os.path.split(os.path.abspath(destination))
-    stem, extension = os.path.splitext(name)
-    return os.path.join(folder, f".{stem}.{secrets.token_hex(4)}.tmp{extension}")
+        for destination, draw in figures.items():
+            tmp = stack.enter_context(atomic_path(destination, "figure"))
+            save_figure(draw(), tmp)  # Closes the figure.
 
 
 # ------------------------------------------------------------------ helpers

@@ -2,10 +2,11 @@
 
 import json
 import os
-import tempfile
 
 import keras
 import numpy as np
+
+from core.persistence.atomic_file import atomic_write
 
 FILE_PREFIX = "checkpoint-"
 
@@ -151,17 +152,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         arrays.update(_pack("model", self.model.get_weights()))
         arrays.update(_pack("optimizer", [np.asarray(v) for v in self._optimizer.variables]))
         arrays.update(_pack("best", best_weights))
-        fd, tmp_path = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp_path, self.path)
-        except BaseException:
-            if os.path.exists(tmp_path):
-                os.remove(tmp_path)
-            raise
+        with atomic_write(self.path, what="training checkpoint") as f:
+            np.savez(f, **arrays)
         self._last_epoch = int(epoch)
 
     def remove(self):
