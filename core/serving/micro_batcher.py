@@ -107,7 +107,7 @@ class MicroBatcher:
             self._wakeup.clear()
             try:
                 await asyncio.wait_for(self._wakeup.wait(), remaining)
-            except TimeoutError:
+            except asyncio.TimeoutError:  # Not the builtin TimeoutError before Python 3.11.
                 return
 
     def _take(self):

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -23,8 +24,8 @@ import pydantic
 import pytest
 
 from core.cli import _model_specs, main
-from core.serving import MicroBatcher, ModelServer
-from core.serving.request_schema import input_kind, request_models
+from core.serving import ModelServer
+from core.serving.request_schema import explanation_kind, input_kind, request_models
 from core.serving.served_model import _by_shape, _decode_images
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -346,52 +347,14 @@ def test_request_rows_encode_as_the_preprocessor(saved, patients):
         preprocessor.transform_values(rows, ["age"])
 
 
-def _batch_run(batcher, payloads):
-    async def run():
-        await batcher.start()
-        try:
-            return await asyncio.gather(
-                *(batcher.submit(p, len(p)) for p in payloads), return_exceptions=True
-            )
-        finally:
-            await batcher.stop()
-
-    return asyncio.run(run())
-
-
-def test_micro_batcher_splits_results_and_isolates_a_bad_request():
-    calls = []
-
-    def predict(parts):
-        calls.append([len(p) for p in parts])
-        rows = [row for part in parts for row in part]
-        if "bad" in rows:
-            raise ValueError("row 'bad' is not a number")
-        return [[10 * row for row in part] for part in parts]
-
-    with concurrent.futures.ThreadPoolExecutor(1) as executor:
-        batcher = MicroBatcher(predict, executor, max_rows=5, max_wait_s=0.05)
-        payloads = [[1], [2, 3], ["bad"], [4], [5, 6, 7]]
-        results = _batch_run(batcher, payloads)
-    assert results[0] == [10] and results[1] == [20, 30] and results[3] == [40]
-    assert results[4] == [50, 60, 70]
-    assert isinstance(results[2], ValueError) and "'bad'" in str(results[2])
-    # At most 5 rows per call: [1], [2, 3], [bad], [4] first, then [5, 6, 7]; the failing
-    # batch is retried one request at a time.
-    assert calls[0] == [1, 2, 1, 1] and [1] in calls[1:] and [3] in calls[1:]
-
-
-def test_micro_batcher_rejects_bad_settings():
-    with pytest.raises(ValueError, match="max_rows"):
-        MicroBatcher(lambda parts: parts, None, max_rows=0)
-    with pytest.raises(ValueError, match="max_wait_s"):
-        MicroBatcher(lambda parts: parts, None, max_wait_s=-1)
+def _declared(kind, explains, **fitted):
+    """A stand-in estimator that declares its input and explanation kinds."""
+    name = f"Fake{kind.title()}"
+    return type(name, (), {"input_kind": kind, "explanation_kind": explains, **fitted})()
 
 
 def test_request_schemas_of_every_input_kind():
-    class Transactions:
-        feature_names_in_ = np.array(["account_id", "timestamp", "amount", "channel"])
-
+    preprocessor = SimpleNamespace(numeric_columns_=["age"], medians_=[41.0])
     schemas = {
         "table": [
             {"name": "age", "kind": "numeric"},
@@ -418,7 +381,17 @@ def test_request_schemas_of_every_input_kind():
         "texts": {"texts": {"column": None, "max_tokens": 8}},
         "images": {"images": {"image_size": [8, 8], "channels": 1, "pixel_scale": 255.0}},
     }
-    estimators = {"transactions": Transactions()}
+    estimators = {
+        "table": _declared("table", "columns", preprocessor_=preprocessor),
+        "transactions": _declared(
+            "transactions",
+            "columns",
+            feature_names_in_=np.array(["account_id", "timestamp", "amount", "channel"]),
+        ),
+        "events": _declared("events", "events"),
+        "texts": _declared("texts", "tokens"),
+        "images": _declared("images", "heat_map"),
+    }
     bodies = {
         "table": {"rows": [{"age": 3, "smoker": True}, {"smoker": 1}]},
         "transactions": {"rows": [{"account_id": 7, "timestamp": "2024-01-01", "amount": 2}]},
@@ -427,33 +400,58 @@ def test_request_schemas_of_every_input_kind():
         "images": {"images": ["aGk="]},
     }
     for kind, schema in schemas.items():
-        estimator = estimators.get(kind, object())
-        assert input_kind(schema, estimator) == kind
+        estimator = estimators[kind]
+        assert input_kind(estimator) == kind
         predict, explain, _ = request_models("T", kind, schema, estimator, 10, 2)
         predict.model_validate(bodies[kind])
         with pytest.raises(pydantic.ValidationError):
             explain.model_validate(
                 {k: v * 3 for k, v in bodies[kind].items() if k != "prediction_time"}
             )
-    table = request_models("T", "table", schemas["table"], object(), 10, 2)[0]
+    table, explain, _ = request_models("T", "table", schemas["table"], estimators["table"], 10, 2)
     rows = table.model_validate(bodies["table"]).rows
     assert (rows[0].c1, rows[1].c1, rows[1].c0) == (True, "1", None)
+    assert table.model_json_schema()["examples"] == [{"rows": [{"age": 41.0, "smoker": "False"}]}]
+    assert "n_reasons" not in explain.model_fields
     with pytest.raises(pydantic.ValidationError, match="weekday"):  # Derived, not sent.
-        request_models("T", "transactions", schemas["transactions"], Transactions(), 10, 2)[
-            0
-        ].model_validate({"rows": [{"account_id": 1, "timestamp": 0, "weekday": "Monday"}]})
+        request_models(
+            "T", "transactions", schemas["transactions"], estimators["transactions"], 10, 2
+        )[0].model_validate({"rows": [{"account_id": 1, "timestamp": 0, "weekday": "Monday"}]})
 
-    class Generator:
-        def generate(self):
-            pass
-
-    generate, explain, _ = request_models("G", "generation", {"texts": {}}, Generator(), 10, 2)
+    generate, explain, _ = request_models(
+        "G", "generation", {"texts": {}}, _declared("generation", None), 10, 2
+    )
     assert explain is None
     assert generate.model_validate({"prompt": "the"}).max_new_tokens == 50
     with pytest.raises(pydantic.ValidationError, match="temperature"):
         generate.model_validate({"temperature": 0})
-    with pytest.raises(ValueError, match="cannot be served"):
-        input_kind({"audio": {}}, object())
+
+
+def test_request_schemas_follow_the_declared_explanation_kind():
+    schema = [{"name": "age", "kind": "numeric"}, {"name": "income", "kind": "numeric"}]
+    preprocessor = SimpleNamespace(numeric_columns_=["age", "income"], medians_=[41.0, 9.0])
+    scorer = _declared("table", "reason_codes", preprocessor_=preprocessor)
+    explain = request_models("R", "table", schema, scorer, 10, 2)[1]
+    assert explain.model_validate({"rows": [{"age": 1}], "n_reasons": 2}).n_reasons == 2
+    with pytest.raises(pydantic.ValidationError, match="n_reasons"):  # At most one per column.
+        explain.model_validate({"rows": [{"age": 1}], "n_reasons": 3})
+    silent = _declared("table", None, preprocessor_=preprocessor)
+    assert request_models("S", "table", schema, silent, 10, 2)[1] is None
+    columns = {"patient_column": "pid", "time_column": "date", "code_column": "code"}
+    patients = _declared("events", "events")
+    explain = request_models("E", "events", {"events": columns}, patients, 10, 2)[1]
+    assert explain.model_validate({"rows": [{"pid": 1, "date": 0, "code": "x"}]}).level == "code"
+
+
+def test_served_kinds_are_declared_by_the_estimator():
+    with pytest.raises(ValueError, match="object cannot be served: its `input_kind` is None"):
+        input_kind(object())
+    with pytest.raises(ValueError, match="FakeAudio cannot be served: its `input_kind` is 'audio'"):
+        input_kind(_declared("audio", None))
+    with pytest.raises(ValueError, match="FakeTexts cannot be served: its `explanation_kind` is"):
+        explanation_kind(_declared("texts", "heat_map"), "texts")
+    assert explanation_kind(_declared("table", "reason_codes"), "table") == "reason_codes"
+    assert explanation_kind(_declared("generation", None), "generation") is None
 
 
 def test_images_decode_from_png_npy_and_data_urls():
