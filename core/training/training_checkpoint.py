@@ -19,8 +19,11 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     state (best loss, patience used, best weights). It is written to a
     temporary name and renamed, so a process killed at any instant leaves
     either the previous epoch's file or this one, never a torn one. Keras'
-    own `BackupAndRestore` keeps neither the optimizer nor the early
-    stopping state, and writes weights and epoch in two files.
+    own `BackupAndRestore` restores the weights, the optimizer and the
+    epoch, but not the early-stopping state (a resumed run would restart its
+    patience and lose its best weights) nor the history, and it writes the
+    weights and the epoch as two files, so a kill between them leaves a
+    pair that disagree.
 
     Before training, `restore()` loads the file if there is one; the caller
     then starts at `initial_epoch`. A file from a different run (another
