@@ -95,7 +95,7 @@ def parse_args(argv=None):
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="TextGenerator parameter, value parsed as JSON (repeatable), e.g. "
+        help="TextGenerator parameter, value a Python literal or JSON (repeatable), e.g. "
         "--set max_epochs=6 --set embedding_dim=128",
     )
     parser.add_argument("--random-state", type=int, default=0)

@@ -284,7 +284,7 @@ def parse_args(argv=None):
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="SequenceDiagnosisPredictor parameter, value parsed as JSON (repeatable), "
+        help="SequenceDiagnosisPredictor parameter, value a Python literal or JSON (repeatable), "
         "e.g. --set embedding_dim=32 --set backbone=lstm",
     )
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")

@@ -78,7 +78,8 @@ def _build_parser():
         action="append",
         default=[],
         metavar="PARAM=VALUE",
-        help="estimator parameter; VALUE is read as JSON when it parses, else as a string",
+        help="estimator parameter; VALUE is read as a Python literal or JSON when it parses "
+        "(0.1, None, 64,32, [64, 32]), else as a string; lists become tuples",
     )
     train.set_defaults(handler=_train)
 
@@ -212,10 +213,11 @@ def _tasks(args):
 def _train(args):
     from sklearn.base import is_classifier
 
+    from core.parameter_settings import parse_settings
     from core.registry import get_task
 
     estimator_cls = get_task(args.task)
-    estimator = estimator_cls().set_params(**_parse_settings(args.set, estimator_cls))
+    estimator = estimator_cls().set_params(**parse_settings(args.set, estimator_cls))
     if args.target is None and is_classifier(estimator):
         raise ValueError(f"--target is required to train {args.task!r}.")
     if args.data.endswith(".txt"):
@@ -522,23 +524,6 @@ def _load_model(path):
     if not issubclass(estimator_cls, KerasEstimator):
         raise ValueError(f"Task {task!r} does not load from model files.")
     return estimator_cls.load(path)
-
-
-def _parse_settings(settings, estimator_cls):
-    valid = sorted(estimator_cls().get_params())
-    params = {}
-    for setting in settings:
-        name, sep, raw = setting.partition("=")
-        if not sep or not name:
-            raise ValueError(f"--set expects PARAM=VALUE. Received: {setting!r}")
-        if name not in valid:
-            raise ValueError(f"--set: unknown parameter {name!r}. Valid parameters: {valid}.")
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        params[name] = tuple(value) if isinstance(value, list) else value
-    return params
 
 
 def _round(value):
