@@ -6,12 +6,7 @@ import numpy as np
 import pandas as pd
 
 from core.export.export_signature import ExportSignature
-from core.preprocessing.tabular_preprocessor import (
-    MISSING_CODE,
-    RESERVED_CODES,
-    UNKNOWN_CODE,
-    _as_category_strings,
-)
+from core.preprocessing.tabular_preprocessor import MISSING_CODE, RESERVED_CODES, UNKNOWN_CODE
 
 #: What a categorical input holds for a missing value.
 MISSING_CATEGORY = ""
@@ -96,8 +91,7 @@ class TableSignature(ExportSignature):
             values = pd.to_numeric(frame[column], errors="coerce")
             fed[self.input_names[column]] = values.to_numpy(np.float64, na_value=np.nan)[:, None]
         for column in pre.categorical_columns_:
-            strings = _as_category_strings(frame[column]).fillna(MISSING_CATEGORY)
-            fed[self.input_names[column]] = strings.to_numpy(dtype=object)[:, None]
+            fed[self.input_names[column]] = _category_strings(frame[column])[:, None]
         return fed
 
     def onnx_lookups(self):
@@ -151,6 +145,15 @@ def _input_names(columns):
         taken.add(name.lower())
         names[column] = name
     return names
+
+
+def _category_strings(values):
+    """Categories as the preprocessor reads them (their `str`); missing as `MISSING_CATEGORY`."""
+    present = values.notna().to_numpy()
+    return np.array(
+        [str(v) if p else MISSING_CATEGORY for v, p in zip(values, present, strict=True)],
+        dtype=object,
+    )
 
 
 def _code_name(name):

@@ -12,12 +12,27 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-#: The input kinds a served model can take, found from its saved input schema.
+#: The input kinds a served model can take: the estimator's declared `input_kind`.
 INPUT_KINDS = ("table", "transactions", "events", "images", "texts", "generation")
+#: The explanations served for each input kind (the estimator's declared
+#: `explanation_kind`); None: the model has no explain endpoint.
+EXPLANATION_KINDS = {
+    "table": ("columns", "reason_codes", None),
+    "transactions": ("columns", None),
+    "events": ("events", None),
+    "images": ("heat_map", None),
+    "texts": ("tokens", None),
+    "generation": (None,),
+}
 #: Most tokens one generation request may ask for.
 MAX_NEW_TOKENS = 1024
 #: Known categories listed in a column's description, at most.
 _SHOWN_CATEGORIES = 12
+#: What a texts or images request sends, by input kind.
+_ITEMS = {
+    "texts": "texts to classify",
+    "images": "images: base64 of PNG, JPEG, BMP or GIF files, or of .npy arrays",
+}
 
 # Rows of a table: unknown columns are an error; a number where a category is expected is
 # read as its text, which is how the model reads it too (an unknown category at worst).
@@ -27,34 +42,51 @@ _BODY_CONFIG = ConfigDict(extra="forbid")
 Number = Annotated[float, Field(allow_inf_nan=False)]
 
 
-def input_kind(schema, estimator):
-    """The kind of input a model takes, from its saved `input_schema`.
+def input_kind(estimator):
+    """The kind of input a model takes, as its class declares it (`input_kind`).
 
     Args:
-        schema: the model's `input_schema` metadata.
-        estimator: the loaded estimator (a generator has `generate`).
+        estimator: a keras-domains estimator.
 
     Returns:
         One of `INPUT_KINDS`.
 
     Raises:
-        ValueError: for a schema the server does not know how to take.
+        ValueError: naming the estimator's class, when it declares no input
+            kind or one the server does not take.
     """
-    if isinstance(schema, list):
-        return "table"
-    if isinstance(schema, dict):
-        if "account_column" in schema:
-            return "transactions"
-        if "events" in schema:
-            return "events"
-        if "images" in schema:
-            return "images"
-        if "texts" in schema:
-            return "generation" if hasattr(estimator, "generate") else "texts"
-    raise ValueError(
-        f"{type(estimator).__name__} cannot be served: its input schema {schema!r} is not "
-        "a table, transactions, events, images or texts."
-    )
+    kind = getattr(estimator, "input_kind", None)
+    if kind not in INPUT_KINDS:
+        raise ValueError(
+            f"{type(estimator).__name__} cannot be served: its `input_kind` is {kind!r}; the "
+            f"server takes estimators that declare one of {', '.join(INPUT_KINDS)}."
+        )
+    return kind
+
+
+def explanation_kind(estimator, kind):
+    """What a model's `explain` attributes to, as its class declares it (`explanation_kind`).
+
+    Args:
+        estimator: a keras-domains estimator.
+        kind: its input kind (see `input_kind`).
+
+    Returns:
+        One of `EXPLANATION_KINDS[kind]`; None when the model is served
+        without an explain endpoint.
+
+    Raises:
+        ValueError: naming the estimator's class, for an explanation kind the
+            server does not serve for that input kind.
+    """
+    explains = getattr(estimator, "explanation_kind", None)
+    if explains not in EXPLANATION_KINDS[kind]:
+        served = ", ".join(repr(e) for e in EXPLANATION_KINDS[kind])
+        raise ValueError(
+            f"{type(estimator).__name__} cannot be served: its `explanation_kind` is "
+            f"{explains!r}; for input kind {kind!r} the server serves {served}."
+        )
+    return explains
 
 
 def request_models(title, kind, schema, estimator, max_batch, max_explain):
@@ -71,32 +103,22 @@ def request_models(title, kind, schema, estimator, max_batch, max_explain):
 
     Returns:
         `(predict_model, explain_model, row_model)`; `explain_model` is None
-        for a generator, `row_model` (one row of `rows`) for texts, images
-        and generators.
+        for a model without explanations (`explanation_kind` None),
+        `row_model` (one row of `rows`) is None for texts, images and
+        generators.
     """
     if kind == "generation":
         return _generation_request(title), None, None
+    explains = explanation_kind(estimator, kind)
+    options = _explain_options(explains, schema)
     if kind in ("images", "texts"):
-        field = kind
-        item = str
-        description = (
-            "texts to classify"
-            if kind == "texts"
-            else "images: base64 of PNG, JPEG, BMP or GIF files, or of .npy arrays"
-        )
-        extra = {}
-        if kind == "texts":
-            level = Literal["word", "subword"]
-            extra = {"level": (level, Field("word", description="'word' or 'subword' tokens"))}
-        return (
-            _body(f"{title}PredictRequest", field, item, description, max_batch),
-            _body(f"{title}ExplainRequest", field, item, description, max_explain, **extra),
-            None,
-        )
+        predict = _body(f"{title}PredictRequest", kind, str, _ITEMS[kind], max_batch)
+        explain = _body(f"{title}ExplainRequest", kind, str, _ITEMS[kind], max_explain, **options)
+        return predict, None if explains is None else explain, None
     row = _row_model(f"{title}Row", kind, schema, estimator)
-    predict_extra, explain_extra = {}, {}
+    context = {}
     if kind == "transactions":
-        history = (
+        context["history"] = (
             list[row] | None,
             Field(
                 None,
@@ -104,29 +126,33 @@ def request_models(title, kind, schema, estimator, max_batch, max_explain):
                 description="earlier transactions of the same accounts, read as context only",
             ),
         )
-        predict_extra = explain_extra = {"history": history}
     elif kind == "events":
-        cutoff = (
+        context["prediction_time"] = (
             str | float | None,
             Field(None, description="only events at or before this time are read"),
         )
-        predict_extra = {"prediction_time": cutoff}
-        explain_extra = {
-            "prediction_time": cutoff,
-            "level": (Literal["code", "visit"], Field("code", description="'code' or 'visit'")),
-        }
-    elif hasattr(estimator, "reason_codes"):
-        explain_extra = {
-            "n_reasons": (int, Field(4, ge=1, le=len(schema), description="reasons per row"))
-        }
     example = _example_row(kind, schema, estimator)
-    return (
-        _body(f"{title}PredictRequest", "rows", row, "rows to score", max_batch, example=example,
-              **predict_extra),
-        _body(f"{title}ExplainRequest", "rows", row, "rows to explain", max_explain,
-              example=example, **explain_extra),
-        row,
-    )  # fmt: skip
+    predict = _body(
+        f"{title}PredictRequest", "rows", row, "rows to score", max_batch, example, **context
+    )
+    fields = {**context, **options}
+    explain = _body(
+        f"{title}ExplainRequest", "rows", row, "rows to explain", max_explain, example, **fields
+    )
+    return predict, None if explains is None else explain, row
+
+
+def _explain_options(explains, schema):
+    """The options of an explain request, by what the explanation attributes to."""
+    if explains == "tokens":
+        level = Literal["word", "subword"]
+        return {"level": (level, Field("word", description="'word' or 'subword' tokens"))}
+    if explains == "events":
+        level = Literal["code", "visit"]
+        return {"level": (level, Field("code", description="'code' or 'visit'"))}
+    if explains == "reason_codes":
+        return {"n_reasons": (int, Field(4, ge=1, le=len(schema), description="reasons per row"))}
+    return {}
 
 
 def _body(name, field, item, description, max_items, example=None, **extra):
@@ -210,9 +236,9 @@ def _feature_column(item):
 
 def _example_row(kind, schema, estimator):
     """A typical row for `/docs` (medians, most frequent categories), for tables only."""
-    preprocessor = getattr(estimator, "preprocessor_", None)
-    if kind != "table" or preprocessor is None:
+    if kind != "table":
         return None
+    preprocessor = estimator.preprocessor_
     medians = dict(zip(preprocessor.numeric_columns_, preprocessor.medians_, strict=True))
     example = {}
     for item in schema:

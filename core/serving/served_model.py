@@ -11,11 +11,16 @@ import struct
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.validation import check_is_fitted
 
-from core.estimators import KerasClassifier, TabularClassifier
 from core.persistence.metadata import jsonable
 from core.serving.micro_batcher import MicroBatcher
-from core.serving.request_schema import input_kind, request_models, row_columns
+from core.serving.request_schema import (
+    explanation_kind,
+    input_kind,
+    request_models,
+    row_columns,
+)
 
 # Input kinds whose predict requests are gathered into one model call. The others are
 # not: transactions and events read each other's rows (an account's history, a
@@ -31,11 +36,11 @@ _HEATMAP_DECIMALS = 4
 class ServedModel:
     """A fitted estimator as the server uses it.
 
-    Builds the model's request classes from its saved input schema, turns a
-    validated request into the estimator's input (a DataFrame, texts,
-    images), calls the estimator in a worker thread, and turns the answer
-    into plain JSON values. Predict requests of tables and texts go through
-    a `MicroBatcher`.
+    Builds the model's request classes from its declared `input_kind` and
+    `explanation_kind` and its `input_schema()`, turns a validated request
+    into the estimator's input (a DataFrame, texts, images), calls the
+    estimator in a worker thread, and turns the answer into plain JSON
+    values. Predict requests of tables and texts go through a `MicroBatcher`.
 
     Args:
         name: the name the model is served under.
@@ -51,9 +56,11 @@ class ServedModel:
 
     Attributes:
         kind: the input kind, one of `request_schema.INPUT_KINDS`.
+        explains: the explanation kind (`request_schema.EXPLANATION_KINDS`),
+            or None.
         metadata: the metadata saved with the model.
         predict_model: the pydantic class of a predict request body.
-        explain_model: that of an explain request body (None for a generator).
+        explain_model: that of an explain request body (None: no explanations).
         batcher: the model's `MicroBatcher`, or None.
     """
 
@@ -70,11 +77,23 @@ class ServedModel:
     ):
         self.name = name
         self.estimator = estimator
-        self.metadata = getattr(estimator, "metadata_", None) or _fresh_metadata(estimator)
-        self.task = self.metadata.get("task")
-        schema = self.metadata.get("input_schema")
-        self.kind = input_kind(schema, estimator)
+        self.kind = input_kind(estimator)
+        self.explains = explanation_kind(estimator, self.kind)
+        check_is_fitted(estimator)
+        schema = estimator.input_schema()
         self._schema = schema
+        classifier = self.kind != "generation"
+        self.classes = jsonable(estimator.classes_) if classifier else None
+        self._class_keys = [str(c) for c in self.classes] if classifier else None
+        self._multilabel = classifier and estimator.target_type_ == "multilabel-indicator"
+        self._points = self.explains == "reason_codes"
+        # A loaded model has the metadata saved with it; a fresh one gets what `save` writes.
+        self.metadata = getattr(estimator, "metadata_", None) or {
+            "task": estimator.task_name,
+            "input_schema": schema,
+            "classes": self.classes,
+        }
+        self.task = self.metadata.get("task")
         self.predict_model, self.explain_model, row = request_models(
             title, self.kind, schema, estimator, max_batch, max_explain
         )
@@ -82,11 +101,6 @@ class ServedModel:
         self._columns = None if row is None else row_columns(row)
         numeric = _numeric_columns(self.kind, schema)
         self._numeric = {field for field, column in self._columns or () if column in numeric}
-        classes = getattr(estimator, "classes_", None)
-        self.classes = None if classes is None else jsonable(classes)
-        self._class_keys = None if classes is None else [str(c) for c in self.classes]
-        self._multilabel = getattr(estimator, "target_type_", None) == "multilabel-indicator"
-        self._points = hasattr(estimator, "reason_codes") and hasattr(estimator, "factor_")
         self._fast_preprocessor = self._hot_path_preprocessor() if self.kind == "table" else None
         self._column_names = [column for _, column in self._columns or ()]
         self._requests = self._rows = self._calls = 0
@@ -97,19 +111,21 @@ class ServedModel:
     def _hot_path_preprocessor(self):
         """The preprocessor, for the hot path of table predictions, or None to use `predict_proba`.
 
-        `TabularPreprocessor.transform_values` stands in for the DataFrame,
-        `_validate_X` and `transform`, so it is used only where
-        `predict_proba` is the base classes'
-        `_proba_from_logits(_predict_raw(_transform(X)))`.
+        `TabularPreprocessor.transform_values` stands in for the DataFrame and
+        `_transform`, so it is used only where `predict_proba` is the base
+        classes' `_proba_from_logits(_predict_raw(_transform(X)))`.
         """
-        estimator = self.estimator
-        preprocessor = getattr(estimator, "preprocessor_", None)
-        if preprocessor is None or type(estimator).predict_proba not in (
-            KerasClassifier.predict_proba,
-            TabularClassifier.predict_proba,
+        # Issue 15: a public estimator method for this path would replace this check of the
+        # class and the private calls in `_table_proba`.
+        from core.estimators import KerasClassifier, TabularClassifier
+
+        cls = type(self.estimator)
+        if (
+            cls.predict_proba is not KerasClassifier.predict_proba
+            or cls._logits is not TabularClassifier._logits
         ):
             return None
-        return preprocessor
+        return self.estimator.preprocessor_
 
     # ------------------------------------------------------------ lifecycle
     async def start(self):
@@ -124,9 +140,10 @@ class ServedModel:
 
     def _warm_up(self):
         """Traces the compiled inference function now, not on the first request."""
-        model = getattr(self.estimator, "model_", None)
-        if self.classes is None or model is None or not isinstance(model.input_shape, tuple):
+        if self.kind == "generation":
             return
+        model = self.estimator.model_
+        # Issue 15: a public estimator method that traces it would replace this private call.
         self.estimator._predict_raw(np.zeros((1, *model.input_shape[1:]), dtype=np.float32))
 
     def info(self):
@@ -219,7 +236,7 @@ class ServedModel:
             return estimator.predict_proba(frame, history=history), None
         # Events: one prediction per patient, in the estimator's patient order.
         proba = estimator.predict_proba(frame, prediction_time=body.prediction_time)
-        return proba, estimator._output_index(frame)
+        return proba, estimator.patient_index(frame)
 
     def _predictions(self, proba, ids=None):
         keys = self._class_keys
@@ -255,21 +272,21 @@ class ServedModel:
         return {"model": self.name, "task": self.task, **content}
 
     def _explain(self, body):
-        estimator = self.estimator
-        if self.kind == "texts":
+        estimator, explains = self.estimator, self.explains
+        if explains == "tokens":
             pairs = estimator.explain(body.texts, level=body.level)
             return {
                 "explanations": [
                     {"tokens": [{"token": t, "attribution": a} for t, a in text]} for text in pairs
                 ]
             }
-        if self.kind == "images":
+        if explains == "heat_map":
             maps = _by_shape(estimator.explain, _decode_images(body.images)).astype(np.float64)
             return {
                 "explanations": [{"heatmap": np.round(m, _HEATMAP_DECIMALS).tolist()} for m in maps]
             }
         frame = self._frame(body.rows)
-        if self.kind == "events":
+        if explains == "events":
             attributions = estimator.explain(
                 frame, prediction_time=body.prediction_time, level=body.level
             )
@@ -283,8 +300,9 @@ class ServedModel:
                 )
             ]  # fmt: skip
             return {"explanations": _records(attributions), "patients": patients}
-        if hasattr(estimator, "reason_codes"):
+        if explains == "reason_codes":
             return {"explanations": _records(estimator.reason_codes(frame, n=body.n_reasons))}
+        # Attributions to the columns, of a table's or of transactions' rows.
         if self.kind == "transactions":
             history = None if body.history is None else self._frame(body.history)
             attributions = estimator.explain(frame, history=history)
@@ -312,15 +330,6 @@ class ServedModel:
     async def _run(executor, function, *args, **kwargs):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(executor, lambda: function(*args, **kwargs))
-
-
-def _fresh_metadata(estimator):
-    """What `save` would write as metadata, for an estimator that was never saved."""
-    return {
-        "task": getattr(estimator, "task_name", None),
-        "input_schema": estimator.input_schema(),
-        "classes": jsonable(getattr(estimator, "classes_", None)),
-    }
 
 
 def _numeric_columns(kind, schema):
