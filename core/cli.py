@@ -15,7 +15,9 @@
     keras-domains export MODEL --out PATH [--format saved_model|onnx]
     keras-domains demo
 
-`serve` needs the `serve` extra: pip install "keras-domains[serve]".
+--data takes a CSV file or a Parquet file (.parquet or .pq; Parquet needs the `parquet`
+extra: pip install "keras-domains[parquet]"). `serve` needs the `serve` extra:
+pip install "keras-domains[serve]".
 
 Errors are printed as one line, `keras-domains: error: ...`, with exit code 2.
 """
@@ -60,10 +62,14 @@ def _build_parser():
     tasks = commands.add_parser("tasks", help="list the available tasks")
     tasks.set_defaults(handler=_tasks)
 
-    train = commands.add_parser("train", help="train a task on a CSV file and save the model")
+    train = commands.add_parser(
+        "train", help="train a task on a CSV or Parquet file and save the model"
+    )
     train.add_argument("task", help="task name, e.g. medical.diagnosis (see `tasks`)")
     train.add_argument(
-        "--data", required=True, help="training CSV file (or, for text tasks, a .txt file)"
+        "--data",
+        required=True,
+        help="training CSV or Parquet file (or, for text tasks, a .txt file)",
     )
     train.add_argument("--target", help="name of the label column (not for nlp.generation)")
     train.add_argument(
@@ -85,7 +91,7 @@ def _build_parser():
 
     predict = commands.add_parser("predict", help="predict with a saved model")
     predict.add_argument("model", help="model file written by `train`")
-    predict.add_argument("--data", required=True, help="CSV file with the same columns")
+    predict.add_argument("--data", required=True, help="CSV or Parquet file with the same columns")
     predict.add_argument("--out", required=True, help="CSV file to write predictions to")
     predict.set_defaults(handler=_predict)
 
@@ -100,7 +106,7 @@ def _build_parser():
         "card", help="write a Markdown model card (metrics, calibration, subgroups, plots)"
     )
     card.add_argument("model", help="model file written by `train`")
-    card.add_argument("--data", required=True, help="labelled test CSV file")
+    card.add_argument("--data", required=True, help="labelled test CSV or Parquet file")
     card.add_argument("--target", required=True, help="name of the label column")
     card.add_argument(
         "--out", required=True, help="Markdown file to write; the two PNG figures go beside it"
@@ -222,10 +228,10 @@ def _train(args):
         raise ValueError(f"--target is required to train {args.task!r}.")
     if args.data.endswith(".txt"):
         if args.target is not None:
-            raise ValueError("A .txt --data file has no label column; use a CSV file.")
+            raise ValueError("A .txt --data file has no label column; use a CSV or Parquet file.")
         frame = _read_lines(args.data)
     else:
-        frame = _read_csv(args.data)
+        frame = _read_table(args.data)
     columns = [c for c in (args.target, args.text_column) if c is not None]
     _require_columns(frame, [*columns, *args.drop], args.data)
     y = None if args.target is None else frame.pop(args.target)
@@ -259,7 +265,7 @@ def _predict(args):
     import pandas as pd
 
     estimator = _load_model(args.model)
-    frame = _read_csv(args.data)
+    frame = _read_table(args.data)
     proba = estimator.predict_proba(frame)
     labels = estimator.predict(frame)
     if estimator.target_type_ == "multilabel-indicator":
@@ -276,7 +282,7 @@ def _predict(args):
 
 def _evaluate(args):
     estimator = _load_model(args.model)
-    frame = _read_csv(args.data)
+    frame = _read_table(args.data)
     _require_columns(frame, [args.target], args.data)
     y = frame.pop(args.target)
     report = estimator.report(frame, y, threshold=args.threshold)
@@ -288,7 +294,7 @@ def _card(args):
     from core.reports import model_card
 
     estimator = _load_model(args.model)
-    frame = _read_csv(args.data)
+    frame = _read_table(args.data)
     named = [c for c in (args.target, args.groups, args.text_column) if c is not None]
     _require_columns(frame, named, args.data)
     y = frame[args.target]
@@ -347,7 +353,7 @@ def _explain(args):
     import pandas as pd
 
     estimator = _load_model(args.model)
-    frame = _read_csv(args.data)
+    frame = _read_table(args.data)
     attributions = estimator.explain(frame)
     if isinstance(attributions, list):  # Texts: one (token, attribution) list per row.
         attributions = pd.DataFrame(
@@ -475,15 +481,27 @@ def _demo(args):
 
 
 # ---------------------------------------------------------------------- helpers
-def _read_csv(path):
+def _read_table(path):
+    """The --data file as a DataFrame: Parquet for .parquet and .pq files, else CSV."""
     import pandas as pd
+
+    from core.data.table_source import PARQUET_SUFFIXES, require_pyarrow
 
     if not os.path.isfile(path):
         raise FileNotFoundError(f"--data file {path!r} does not exist.")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise ValueError(f"--data file {path!r} is not a readable CSV file: {error}") from error
+    if path.lower().endswith(PARQUET_SUFFIXES):
+        require_pyarrow()  # Without pyarrow: an ImportError naming the `parquet` extra.
+        try:
+            frame = pd.read_parquet(path, engine="pyarrow")
+        except (ValueError, OSError) as error:  # pyarrow's ArrowInvalid is a ValueError.
+            raise ValueError(
+                f"--data file {path!r} is not a readable Parquet file: {error}"
+            ) from error
+    else:
+        try:
+            frame = pd.read_csv(path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+            raise ValueError(f"--data file {path!r} is not a readable CSV file: {error}") from error
     if frame.empty:
         raise ValueError(f"--data file {path!r} has no rows.")
     return frame

@@ -72,6 +72,56 @@ def test_explain_writes_one_row_per_patient(trained, tmp_path):
     assert len(attributions) == 200 and "age" in attributions.columns
 
 
+def test_train_predict_and_evaluate_read_parquet(trained, tmp_path, capsys):
+    folder, data, model = trained
+    parquet = folder / "train.parquet"
+    pd.read_csv(data).to_parquet(parquet, index=False)
+    from_parquet = tmp_path / "from_parquet.kdm"
+    assert main(
+        ["train", "medical.diagnosis", "--data", str(parquet), "--target", "diagnosis",
+         "--drop", "patient_id", "--out", str(from_parquet), *TINY, "--set", "random_state=0"]
+    ) == 0  # fmt: skip
+    assert "trained medical.diagnosis on 200 rows" in capsys.readouterr().out
+    from domains.medical import DiagnosisPredictor
+
+    loaded = DiagnosisPredictor.load(from_parquet)
+    trained_on_csv = DiagnosisPredictor.load(model)
+    assert list(loaded.feature_names_in_) == list(trained_on_csv.feature_names_in_)
+
+    # The CSV-trained model gives the same predictions and report from either file.
+    answers = {}
+    for path in (data, parquet):
+        out = tmp_path / f"preds_{path.suffix[1:]}.csv"
+        assert main(["predict", str(model), "--data", str(path), "--out", str(out)]) == 0
+        capsys.readouterr()
+        assert main(["evaluate", str(model), "--data", str(path), "--target", "diagnosis"]) == 0
+        answers[path.suffix] = (pd.read_csv(out), json.loads(capsys.readouterr().out))
+    pd.testing.assert_frame_equal(answers[".csv"][0], answers[".parquet"][0])
+    assert answers[".csv"][1] == answers[".parquet"][1] and answers[".parquet"][1]["n"] == 200
+
+
+def test_parquet_without_pyarrow_names_the_extra(trained, tmp_path, monkeypatch, capsys):
+    folder, data, model = trained
+    parquet = folder / "test.parquet"
+    pd.read_csv(data).to_parquet(parquet, index=False)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # `import pyarrow` raises ImportError.
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    argv = ["predict", str(model), "--data", str(parquet), "--out", str(tmp_path / "p.csv")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("keras-domains: error:") and len(err.strip().splitlines()) == 1
+    assert 'pip install "keras-domains[parquet]"' in err
+
+
+def test_a_file_that_is_not_parquet_is_one_error_line(trained, tmp_path, capsys):
+    _, data, model = trained
+    fake = tmp_path / "not_really.parquet"
+    fake.write_bytes(data.read_bytes())  # CSV text under a Parquet name.
+    assert main(["evaluate", str(model), "--data", str(fake), "--target", "diagnosis"]) == 2
+    err = capsys.readouterr().err
+    assert "is not a readable Parquet file" in err and len(err.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
