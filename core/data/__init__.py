@@ -1,4 +1,4 @@
-"""Tables too large for memory: read in bounded chunks, sampled, streamed to training."""
+"""Data in: tables too large for memory (read in chunks, sampled, streamed) and time columns."""
 
 from core.data.chunk_dataset import chunk_dataset, shuffled_batches
 from core.data.row_keys import keys_below, row_keys
@@ -9,6 +9,7 @@ from core.data.table_source import (
     is_table_path,
     require_pyarrow,
 )
+from core.data.time_values import parse_times, to_datetimes
 
 __all__ = [
     "PARQUET_HINT",
@@ -17,7 +18,9 @@ __all__ = [
     "chunk_dataset",
     "is_table_path",
     "keys_below",
+    "parse_times",
     "require_pyarrow",
     "row_keys",
     "shuffled_batches",
+    "to_datetimes",
 ]

@@ -1,6 +1,5 @@
 """Card fraud detection: each transaction scored with its account's preceding ones."""
 
-import numbers
 import os
 
 import numpy as np
@@ -9,6 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from core.backbones import ENCODERS, build_event_sequence_model
 from core.backbones.event_sequence_model import EVENTS_MODEL, HEAD_MODEL
+from core.data.time_values import parse_times
 from core.estimators import KerasClassifier
 from core.explain import integrated_gradients
 from core.losses import EnsembleCrossEntropy
@@ -251,7 +251,7 @@ class FraudDetector(KerasClassifier):
         if X[self.account_column].isna().any():
             where = "" if name == "X" else f" of `{name}`"
             raise ValueError(f"Column {self.account_column!r}{where} has missing account ids.")
-        times = _parse_times(X[self.time_column], self.time_column, name)
+        times, _ = parse_times(X[self.time_column], self.time_column, name, unit="seconds")
         try:
             accounts = X[self.account_column].astype(str).to_numpy()
         except UnicodeDecodeError:
@@ -346,7 +346,8 @@ class FraudDetector(KerasClassifier):
             raise ValueError(
                 f"`X` and `y` have different lengths: X has {len(scores)} rows, y has {len(truth)}."
             )
-        days = pd.to_datetime(_parse_times(X[self.time_column], self.time_column), unit="s")
+        seconds, _ = parse_times(X[self.time_column], self.time_column, unit="seconds")
+        days = pd.to_datetime(seconds, unit="s")
         both = len(np.unique(truth)) == 2
         metrics = {
             "n": len(truth),
@@ -468,62 +469,6 @@ class FraudDetector(KerasClassifier):
             "value": scores[16],
             "baseline": scores[0],
         }
-
-
-def _parse_times(values, column, argument="X"):
-    """Timestamps as float seconds since the epoch; a clear error for bad ones."""
-    where = repr(column) if argument == "X" else f"{column!r} of `{argument}`"
-    expected = "expected datetimes, ISO 8601 strings or seconds since the epoch"
-    if values.isna().any():
-        raise ValueError(f"Column {where} has {int(values.isna().sum())} missing timestamps.")
-    if values.dtype == object:  # Numbers among strings: pandas would guess what they mean.
-        is_number = values.map(_is_number).to_numpy(dtype=bool)
-        if is_number.all():
-            values = values.astype(np.float64)
-        elif is_number.any():
-            examples = values[is_number].map(str).unique()[:3].tolist()
-            raise ValueError(
-                f"Column {where} mixes numbers {examples} with other values; {expected}, not a mix."
-            )
-    if pd.api.types.is_numeric_dtype(values) and values.dtype.kind in "iuf":
-        seconds = values.to_numpy(dtype=np.float64)
-        low = np.ceil(pd.Timestamp.min.value / 1e9)
-        high = np.floor(pd.Timestamp.max.value / 1e9)
-        bad = ~((seconds >= low) & (seconds <= high))
-        if bad.any():
-            examples = pd.unique(seconds[bad])[:3].tolist()
-            raise ValueError(
-                f"Column {where} has numeric times {examples} outside "
-                f"[{low:.4g}, {high:.4g}] seconds since the epoch (years 1677 to 2262); {expected}."
-            )
-        return seconds
-    if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = values
-    else:
-        # utc=True reads strings with different UTC offsets; naive ones are taken as UTC.
-        parsed = pd.to_datetime(values, errors="coerce", format="ISO8601", utc=True)
-        if parsed.isna().any():
-            parsed = pd.to_datetime(values, errors="coerce", format="mixed", utc=True)
-        bad = parsed.isna()
-        if bad.any():
-            examples = values[bad].map(str).unique()[:3].tolist()
-            raise ValueError(
-                f"Column {where} has values that are not timestamps: {examples}; {expected}."
-            )
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    bad = ((parsed < pd.Timestamp.min) | (parsed > pd.Timestamp.max)).to_numpy()
-    if bad.any():
-        examples = values[bad].map(str).unique()[:3].tolist()
-        raise ValueError(
-            f"Column {where} has timestamps {examples} outside the supported years 1677 to "
-            f"2262; {expected}."
-        )
-    return (parsed - pd.Timestamp(0)).dt.total_seconds().to_numpy(dtype=np.float64)
-
-
-def _is_number(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
 def _stratified_counts(labels, total):

@@ -1,15 +1,14 @@
 """Validation and parsing of clinical event tables: one row per (patient, time, code) event."""
 
 import dataclasses
-import numbers
 
 import numpy as np
 import pandas as pd
 
+from core.data.time_values import parse_times
+
 SECONDS_PER_DAY = 86400.0
 MAX_SHOWN = 5
-# Numeric times (days) beyond this are not times of events (about 27,000 years).
-MAX_DAYS = 1e7
 
 
 @dataclasses.dataclass
@@ -146,75 +145,6 @@ def read_events(
     )
 
 
-def parse_times(values, column, name="X"):
-    """Event times in days, and whether they were dates.
-
-    Accepts datetimes, date strings (ISO 8601 or any format pandas reads)
-    and numbers (taken as days).
-
-    Returns:
-        `(days, is_datetime)`: float64 days (since 1970-01-01 for dates).
-    """
-    values = pd.Series(values)
-    absent = values.isna()
-    if absent.any():
-        raise ValueError(
-            f"Column {column!r} of `{name}` has {int(absent.sum())} missing times "
-            f"(rows {values.index[absent][:MAX_SHOWN].tolist()}); every event needs a time."
-        )
-    if pd.api.types.is_bool_dtype(values):
-        raise ValueError(
-            f"Column {column!r} of `{name}` holds booleans; expected dates or numbers of days."
-        )
-    if values.dtype == object and len(values) and values.map(_is_number).all():
-        values = values.astype(np.float64)
-    if pd.api.types.is_numeric_dtype(values) and values.dtype.kind in "iuf":
-        days = values.to_numpy(dtype=np.float64)
-        if not np.isfinite(days).all():
-            raise ValueError(f"Column {column!r} of `{name}` has infinite times.")
-        too_far = np.abs(days) > MAX_DAYS
-        if too_far.any():
-            examples = pd.unique(days[too_far])[:3].tolist()
-            raise ValueError(
-                f"Column {column!r} of `{name}` has times {examples} beyond +-{MAX_DAYS:.0e} "
-                "days; expected dates, or numbers of days."
-            )
-        return days, False
-    return _datetime_days(values, f"Column {column!r} of `{name}`"), True
-
-
-def _datetime_days(values, what):
-    expected = "expected datetimes, date strings such as '2020-03-01', or numbers of days"
-    if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = values
-    else:
-        is_number = values.map(_is_number).to_numpy(dtype=bool)
-        if is_number.any():  # pandas would guess what numbers among dates mean.
-            examples = values[is_number].map(str).unique()[:3].tolist()
-            raise ValueError(f"{what} mixes numbers {examples} with dates; {expected}, not a mix.")
-        # utc=True reads strings with different UTC offsets; naive ones are taken as UTC.
-        parsed = pd.to_datetime(values, errors="coerce", format="ISO8601", utc=True)
-        if parsed.isna().any():
-            parsed = pd.to_datetime(values, errors="coerce", format="mixed", utc=True)
-    bad = parsed.isna().to_numpy()  # Unreadable, or NaT.
-    if bad.any():
-        examples = values[bad].map(str).unique()[:3].tolist()
-        raise ValueError(
-            f"{what} has {int(bad.sum())} values that are not dates: {examples}; {expected}."
-        )
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    bad = ((parsed < pd.Timestamp.min) | (parsed > pd.Timestamp.max)).to_numpy()
-    if bad.any():
-        examples = values[bad].map(str).unique()[:3].tolist()
-        raise ValueError(f"{what} has dates {examples} outside the years 1677 to 2262; {expected}.")
-    return ((parsed - pd.Timestamp(0)).dt.total_seconds() / SECONDS_PER_DAY).to_numpy(np.float64)
-
-
-def _is_number(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
-
-
 def days_to_times(days, is_datetime):
     """Days (as `read_events` returns them) back to timestamps, or numbers for numeric times."""
     days = np.asarray(days, dtype=np.float64)
@@ -294,26 +224,17 @@ def cutoff_days(prediction_time, patients, table, name="prediction_time"):
 
 def _scalar_or_series_days(values, table, name):
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-    if table.is_datetime:
-        if numeric:
-            raise TypeError(
-                f"`{name}` is a number, but the time column {table.columns['time']!r} holds "
-                f"dates; pass a date such as '2021-01-01'. Received: {values.iloc[0]!r}"
-            )
-        return _datetime_days(values, f"`{name}`")
-    if not numeric:
+    if table.is_datetime and numeric:
+        raise TypeError(
+            f"`{name}` is a number, but the time column {table.columns['time']!r} holds "
+            f"dates; pass a date such as '2021-01-01'. Received: {values.iloc[0]!r}"
+        )
+    if not table.is_datetime and not numeric:
         raise TypeError(
             f"`{name}` must be a number of days like the time column "
             f"{table.columns['time']!r}. Received: {values.iloc[0]!r}"
         )
-    days = values.to_numpy(dtype=np.float64)
-    bad = ~(np.abs(days) <= MAX_DAYS)  # NaN, infinite or absurd.
-    if bad.any():
-        raise ValueError(
-            f"`{name}` must be a finite number of days within +-{MAX_DAYS:.0e}, like the time "
-            f"column {table.columns['time']!r}. Received: {pd.unique(days[bad])[:3].tolist()}"
-        )
-    return days
+    return parse_times(values, None, name)[0]
 
 
 def history_before(table, patients, cutoffs):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_curve
 
-from domains.finance.reports.out_of_time_split import _parse_datetimes
+from core.data.time_values import to_datetimes
 from domains.finance.reports.performance_report import (
     _binary_target,
     _check_same_length,
@@ -43,7 +43,8 @@ def precision_at_k_per_day(y, scores, timestamps, k):
         scores: fraud scores, higher = more suspicious, shape `(n,)`.
         timestamps: when each transaction happened: datetimes or strings that
             `pandas.to_datetime` parses, shape `(n,)`. The day is the calendar
-            date (in the timestamps' own time zone).
+            date in the timestamps' own time zone (in UTC when their UTC
+            offsets differ); see `core.data.time_values.to_datetimes`.
         k: alerts reviewed per day, a positive integer.
 
     Returns:
@@ -106,14 +107,4 @@ def _days(timestamps):
     except (TypeError, ValueError):
         shape = np.shape(timestamps)
         raise ValueError(f"`timestamps` must be 1-D. Received a shape of {shape}.") from None
-    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        raise ValueError(
-            "`timestamps` must hold datetimes or date strings. Received numbers of dtype "
-            f"{values.dtype}; convert them first, e.g. `pd.to_datetime(t, unit='s')`."
-        )
-    parsed = _parse_datetimes(values, "`timestamps`")
-    if parsed.isna().any():
-        raise ValueError(
-            f"`timestamps` must not have missing values. Received {int(parsed.isna().sum())}."
-        )
-    return parsed.dt.normalize().to_numpy()
+    return to_datetimes(values, argument="timestamps").dt.normalize().to_numpy()

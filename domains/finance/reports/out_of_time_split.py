@@ -6,6 +6,8 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from core.data.time_values import to_datetimes
+
 
 def out_of_time_split(df, time_column, test_size=None, cutoff=None):
     """Split `df` so that every training row is no later than every test row.
@@ -85,17 +87,14 @@ def out_of_time_split(df, time_column, test_size=None, cutoff=None):
 
 def _times(column, name):
     """The time column as numbers or datetimes, or a ValueError naming it."""
-    if pd.api.types.is_bool_dtype(column):
-        raise ValueError(f"Column {name!r} must hold times. Received booleans.")
-    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
-        times = column
-    else:
-        times = _parse_datetimes(column, f"Column {name!r}")
-    if times.isna().any():
-        raise ValueError(
-            f"Column {name!r} must not have missing times. Received {int(times.isna().sum())}."
-        )
-    return times.reset_index(drop=True)
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        if column.isna().any():
+            raise ValueError(
+                f"Column {name!r} of `df` has {int(column.isna().sum())} missing times; "
+                "every row needs a time."
+            )
+        return column.reset_index(drop=True)
+    return to_datetimes(column, name, "df").reset_index(drop=True)
 
 
 def _cutoff(cutoff, times, name):
@@ -115,24 +114,3 @@ def _cutoff(cutoff, times, name):
     if zone is not None and boundary is not pd.NaT and boundary.tzinfo is None:
         boundary = boundary.tz_localize(zone)  # a naive cutoff is read in the column's zone
     return boundary
-
-
-def _parse_datetimes(values, description):
-    """`values` (a Series) as datetimes, or a ValueError that starts with `description`.
-
-    ISO 8601 strings are parsed strictly; anything else element by element, so
-    pandas never has to guess one format for the whole column.
-    """
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values
-    try:
-        return pd.to_datetime(values, format="ISO8601")
-    except (TypeError, ValueError, OverflowError):
-        pass
-    try:
-        return pd.to_datetime(values, format="mixed")
-    except (TypeError, ValueError, OverflowError) as error:
-        raise ValueError(
-            f"{description} could not be parsed as dates. Received values such as "
-            f"{values.head(3).tolist()} ({error})."
-        ) from None
