@@ -174,7 +174,7 @@ def test_bad_history_is_named(detector, transactions):
     frame, _, train = transactions
     with pytest.raises(TypeError, match="`history` to be a transactions DataFrame"):
         detector.predict_proba(frame[~train].head(5), history=frame[train].to_numpy())
-    with pytest.raises(ValueError, match="'timestamp' of `history` has .* could not be parsed"):
+    with pytest.raises(ValueError, match=r"'timestamp' of `history` has .* could not be parsed"):
         detector.predict_proba(frame[~train].head(5), history=frame[train].assign(timestamp="?"))
 
 
