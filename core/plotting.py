@@ -1,4 +1,4 @@
-"""Optional plotting support: matplotlib on demand, and figures saved atomically.
+"""Optional plotting support: matplotlib on demand, figures saved atomically, shared figures.
 
 matplotlib is an optional dependency (the `plots` extra). Nothing imports it
 until a plot is asked for, and then `require_matplotlib` either returns
@@ -8,9 +8,12 @@ until a plot is asked for, and then `require_matplotlib` either returns
 import os
 import sys
 
+from core.metrics.calibration_metrics import calibration_bins, expected_calibration_error
 from core.persistence.atomic_file import atomic_path, check_file_path
 
 INSTALL_HINT = 'pip install "keras-domains[plots]"'
+#: The colour of a model's marks in the figures.
+MODEL_COLOR = "#4C72B0"
 
 
 def require_matplotlib():
@@ -73,3 +76,88 @@ def save_figure(figure, path, dpi=120):
 def check_output_path(path):
     """`path` as a string, or an error that names it (see `check_file_path`)."""
     return check_file_path(path, "figure")
+
+
+def reliability_figure(
+    y_true,
+    proba,
+    n_bins=10,
+    title="Reliability",
+    details=(),
+    x_label="predicted probability",
+    y_label="observed share",
+):
+    """Reliability diagram: mean predicted probability against observed rate, per bin.
+
+    The bins are those of `core.metrics.calibration_bins` (equal-width, the
+    bins of the expected calibration error); empty bins are not drawn. A
+    well calibrated model lies on the diagonal. A lower panel shows how many
+    examples fall in each bin. The title reads
+    `"{title} ({details}, ECE {ece}, n={n})"`.
+
+    Args:
+        y_true: 0/1 outcomes, shape `(n,)`.
+        proba: predicted probabilities of the outcome 1, in [0, 1], shape `(n,)`.
+        n_bins: number of bins, a positive integer.
+        title: the start of the title.
+        details: more figures for the title, before the ECE (e.g. "Brier 0.120").
+        x_label: label of the probability axis.
+        y_label: label of the observed-rate axis.
+
+    Returns:
+        A matplotlib `Figure` (write it with `save_figure`, which closes it).
+    """
+    bins = calibration_bins(y_true, proba, n_bins)
+    counts, edges = bins["counts"], bins["edges"]
+    used = counts > 0
+    ece = expected_calibration_error(y_true, proba, n_bins)
+    plt = require_matplotlib()
+    fig, (ax, hist) = plt.subplots(
+        2,
+        1,
+        figsize=(5.0, 5.6),
+        sharex=True,
+        gridspec_kw={"height_ratios": [3, 1]},
+        layout="constrained",
+    )
+    try:
+        ax.plot(
+            [0, 1], [0, 1], color="0.5", linestyle="--", linewidth=1, label="perfectly calibrated"
+        )
+        ax.plot(
+            bins["predicted"][used],
+            bins["observed"][used],
+            marker="o",
+            color=MODEL_COLOR,
+            label="model",
+        )
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel(y_label)
+        ax.legend(loc="upper left", frameon=False)
+        figures = ", ".join([*details, f"ECE {ece:.3f}", f"n={int(counts.sum())}"])
+        ax.set_title(f"{title} ({figures})")
+        width = 1 / len(counts)
+        bars = hist.bar(
+            edges[:-1], counts, width=width, align="edge", color=MODEL_COLOR, edgecolor="white"
+        )
+        for bar, count in zip(bars, counts, strict=True):
+            if count:
+                hist.annotate(
+                    str(int(count)),
+                    (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    xytext=(0, 1),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                )
+        hist.set_ylim(0, max(1, counts.max()) * 1.3)
+        hist.set_xlabel(x_label)
+        hist.set_ylabel("count")
+        for axis in (ax, hist):
+            axis.spines[["top", "right"]].set_visible(False)
+    except BaseException:
+        plt.close(fig)
+        raise
+    return fig

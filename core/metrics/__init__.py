@@ -1,7 +1,13 @@
 """Metrics for reports."""
 
-from core.metrics.calibration_metrics import expected_calibration_error
+from core.metrics.calibration_metrics import calibration_bins, expected_calibration_error
 from core.metrics.clinical_report import binary_report, multiclass_report
 from core.metrics.subgroup_report import subgroup_report
 
-__all__ = ["binary_report", "expected_calibration_error", "multiclass_report", "subgroup_report"]
+__all__ = [
+    "binary_report",
+    "calibration_bins",
+    "expected_calibration_error",
+    "multiclass_report",
+    "subgroup_report",
+]

@@ -22,7 +22,7 @@ import urllib.parse
 import numpy as np
 
 from core.estimators import KerasEstimator
-from core.metrics import binary_report, expected_calibration_error, multiclass_report
+from core.metrics import binary_report, multiclass_report
 from core.metrics.subgroup_report import (
     binary_metrics_with_intervals,
     check_length,
@@ -39,7 +39,7 @@ from core.metrics.subgroup_report import (
     target_info,
 )
 from core.persistence.atomic_file import atomic_path, check_file_path
-from core.plotting import require_matplotlib, save_figure
+from core.plotting import reliability_figure, require_matplotlib, save_figure
 
 #: Miss rate of the conformal prediction sets shown (90% coverage).
 CONFORMAL_ALPHA = 0.1
@@ -177,7 +177,7 @@ def model_card(
         markdown,
         {
             os.path.join(folder, figures["roc"]): lambda: _roc_figure(plt, scores),
-            os.path.join(folder, figures["calibration"]): lambda: _reliability_figure(plt, scores),
+            os.path.join(folder, figures["calibration"]): lambda: _reliability_figure(scores),
         },
     )
     return path
@@ -635,56 +635,15 @@ def _roc_figure(plt, scores):
     return fig
 
 
-def _reliability_figure(plt, scores):
+def _reliability_figure(scores):
     y01, proba, what, x_label, y_label = scores.reliability()
-    y01 = np.asarray(y01, dtype=np.float64)
-    n_bins = 10
-    bins = np.minimum((proba * n_bins).astype(int), n_bins - 1)
-    counts = np.bincount(bins, minlength=n_bins)
-    used = counts > 0
-    predicted = np.bincount(bins, weights=proba, minlength=n_bins)[used] / counts[used]
-    observed = np.bincount(bins, weights=y01, minlength=n_bins)[used] / counts[used]
-    ece = expected_calibration_error(y01, proba, n_bins=n_bins)
-    fig, (ax, hist) = plt.subplots(
-        2,
-        1,
-        figsize=(5.0, 5.6),
-        sharex=True,
-        gridspec_kw={"height_ratios": [3, 1]},
-        layout="constrained",
+    return reliability_figure(
+        np.asarray(y01, dtype=np.float64),
+        proba,
+        title=f"Reliability, {what}",
+        x_label=x_label,
+        y_label=y_label,
     )
-    try:
-        ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1, label="perfect")
-        ax.plot(predicted, observed, marker="o", color=_BLUE, label="model")
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1.05)
-        ax.set_ylabel(y_label)
-        ax.legend(loc="upper left", frameon=False)
-        ax.set_title(f"Reliability, {what} (ECE {ece:.3f}, n={len(y01)})")
-        edges = np.linspace(0, 1, n_bins + 1)
-        bars = hist.bar(
-            edges[:-1], counts, width=1 / n_bins, align="edge", color=_BLUE, edgecolor="white"
-        )
-        for bar, count in zip(bars, counts, strict=True):
-            if count:
-                hist.annotate(
-                    str(int(count)),
-                    (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                    xytext=(0, 1),
-                    textcoords="offset points",
-                    ha="center",
-                    va="bottom",
-                    fontsize=7,
-                )
-        hist.set_ylim(0, max(1, counts.max()) * 1.3)
-        hist.set_xlabel(x_label)
-        hist.set_ylabel("rows")
-        for axis in (ax, hist):
-            axis.spines[["top", "right"]].set_visible(False)
-    except BaseException:
-        plt.close(fig)
-        raise
-    return fig
 
 
 # ------------------------------------------------------------------ writing

@@ -11,8 +11,8 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from core.metrics import binary_report, expected_calibration_error
-from core.plotting import check_output_path, require_matplotlib, save_figure
+from core.metrics import binary_report
+from core.plotting import check_output_path, reliability_figure, require_matplotlib, save_figure
 from domains.finance.reports.performance_report import (
     _binary_target,
     _check_same_length,
@@ -108,42 +108,18 @@ def plot_calibration(y, proba, path, n_bins=10):
             "`proba` must hold probabilities in [0, 1]. Received values from "
             f"{proba.min():.4g} to {proba.max():.4g}."
         )
-    if isinstance(n_bins, bool) or not isinstance(n_bins, numbers.Integral) or n_bins < 1:
-        raise ValueError(f"`n_bins` must be a positive integer. Received: n_bins={n_bins!r}")
     check_output_path(path)
-    plt = require_matplotlib()
-
-    n_bins = int(n_bins)
-    bins = np.minimum((proba * n_bins).astype(int), n_bins - 1)
-    counts = np.bincount(bins, minlength=n_bins)
-    used = counts > 0
-    predicted = np.bincount(bins, weights=proba, minlength=n_bins)[used] / counts[used]
-    observed = np.bincount(bins, weights=y, minlength=n_bins)[used] / counts[used]
     brier = binary_report(y, proba)["brier"]
-    ece = expected_calibration_error(y, proba, n_bins=n_bins)
-
-    fig, (ax, hist) = plt.subplots(
-        2,
-        1,
-        figsize=(5.0, 5.6),
-        sharex=True,
-        gridspec_kw={"height_ratios": [3, 1]},
-        layout="constrained",
+    figure = reliability_figure(
+        y,
+        proba,
+        n_bins,
+        title="Calibration",
+        details=[f"Brier {brier:.3f}"],
+        x_label="mean predicted probability of default",
+        y_label="observed bad rate",
     )
-    ax.plot([0, 1], [0, 1], color="0.5", linestyle="--", linewidth=1, label="perfectly calibrated")
-    ax.plot(predicted, observed, marker="o", color=_BAR, label="model")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("observed bad rate")
-    ax.legend(loc="upper left", frameon=False)
-    ax.set_title(f"Calibration (Brier {brier:.3f}, ECE {ece:.3f}, n={len(y)})")
-    edges = np.linspace(0, 1, n_bins + 1)
-    hist.bar(edges[:-1], counts, width=1 / n_bins, align="edge", color=_BAR, edgecolor="white")
-    hist.set_xlabel("mean predicted probability of default")
-    hist.set_ylabel("count")
-    for axis in (ax, hist):
-        axis.spines[["top", "right"]].set_visible(False)
-    return save_figure(fig, path)
+    return save_figure(figure, path)
 
 
 def plot_stability(stability, path):

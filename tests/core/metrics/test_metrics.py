@@ -9,7 +9,12 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from core.metrics import binary_report, expected_calibration_error, multiclass_report
+from core.metrics import (
+    binary_report,
+    calibration_bins,
+    expected_calibration_error,
+    multiclass_report,
+)
 
 # 10 cases, 4 positive. At threshold 0.5: TP 3, FN 1, FP 2, TN 4.
 Y = np.array([1, 1, 1, 0, 0, 0, 0, 0, 1, 0])
@@ -71,6 +76,21 @@ def test_ece_bad_input():
         expected_calibration_error([0, 1, 1], [0.2, 0.4])
     with pytest.raises(ValueError, match="empty"):
         expected_calibration_error([], [])
+    for n_bins in (0, 1.5, True):
+        with pytest.raises(ValueError, match=r"`n_bins` must be a positive integer"):
+            expected_calibration_error([0, 1], [0.2, 0.4], n_bins=n_bins)
+
+
+def test_calibration_bins_hand_computed():
+    bins = calibration_bins([0, 1, 1, 1, 0], [0.1, 0.3, 0.6, 1.0, 0.5], n_bins=4)
+    # [0, .25): 0.1 | [.25, .5): 0.3 | [.5, .75): 0.6, 0.5 | [.75, 1]: 1.0 (1 is in the last bin).
+    np.testing.assert_array_equal(bins["counts"], [1, 1, 2, 1])
+    np.testing.assert_allclose(bins["predicted"], [0.1, 0.3, 0.55, 1.0])
+    np.testing.assert_allclose(bins["observed"], [0.0, 1.0, 0.5, 1.0])
+    np.testing.assert_allclose(bins["edges"], [0, 0.25, 0.5, 0.75, 1])
+    empty = calibration_bins([1], [0.9], n_bins=2)
+    assert np.isnan(empty["predicted"][0]) and np.isnan(empty["observed"][0])
+    assert empty["counts"].tolist() == [0, 1]
 
 
 # --------------------------------------------------------------------- binary
