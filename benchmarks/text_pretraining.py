@@ -23,7 +23,7 @@ Models, each scored on the same test rows (accuracy):
 - the same pair with `ngrams=False`: the encoder alone, where whatever
   pretraining teaches the encoder is all the model has. The pretrained one
   starts from the backbone that the wide-and-deep one was pretrained into
-  (`save_backbone`, then `TextClassifier(backbone=path, ngrams=False)`),
+  (`pretrain(texts, path)`, then `TextClassifier(start_from=path, ngrams=False)`),
   so the pretraining is done, and timed, once per seed;
 - `TF-IDF + LR`: `TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True,
   min_df=2)` and `LogisticRegression(C=4.0)` on the labelled texts, the
@@ -186,9 +186,11 @@ def run_seed(seed, reviews, corpus, args, folder):
         _progress(seed, MODELS[key], results[key])
 
     clf = TextClassifier(**{**args.params, "ngrams": True}, random_state=seed)
+    backbone = os.path.join(folder, f"backbone_seed{seed}.kdm")
     seconds, _ = timed(
         clf.pretrain,
         unlabelled + texts.tolist(),
+        backbone,
         epochs=args.epochs,
         batch_size=args.pretrain_batch_size,
         learning_rate=args.pretrain_learning_rate,
@@ -201,13 +203,11 @@ def run_seed(seed, reviews, corpus, args, folder):
         file=sys.stderr,
         flush=True,
     )
-    backbone = os.path.join(folder, f"backbone_seed{seed}.kdm")
-    clf.save_backbone(backbone)
     seconds, _ = timed(clf.fit, texts, labels)
     results["pretrained"] = classifier_result(clf, seconds, test, args.target)
     _progress(seed, MODELS["pretrained"], results["pretrained"])
 
-    params = {**args.params, "ngrams": False, "backbone": backbone}
+    params = {**args.params, "ngrams": False, "start_from": backbone}
     clf = TextClassifier(**params, random_state=seed)
     seconds, _ = timed(clf.fit, texts, labels)
     results["pretrained_deep"] = classifier_result(clf, seconds, test, args.target)

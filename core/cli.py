@@ -273,7 +273,7 @@ def _predict(args):
     else:
         columns = {"prediction": labels}
     columns.update({f"proba_{c}": proba[:, i] for i, c in enumerate(estimator.classes_)})
-    out = pd.DataFrame(columns, index=estimator._output_index(frame))
+    out = pd.DataFrame(columns, index=estimator.output_index(frame))
     if out.index.name is not None:  # One row per entity (e.g. patient): say which.
         out = out.reset_index()
     _write_csv(out, args.out)

@@ -55,7 +55,9 @@ def main(argv=None):
         random_state=0,
     )
     # Masked-code pretraining needs no labels: a real cohort would add its unlabelled patients.
-    model.pretrain(X_train, prediction_time=cutoff, epochs=2)
+    # It writes the code vocabulary and encoder beside the model and sets `start_from` to it.
+    encoder_path = str(Path(args.out).with_suffix(".encoder.kdm"))
+    model.pretrain(X_train, encoder_path, prediction_time=cutoff, epochs=2)
     print(f"masked-code pretraining loss per epoch: {model.pretrain_history_['loss']}")
     model.fit(X_train, y_train, prediction_time=cutoff)
     print(

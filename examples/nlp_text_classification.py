@@ -50,10 +50,11 @@ def main(argv=None):
     print(f"{len(corpus)} unlabelled texts, {len(train)} labelled for training, {len(test)} test")
 
     model = TextClassifier(random_state=0, verbose=0)
-    model.pretrain(corpus + train["text"].tolist(), epochs=args.epochs)
+    # Writes the tokenizer and encoder to a file and sets `start_from` to it.
+    backbone = os.path.join(out_dir, "reviews_encoder.kdm")
+    model.pretrain(corpus + train["text"].tolist(), backbone, epochs=args.epochs)
     losses = ", ".join(f"{loss:.2f}" for loss in model.pretrain_history_["loss"])
     print(f"masked-LM loss per epoch: {losses}")
-    backbone = model.save_backbone(os.path.join(out_dir, "reviews_backbone.kdm"))
 
     model.fit(train["text"], train["sentiment"])
     report = model.report(test["text"], test["sentiment"])
@@ -69,11 +70,11 @@ def main(argv=None):
         words = ", ".join(f"{word} {score:+.2f}" for word, score in top)
         print(f"\n{text}\n  -> {label}; strongest words: {words}")
 
-    topics = TextClassifier(backbone=backbone, random_state=0)
+    topics = TextClassifier(start_from=backbone, random_state=0)
     topics.fit(train["text"], train["topic"])
     topic_baseline = tfidf_accuracy(train["text"], train["topic"], test["text"], test["topic"])
     print(
-        f"\ntopic accuracy from the saved backbone {topics.score(test['text'], test['topic']):.3f}"
+        f"\ntopic accuracy from the encoder: {topics.score(test['text'], test['topic']):.3f}"
         f" (TF-IDF + logistic regression {topic_baseline:.3f})"
     )
     path = model.save(os.path.join(out_dir, "sentiment.kdm"))

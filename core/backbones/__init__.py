@@ -1,5 +1,6 @@
 """Backbone models assembled from `core.layers`."""
 
+from core.backbones.encoder_stack import ENCODER_STACKS, encoder_stack
 from core.backbones.event_sequence_model import ENCODERS, build_event_sequence_model
 from core.backbones.image_model import IMAGE_BACKBONES, build_image_model
 from core.backbones.tabular_model import BACKBONES, build_tabular_model
@@ -13,6 +14,7 @@ from core.backbones.visit_sequence_model import (
 __all__ = [
     "BACKBONES",
     "ENCODERS",
+    "ENCODER_STACKS",
     "IMAGE_BACKBONES",
     "VISIT_BACKBONES",
     "build_event_sequence_model",
@@ -21,4 +23,5 @@ __all__ = [
     "build_tabular_model",
     "build_visit_encoder",
     "build_visit_sequence_model",
+    "encoder_stack",
 ]

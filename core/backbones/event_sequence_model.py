@@ -2,12 +2,13 @@
 
 import keras
 
+from core.backbones.encoder_stack import encoder_stack
+from core.backbones.model_parts import ModelParts
 from core.layers import (
     EventHistorySplit,
     LSTMEncoder,
     SelectFeatures,
     TabularEmbedding,
-    TransformerEncoder,
 )
 
 ENCODERS = ("lstm", "transformer")
@@ -88,14 +89,14 @@ def build_event_sequence_model(
     elif encoder == "lstm":
         encoded = LSTMEncoder(units, dropout=dropout, name="lstm")(sequence, mask=mask_in)
     else:
-        for i in range(num_layers):
-            sequence = TransformerEncoder(
-                intermediate_dim=2 * units,
-                num_heads=num_heads,
-                dropout=dropout,
-                name=f"transformer_{i}",
-            )(sequence, padding_mask=mask_in)
-        sequence = keras.layers.LayerNormalization(name="final_norm")(sequence)
+        sequence = encoder_stack(
+            sequence,
+            mask_in,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            intermediate_dim=2 * units,
+            dropout=dropout,
+        )
         current_step = SelectFeatures([window], name="current_event")(sequence)
         encoded = keras.layers.Reshape((units,), name="current_encoding")(current_step)
     current_tokens = SelectFeatures([window], name="current_tokens")(flat_events)
@@ -110,3 +111,12 @@ def build_event_sequence_model(
     logits = keras.layers.Reshape((1, n_outputs), name="member")(logits)
     head = keras.Model([tokens_in, gaps_in, mask_in], logits, name=HEAD_MODEL)
     return keras.Model(features, head(events_model(features)), name=name)
+
+
+#: Where each part of a `build_event_sequence_model` model lives.
+EVENT_SEQUENCE_MODEL_PARTS = {"events": EVENTS_MODEL, "head": HEAD_MODEL}
+
+
+def event_sequence_model_parts(model):
+    """`ModelParts` of a `build_event_sequence_model` model."""
+    return ModelParts(model, EVENT_SEQUENCE_MODEL_PARTS)

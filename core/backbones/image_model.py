@@ -2,12 +2,13 @@
 
 import keras
 
+from core.backbones.encoder_stack import encoder_stack
+from core.backbones.model_parts import ModelParts
 from core.layers import (
     AttentionPooling,
     PatchEmbedding,
     PerImageStandardization,
     ResidualBlock,
-    TransformerEncoder,
 )
 from core.layers.residual_block import BN_MOMENTUM
 
@@ -81,14 +82,13 @@ def build_image_model(
         pooled_shape = None
     else:
         x = PatchEmbedding(patch_size, embedding_dim, name="patches")(features_in)
-        for i in range(num_layers):
-            x = TransformerEncoder(
-                intermediate_dim=2 * embedding_dim,
-                num_heads=num_heads,
-                dropout=dropout,
-                name=f"transformer_{i}",
-            )(x)
-        x = keras.layers.LayerNormalization(name="final_norm")(x)
+        x = encoder_stack(
+            x,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            intermediate_dim=2 * embedding_dim,
+            dropout=dropout,
+        )
         pooled_shape = x.shape[1:]
     backbone_model = keras.Model(features_in, x, name=BACKBONE_MODEL)
 
@@ -108,3 +108,12 @@ def build_image_model(
     if standardize:
         x = PerImageStandardization(name="standardize")(x)
     return keras.Model(images, head(backbone_model(x)), name=name)
+
+
+#: Where each part of a `build_image_model` model lives.
+IMAGE_MODEL_PARTS = {"backbone": BACKBONE_MODEL, "head": HEAD_MODEL}
+
+
+def image_model_parts(model):
+    """`ModelParts` of a `build_image_model` model; `backbone` outputs the last feature map."""
+    return ModelParts(model, IMAGE_MODEL_PARTS)

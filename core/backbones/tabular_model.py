@@ -2,12 +2,13 @@
 
 import keras
 
+from core.backbones.encoder_stack import encoder_stack
+from core.backbones.model_parts import ModelParts
 from core.layers import (
     AttentionPooling,
     MonotoneFeatureEffects,
     SelectFeatures,
     TabularEmbedding,
-    TransformerEncoder,
 )
 
 BACKBONES = ("mlp", "transformer")
@@ -126,18 +127,26 @@ def _wide_and_deep(
     if backbone == "mlp":
         hidden = keras.layers.Dropout(dropout, name=f"member_{m}_input_dropout")(flat)
     else:
-        hidden = tokens
-        for i in range(num_layers):
-            hidden = TransformerEncoder(
-                intermediate_dim=2 * embedding_dim,
-                num_heads=num_heads,
-                dropout=dropout,
-                name=f"member_{m}_transformer_{i}",
-            )(hidden)
-        hidden = keras.layers.LayerNormalization(name=f"member_{m}_final_norm")(hidden)
+        hidden = encoder_stack(
+            tokens,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            intermediate_dim=2 * embedding_dim,
+            dropout=dropout,
+            prefix=f"member_{m}_",
+        )
         hidden = AttentionPooling(name=f"member_{m}_pooling")(hidden)
     for i, units in enumerate(hidden_units):
         hidden = keras.layers.Dense(units, activation="relu", name=f"member_{m}_dense_{i}")(hidden)
         hidden = keras.layers.Dropout(dropout, name=f"member_{m}_dropout_{i}")(hidden)
     deep = keras.layers.Dense(n_outputs, name=f"member_{m}_deep")(hidden)
     return [wide, deep]
+
+
+#: Where each part of a `build_tabular_model` model lives.
+TABULAR_MODEL_PARTS = {"embedding": EMBEDDING_LAYER, "head": HEAD_MODEL}
+
+
+def tabular_model_parts(model):
+    """`ModelParts` of a `build_tabular_model` model."""
+    return ModelParts(model, TABULAR_MODEL_PARTS)

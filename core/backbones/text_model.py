@@ -2,13 +2,9 @@
 
 import keras
 
-from core.layers import (
-    AttentionPooling,
-    LSTMEncoder,
-    SelectFeatures,
-    TokenAndPositionEmbedding,
-    TransformerEncoder,
-)
+from core.backbones.encoder_stack import encoder_stack
+from core.backbones.model_parts import ModelParts
+from core.layers import AttentionPooling, SelectFeatures, TokenAndPositionEmbedding
 from core.layers.hashed_ngram_bag import HashedNgramBag
 from core.layers.padding_mask import PaddingMask
 from core.layers.tied_token_logits import TiedTokenLogits
@@ -56,26 +52,17 @@ def build_text_encoder(
         )
     embedded = keras.Input((sequence_length, embedding_dim), name="embedded_tokens")
     mask = keras.Input((sequence_length,), dtype="bool", name="padding_mask")
-    x = embedded
-    if backbone == "transformer":
-        x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
-        for i in range(num_layers):
-            x = TransformerEncoder(
-                intermediate_dim=intermediate_dim,
-                num_heads=num_heads,
-                dropout=dropout,
-                name=f"transformer_{i}",
-            )(x, padding_mask=mask)
-        x = keras.layers.LayerNormalization(name="final_norm")(x)
-    else:
-        for i in range(num_layers):
-            x = LSTMEncoder(
-                lstm_units,
-                bidirectional=True,
-                return_sequences=True,
-                dropout=dropout,
-                name=f"lstm_{i}",
-            )(x, mask=mask)
+    x = encoder_stack(
+        embedded,
+        mask,
+        backbone=backbone,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        intermediate_dim=intermediate_dim,
+        lstm_units=lstm_units,
+        dropout=dropout,
+        input_dropout=True,
+    )
     return keras.Model([embedded, mask], x, name=ENCODER_MODEL)
 
 
@@ -178,3 +165,27 @@ def build_masked_lm_model(embedding, encoder, max_predictions):
         states, positions=positions
     )
     return keras.Model([ids, positions], logits, name="masked_lm")
+
+
+#: Where each part of a `build_text_classifier_model` model lives.
+TEXT_MODEL_PARTS = {
+    "embedding": EMBEDDING_LAYER,
+    "encoder": (BODY_MODEL, ENCODER_MODEL),
+    "body": BODY_MODEL,
+    "deep_logits": (BODY_MODEL, "deep_logits"),
+    "linear_path": NGRAM_LAYER,
+}
+
+
+def text_model_parts(model):
+    """`ModelParts` of a `build_text_classifier_model` model; `linear_path` is the n-gram bag."""
+    return ModelParts(model, TEXT_MODEL_PARTS)
+
+
+#: Where each part of a saved text backbone (`TextClassifier.save_backbone`, `pretrain`) lives.
+TEXT_BACKBONE_PARTS = {"embedding": EMBEDDING_LAYER, "encoder": ENCODER_MODEL}
+
+
+def text_backbone_parts(model):
+    """`ModelParts` of a saved text backbone (`TextClassifier.save_backbone`, `pretrain`)."""
+    return ModelParts(model, TEXT_BACKBONE_PARTS)

@@ -3,7 +3,9 @@ masked-code pretraining head."""
 
 import keras
 
-from core.layers import AttentionPooling, DropMask, LSTMEncoder, TransformerEncoder
+from core.backbones.encoder_stack import encoder_stack
+from core.backbones.model_parts import ModelParts
+from core.layers import AttentionPooling, DropMask
 from core.layers.sparse_linear import SparseLinear
 from core.layers.tied_token_logits import TiedTokenLogits
 from core.layers.time_gap_encoding import TimeGapEncoding
@@ -63,25 +65,18 @@ def build_visit_encoder(
     x = keras.layers.Add(name="with_time")(
         [visits, TimeGapEncoding(embedding_dim, name="time_encoding")(times)]
     )
-    if backbone == "transformer":
-        x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
-        for i in range(num_layers):
-            x = TransformerEncoder(
-                intermediate_dim=intermediate_dim,
-                num_heads=num_heads,
-                dropout=dropout,
-                name=f"transformer_{i}",
-            )(x, padding_mask=mask)
-        x = keras.layers.LayerNormalization(name="final_norm")(x)
-    else:
-        for i in range(num_layers):
-            x = LSTMEncoder(
-                lstm_units,
-                bidirectional=True,
-                return_sequences=True,
-                dropout=dropout,
-                name=f"lstm_{i}",
-            )(x, mask=mask)
+    x = encoder_stack(
+        x,
+        mask,
+        backbone=backbone,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        intermediate_dim=intermediate_dim,
+        lstm_units=lstm_units,
+        dropout=dropout,
+        input_dropout=True,
+    )
+    if backbone == "lstm":
         # Padding is dealt with; the output layers get the mask explicitly when they need it.
         x = DropMask(name="end_of_mask")(x)
     return keras.Model([visits, times, mask], x, name=ENCODER_MODEL)
@@ -184,7 +179,43 @@ def build_masked_code_model(embedding, encoder, num_visits, num_codes, max_predi
         visit mask (batch, visits) bool, visit of each prediction (batch,
         max_predictions) int]` to logits `(batch, max_predictions, vocabulary)`.
     """
-    codes = keras.Input((num_visits, num_codes), dtype="int32", name="masked_codes")
+    backbone = build_visit_backbone(embedding, encoder, num_visits, num_codes)
+    positions = keras.Input((max_predictions,), dtype="int32", name="masked_visits")
+    logits = TiedTokenLogits(embedding.code_embeddings, name="masked_code_logits")(
+        backbone.output, positions=positions
+    )
+    return keras.Model([*backbone.inputs, positions], logits, name="masked_codes")
+
+
+#: Where each part of a `build_visit_sequence_model` model lives.
+VISIT_SEQUENCE_MODEL_PARTS = {
+    "split": SPLIT_LAYER,
+    "embedding": EMBEDDING_LAYER,
+    "encoder": (BODY_MODEL, ENCODER_MODEL),
+    "body": BODY_MODEL,
+    "linear_path": WIDE_LAYER,
+}
+
+
+def visit_sequence_model_parts(model):
+    """`ModelParts` of a `build_visit_sequence_model` model; `linear_path` is the wide layer."""
+    return ModelParts(model, VISIT_SEQUENCE_MODEL_PARTS)
+
+
+def build_visit_backbone(embedding, encoder, num_visits, num_codes):
+    """Wraps a visit embedding and encoder into one model, to save them as a file.
+
+    Args:
+        embedding: a `VisitEmbedding`.
+        encoder: a model from `build_visit_encoder`.
+        num_visits: visit slots per patient.
+        num_codes: code slots per visit.
+
+    Returns:
+        A `keras.Model` from `[codes, values (only when the embedding uses
+        values), visit times, visit mask]` to the encoder's visit states.
+    """
+    codes = keras.Input((num_visits, num_codes), dtype="int32", name="codes")
     inputs = [codes]
     values = None
     if embedding.use_values:
@@ -192,10 +223,14 @@ def build_masked_code_model(embedding, encoder, num_visits, num_codes, max_predi
         inputs.append(values)
     times = keras.Input((num_visits, 2), name="visit_times")
     mask = keras.Input((num_visits,), dtype="bool", name="visit_mask")
-    positions = keras.Input((max_predictions,), dtype="int32", name="masked_visits")
-    inputs += [times, mask, positions]
     states = encoder([embedding(codes, values=values), times, mask])
-    logits = TiedTokenLogits(embedding.code_embeddings, name="masked_code_logits")(
-        states, positions=positions
-    )
-    return keras.Model(inputs, logits, name="masked_codes")
+    return keras.Model([*inputs, times, mask], states, name="visit_backbone")
+
+
+#: Where each part of a `build_visit_backbone` model (a visit-encoder file) lives.
+VISIT_BACKBONE_PARTS = {"embedding": EMBEDDING_LAYER, "encoder": ENCODER_MODEL}
+
+
+def visit_backbone_parts(model):
+    """`ModelParts` of a `build_visit_backbone` model (a visit-encoder file)."""
+    return ModelParts(model, VISIT_BACKBONE_PARTS)

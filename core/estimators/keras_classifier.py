@@ -77,8 +77,6 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
             `(encoded, stratify)`: targets in the loss' format and labels to
             stratify the validation split by (None for multilabel).
         """
-        # Every classifier's fit calls this first, so the option is checked before training.
-        self._check_calibration_option()
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
@@ -219,8 +217,12 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
             raise ValueError("All sample weights are zero; nothing to learn from.")
         return weights.astype(np.float32)
 
-    def _train(self, matrix, y_encoded, stratify, weights, rng, n_members=1):
-        """Chooses the validation scheme and trains.
+    def _members(self):
+        """Ensemble members the model averages; each is cross-fitted when there are several."""
+        return 1
+
+    def _train(self, matrix, y_encoded, stratify, weights, rng, rows=None):
+        """The default training scheme: cross-fitted members, or a held-out share of rows.
 
         With several members and enough rows, members are cross-fitted: the
         rows are split into `n_members` folds (stratified when possible),
@@ -230,7 +232,7 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
         rows, where a 15% hold-out is too small and too noisy to stop on.
         Otherwise `validation_fraction` of the rows is held out.
         """
-        n_rows = len(matrix)
+        n_rows, n_members = len(matrix), self._members()
         targets = y_encoded.reshape(n_rows, -1).astype(np.float32)
         if self.validation_fraction and n_members >= 2 and n_rows >= 4 * n_members:
             self._check_calibration_rows(n_rows)
@@ -266,15 +268,43 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
         )
         self._fit_calibration(validation)
 
-    # --------------------------------------------------------------- trust
-    def _check_calibration_option(self):
-        calibration = getattr(self, "calibration", None)
-        if calibration is not None and calibration not in CALIBRATORS:
-            raise ValueError(
-                f"`calibration` must be None, {' or '.join(map(repr, CALIBRATORS))}. "
-                f"Received: calibration={calibration!r}"
-            )
+    def _train_out_of_time(self, matrix, y_encoded, stratify, weights, times):
+        """The out-of-time scheme: the latest `validation_fraction` of rows are held out.
 
+        Early stopping and calibration then watch the rows most like those a
+        deployed model meets next (fraud, credit). When the latest rows lack
+        a class, a stratified sample of all rows is held out instead.
+
+        Args:
+            times: one sortable time per row.
+        """
+        order = np.argsort(times, kind="stable")
+        n_val = round(self.validation_fraction * len(matrix))
+        validation = None
+        train_idx = order
+        if n_val >= 2 and len(matrix) - n_val >= 2:
+            train_idx, val_idx = order[:-n_val], order[-n_val:]
+            if stratify is not None and len(np.unique(stratify[val_idx])) < len(self.classes_):
+                rng = np.random.RandomState(0)
+                val_idx = np.concatenate(
+                    [
+                        rng.choice(np.flatnonzero(stratify == c), size=n, replace=False)
+                        for c, n in _stratified_counts(stratify, n_val)
+                    ]
+                )
+                train_idx = np.setdiff1d(order, val_idx)
+            validation = (matrix[val_idx], y_encoded[val_idx], weights[val_idx])
+        self._check_calibration_rows(0 if validation is None else len(validation[0]))
+        self._fit_model(
+            matrix[train_idx],
+            y_encoded[train_idx],
+            weights[train_idx],
+            validation,
+            loss=EnsembleCrossEntropy(mode=self._loss_mode()),
+        )
+        self._fit_calibration(validation)
+
+    # --------------------------------------------------------------- trust
     def _check_calibration_rows(self, n_held_out):
         """Fails before training when calibration is asked for without enough held-out rows."""
         calibration = getattr(self, "calibration", None)
@@ -516,6 +546,18 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
         check_is_fitted(self)
         return self._proba_from_logits(self._logits(X, **context))
 
+    def predict_proba_values(self, rows, columns):
+        """Probabilities of table rows given as plain value tuples; None: use `predict_proba`.
+
+        A fast path for the model server; table tasks implement it (see
+        `TabularClassifier`), others return None.
+
+        Args:
+            rows: sequences of values, one per row, in the order of `columns`.
+            columns: the input column names.
+        """
+        return None
+
     def predict(self, X, **context):
         """Predicts class labels (for multilabel targets, a 0/1 indicator matrix).
 
@@ -589,10 +631,11 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
         }
 
     # --------------------------------------------------------------- state
-    def _classifier_state(self):
+    def _get_fitted_state(self):
         calibrator = getattr(self, "calibrator_", None)
         scores = getattr(self, "conformal_scores_", None)
         return {
+            **super()._get_fitted_state(),
             "target_type": self.target_type_,
             "classes": jsonable(self.classes_),
             "classes_dtype": self.classes_.dtype.str if self.classes_.dtype != object else "O",
@@ -601,7 +644,8 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
             "conformal_folds": jsonable(getattr(self, "conformal_folds_", None)),
         }
 
-    def _set_classifier_state(self, state):
+    def _set_fitted_state(self, state):
+        super()._set_fitted_state(state)
         self.target_type_ = state["target_type"]
         dtype = np.dtype(state["classes_dtype"])
         self.classes_ = np.asarray(state["classes"], dtype=dtype)
@@ -641,3 +685,10 @@ def _fold_ids(n_rows, n_folds, stratify, rng):
     for fold, (_, held_out) in enumerate(splitter.split(np.zeros(n_rows), stratify)):
         fold_ids[held_out] = fold
     return fold_ids
+
+
+def _stratified_counts(labels, total):
+    """How many of each class a validation sample of `total` rows takes."""
+    classes, counts = np.unique(labels, return_counts=True)
+    shares = np.maximum(1, np.round(counts / counts.sum() * total).astype(int))
+    return list(zip(classes, np.minimum(shares, counts - 1), strict=True))

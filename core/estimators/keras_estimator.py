@@ -1,5 +1,6 @@
 """The scikit-learn base class that every keras-domains task builds on."""
 
+import abc
 import contextlib
 import hashlib
 import inspect
@@ -13,6 +14,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from core.estimators.shared_parameters import SHARED_PARAMETERS
 from core.inference import InferenceFunction
 from core.persistence import (
     ModelFileError,
@@ -43,7 +45,7 @@ _OPTION_DEFAULTS = {
 }
 
 
-class KerasEstimator(BaseEstimator):
+class KerasEstimator(BaseEstimator, abc.ABC):
     """Training, fast inference, pickling and one-file persistence for a Keras model.
 
     Subclasses implement the task: they turn raw input into a float matrix
@@ -122,9 +124,72 @@ class KerasEstimator(BaseEstimator):
     def _option(self, name):
         return getattr(self, name, _OPTION_DEFAULTS[name])
 
+    def _store_parameters(self, arguments):
+        """Stores each constructor argument, unchanged, under its own name.
+
+        Tasks keep scikit-learn's explicit `__init__` signatures (which
+        `get_params` reads) and call this with `locals()` instead of one
+        assignment per parameter. Checks wait for `fit`, as scikit-learn asks.
+
+        Args:
+            arguments: the constructor's `locals()`.
+        """
+        for name in inspect.signature(type(self).__init__).parameters:
+            if name != "self":
+                setattr(self, name, arguments[name])
+
+    # ------------------------------------------------------------ template
+    def fit(self, X, y=None, sample_weight=None, checkpoint_dir=None, **context):
+        """Learns the preprocessing from raw data and trains the model.
+
+        The sequence is the same for every task; a task supplies the hooks:
+        `_training_rows` (validate the raw input, match labels and weights to
+        its rows), `_fit_inputs` (learn the preprocessing, return the model's
+        input), `_train` (the training scheme) and `_fit_finished`. Tasks
+        that read data larger than memory also supply `_is_stream` and
+        `_fit_stream`.
+
+        Args:
+            X: raw input of the task's `input_kind`.
+            y: labels (classifiers); None where the task finds them itself
+                (an image folder, a `target` column) or has none (a language model).
+            sample_weight: optional per-row weights.
+            checkpoint_dir: folder for a checkpoint after every epoch; if a
+                run with the same data and parameters was killed, training
+                resumes at its last completed epoch.
+            **context: the task's further fit arguments (`target`,
+                `prediction_time`, ...).
+
+        Returns:
+            self.
+
+        Raises:
+            ValueError: naming the parameter or argument, for a bad parameter
+                or input, before any training.
+        """
+        self._begin_fit(checkpoint_dir)
+        if self._is_stream(X):
+            return self._fit_stream(X, y, sample_weight, **context)
+        rows, n_rows, y, sample_weight = self._training_rows(X, y, sample_weight, **context)
+        targets, stratify = self._encode_target(y, n_rows)
+        weights = self._sample_weights(stratify, sample_weight, n_rows)
+        try:
+            with self._seeded() as rng:
+                inputs = self._fit_inputs(rows, rng)
+                self._train(inputs, targets, stratify, weights, rng, rows=rows)
+            self._fit_finished(rows)
+        finally:
+            for name in self._fit_scratch:
+                self.__dict__.pop(name, None)
+        return self
+
+    #: Attributes a task sets during `fit` for its hooks, removed when `fit` ends.
+    _fit_scratch = ()
+
     def _begin_fit(self, checkpoint_dir=None):
-        """Validates the shared training options and `checkpoint_dir`; call first in `fit`."""
+        """Checks every parameter and `checkpoint_dir` before any work is done."""
         self._training_options()
+        self._check_parameters()
         if checkpoint_dir is not None and not isinstance(checkpoint_dir, str | os.PathLike):
             raise TypeError(
                 "`checkpoint_dir` must be a folder path (str or os.PathLike). "
@@ -135,6 +200,83 @@ class KerasEstimator(BaseEstimator):
                 f"`checkpoint_dir` must be a folder; {os.fspath(checkpoint_dir)!r} is a file."
             )
         self._checkpoint_dir = checkpoint_dir
+
+    def _check_parameters(self):
+        """Checks each constructor parameter declared in `SHARED_PARAMETERS` or `parameter_checks`.
+
+        Then `_check_params` checks what depends on several parameters.
+
+        Raises:
+            ValueError: naming the parameter, what it accepts and what it received.
+        """
+        checks = dict(SHARED_PARAMETERS)
+        for klass in reversed(type(self).__mro__):
+            checks.update(vars(klass).get("parameter_checks", {}))
+        for name, value in self.get_params(deep=False).items():
+            if name in checks:
+                checks[name].check(name, value)
+        self._check_params()
+
+    #: name -> `Parameter` for the task's own parameters (merged along the class hierarchy).
+    parameter_checks = {}
+
+    def _check_params(self):
+        """Hook: checks that involve several parameters (e.g. an image size and a patch size)."""
+
+    def _is_stream(self, X):
+        """Hook: whether `fit` reads X from disk in chunks (`_fit_stream`) rather than memory."""
+        return False
+
+    def _fit_stream(self, X, y, sample_weight, **context):
+        """Hook: fits from data streamed from disk; see `TabularClassifier`."""
+        raise NotImplementedError(f"{type(self).__name__} does not stream its training data.")
+
+    @abc.abstractmethod
+    def _training_rows(self, X, y, sample_weight, **context):
+        """Hook: validates the raw training input and matches labels and weights to its rows.
+
+        Returns:
+            `(rows, n_rows, y, sample_weight)`: the validated input in the
+            task's own form (passed on to `_fit_inputs`, `_train` and
+            `_fit_finished`), the number of training rows, and the labels and
+            weights in that row order.
+        """
+
+    @abc.abstractmethod
+    def _fit_inputs(self, rows, rng):
+        """Hook: learns the preprocessing from the training rows.
+
+        Args:
+            rows: as returned by `_training_rows`.
+            rng: the fit's seeded `numpy.random.RandomState`.
+
+        Returns:
+            The model's training input (a matrix, or what the task's `_train` takes).
+        """
+
+    @abc.abstractmethod
+    def _train(self, inputs, targets, stratify, weights, rng, rows=None):
+        """Hook: the training scheme (`KerasClassifier` gives holdout and cross-fitted members)."""
+
+    def _encode_target(self, y, n_rows):
+        """Hook: labels in the loss' format; a task without labels ignores `y`.
+
+        Returns:
+            `(targets, stratify)`.
+        """
+        return None, None
+
+    def _sample_weights(self, stratify, sample_weight, n_rows):
+        """Hook: per-row training weights; a task without labels takes none."""
+        if sample_weight is not None:
+            raise ValueError(
+                f"{type(self).__name__} does not take `sample_weight`. "
+                f"Received: sample_weight of type {type(sample_weight).__name__}."
+            )
+        return None
+
+    def _fit_finished(self, rows):
+        """Hook: called at the end of `fit` with the validated training rows."""
 
     def _new_model(self):
         """Builds the task's model in the distribution's scope, under the precision policy."""
@@ -336,6 +478,19 @@ class KerasEstimator(BaseEstimator):
         """Runs the model on a float matrix through its compiled inference function."""
         return self._predict_function(matrix)
 
+    def warm_up(self):
+        """Traces the compiled inference function now, so the first prediction is no slower.
+
+        A server calls it once after loading; `fit` and `load` leave the
+        tracing to the first prediction.
+
+        Returns:
+            self.
+        """
+        check_is_fitted(self)
+        self._predict_raw(np.zeros((1, *self.model_.input_shape[1:]), dtype=np.float32))
+        return self
+
     # -------------------------------------------------- pickling and files
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -446,14 +601,12 @@ class KerasEstimator(BaseEstimator):
             for key, value in params.items()
         }
 
-    def _check_validation_fraction(self):
-        if not 0.0 <= self.validation_fraction < 1.0:
-            raise ValueError(
-                "`validation_fraction` must be in [0, 1). "
-                f"Received: validation_fraction={self.validation_fraction!r}"
-            )
+    def _get_fitted_state(self):
+        """What `save` keeps besides the model and the parameters, as plain JSON.
 
-    def _base_fitted_state(self):
+        Each subclass adds its own keys to `super()._get_fitted_state()`;
+        `_set_fitted_state` reads them back in the same chain.
+        """
         return {
             "history": self.history_,
             "n_epochs": self.n_epochs_,
@@ -461,15 +614,19 @@ class KerasEstimator(BaseEstimator):
             "privacy_spent": getattr(self, "privacy_spent_", None),
         }
 
-    def _set_base_fitted_state(self, state):
+    def _set_fitted_state(self, state):
+        """Restores what `_get_fitted_state` returned; subclasses chain through `super()`."""
         self.history_ = state["history"]
         self.n_epochs_ = state["n_epochs"]
         self.training_seconds_ = state["training_seconds"]
         if state.get("privacy_spent") is not None:
             self.privacy_spent_ = state["privacy_spent"]
 
-    def _output_index(self, X):
-        """Labels of the rows `predict` returns for X: X's own rows unless a subclass groups them.
+    def output_index(self, X):
+        """Labels of the rows `predict` returns for X: X's own rows unless a task groups them.
+
+        Args:
+            X: raw input, as for `predict`.
 
         Returns:
             `pandas.Index`; a named one (e.g. patient ids) labels entities, not input rows.

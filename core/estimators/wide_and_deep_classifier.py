@@ -110,6 +110,19 @@ class WideAndDeepClassifier(KerasClassifier, abc.ABC):
         self._set_linear_path(self.model_, coef.T, intercept)
         return float(C)
 
+    def _get_fitted_state(self):
+        return {
+            **super()._get_fitted_state(),
+            "deep_path_kept": bool(self.deep_path_kept_),
+            "linear_C": self.linear_C_,
+        }
+
+    def _set_fitted_state(self, state):
+        super()._set_fitted_state(state)
+        # Files saved before these keys moved here lack them for text models.
+        self.deep_path_kept_ = state.get("deep_path_kept")
+        self.linear_C_ = state.get("linear_C")
+
     @abc.abstractmethod
     def _has_linear_path(self):
         """Whether the built model has the linear path (e.g. `ngrams=False` has none)."""

@@ -101,31 +101,11 @@ class ServedModel:
         self._columns = None if row is None else row_columns(row)
         numeric = _numeric_columns(self.kind, schema)
         self._numeric = {field for field, column in self._columns or () if column in numeric}
-        self._fast_preprocessor = self._hot_path_preprocessor() if self.kind == "table" else None
         self._column_names = [column for _, column in self._columns or ()]
         self._requests = self._rows = self._calls = 0
         self.batcher = None
         if self.kind in BATCHED_KINDS and batch_wait_s > 0:
             self.batcher = MicroBatcher(self._predict_parts, executor, max_batch, batch_wait_s)
-
-    def _hot_path_preprocessor(self):
-        """The preprocessor, for the hot path of table predictions, or None to use `predict_proba`.
-
-        `TabularPreprocessor.transform_values` stands in for the DataFrame and
-        `_transform`, so it is used only where `predict_proba` is the base
-        classes' `_proba_from_logits(_predict_raw(_transform(X)))`.
-        """
-        # Issue 15: a public estimator method for this path would replace this check of the
-        # class and the private calls in `_table_proba`.
-        from core.estimators import KerasClassifier, TabularClassifier
-
-        cls = type(self.estimator)
-        if (
-            cls.predict_proba is not KerasClassifier.predict_proba
-            or cls._logits is not TabularClassifier._logits
-        ):
-            return None
-        return self.estimator.preprocessor_
 
     # ------------------------------------------------------------ lifecycle
     async def start(self):
@@ -140,11 +120,8 @@ class ServedModel:
 
     def _warm_up(self):
         """Traces the compiled inference function now, not on the first request."""
-        if self.kind == "generation":
-            return
-        model = self.estimator.model_
-        # Issue 15: a public estimator method that traces it would replace this private call.
-        self.estimator._predict_raw(np.zeros((1, *model.input_shape[1:]), dtype=np.float32))
+        if self.kind != "generation":
+            self.estimator.warm_up()
 
     def info(self):
         """The model as `GET /v1/models` lists it."""
@@ -209,21 +186,18 @@ class ServedModel:
         rows = [row for part in parts for row in part]
         if self.kind != "table":
             proba = self.estimator.predict_proba(rows)
-        elif self._fast_preprocessor is not None:
-            proba = self._table_proba(rows)
         else:
-            proba = self.estimator.predict_proba(self._frame(rows))
+            proba = self._table_proba(rows)
         return np.split(proba, np.cumsum([len(part) for part in parts])[:-1])
 
     def _table_proba(self, rows):
-        """`predict_proba` of validated rows: `_proba_from_logits(_predict_raw(transform))`."""
-        estimator = self.estimator
+        """`predict_proba` of validated rows, through `predict_proba_values` when it can."""
         # A pydantic instance's __dict__ holds its field values, in column order.
         values = [tuple(row.__dict__.values()) for row in rows]
-        matrix = self._fast_preprocessor.transform_values(values, self._column_names)
-        if matrix is None:  # A value that needs the DataFrame path's checks and messages.
-            return estimator.predict_proba(self._frame(rows))
-        return estimator._proba_from_logits(estimator._predict_raw(matrix))
+        proba = self.estimator.predict_proba_values(values, self._column_names)
+        if proba is None:  # A value that needs the DataFrame path's checks and messages.
+            return self.estimator.predict_proba(self._frame(rows))
+        return proba
 
     def _predict_one(self, body):
         """`(probabilities, ids or None)` of a transactions, events or images request."""

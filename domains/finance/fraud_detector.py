@@ -7,11 +7,11 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from core.backbones import ENCODERS, build_event_sequence_model
-from core.backbones.event_sequence_model import EVENTS_MODEL, HEAD_MODEL
+from core.backbones.event_sequence_model import event_sequence_model_parts
 from core.data.time_values import parse_times
 from core.estimators import KerasClassifier
+from core.estimators.parameter import Parameter
 from core.explain import integrated_gradients
-from core.losses import EnsembleCrossEntropy
 from core.preprocessing import TabularPreprocessor
 from core.registry import register_task
 from domains.finance.reports import (
@@ -75,6 +75,11 @@ class FraudDetector(KerasClassifier):
 
     input_kind = "transactions"
     explanation_kind = "columns"
+    parameter_checks = {
+        "encoder": Parameter.choice(ENCODERS),
+        "window": Parameter.integer(minimum=0),
+        "units": Parameter.integer(minimum=1),
+    }
 
     _target_types = ("binary",)
 
@@ -107,100 +112,27 @@ class FraudDetector(KerasClassifier):
         random_state=None,
         verbose=0,
     ):
-        self.account_column = account_column
-        self.time_column = time_column
-        self.amount_column = amount_column
-        self.window = window
-        self.encoder = encoder
-        self.embedding_dim = embedding_dim
-        self.units = units
-        self.hidden_units = hidden_units
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.dropout = dropout
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.class_weight = class_weight
-        self.calibration = calibration
-        self.min_frequency = min_frequency
-        self.precision = precision
-        self.jit_compile = jit_compile
-        self.distribution = distribution
-        self.privacy = privacy
-        self.random_state = random_state
-        self.verbose = verbose
+        self._store_parameters(locals())
 
     # ----------------------------------------------------------------- fit
-    def fit(self, X, y, sample_weight=None, checkpoint_dir=None):
-        """Trains on a transactions table.
-
-        Args:
-            X: DataFrame with the account, time and other columns, in any order.
-            y: fraud labels aligned with X's rows (1 = fraud).
-            sample_weight: optional per-row weights.
-            checkpoint_dir: folder for a checkpoint after every epoch; if a
-                run with the same data and parameters was killed, training
-                resumes at its last completed epoch.
-
-        Returns:
-            self.
-        """
-        self._begin_fit(checkpoint_dir)
-        self._check_params()
+    # `fit(X, y, sample_weight=None, checkpoint_dir=None)` is the template's: X is a
+    # transactions DataFrame (account, time and other columns, any order), y the
+    # fraud labels of its rows (1 = fraud).
+    def _training_rows(self, X, y, sample_weight):
         accounts, times, features = self._split_columns(X)
-        y_encoded, codes = self._encode_target(y, len(X))
-        weights = self._sample_weights(codes, sample_weight, len(X))
         self.feature_columns_ = list(features.columns)
-        self.preprocessor_ = TabularPreprocessor(min_frequency=self.min_frequency).fit(features)
-        flat = self._with_history(self.preprocessor_.transform(features), accounts, times)
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
-        with self._seeded():
-            self._train_out_of_time(flat, y_encoded, weights, times)
-        return self
+        return (accounts, times, features), len(X), y, sample_weight
 
-    def _check_params(self):
-        if self.encoder not in ENCODERS:
-            raise ValueError(
-                f"`encoder` must be one of {ENCODERS}. Received: encoder={self.encoder!r}"
-            )
-        if not isinstance(self.window, int | np.integer) or self.window < 0:
-            raise ValueError(f"`window` must be an integer >= 0. Received: window={self.window!r}")
-        self._check_validation_fraction()
+    def _fit_inputs(self, rows, rng):
+        accounts, times, features = rows
+        self.preprocessor_ = TabularPreprocessor(min_frequency=self.min_frequency).fit(features)
+        return self._with_history(self.preprocessor_.transform(features), accounts, times)
 
-    def _train_out_of_time(self, flat, y_encoded, weights, times):
-        """Holds out the latest `validation_fraction` of rows, by time, for early stopping."""
-        order = np.argsort(times, kind="stable")
-        n_val = round(self.validation_fraction * len(flat))
-        validation = None
-        train_idx = order
-        if n_val >= 2 and len(flat) - n_val >= 2:
-            train_idx, val_idx = order[:-n_val], order[-n_val:]
-            if len(np.unique(y_encoded[val_idx])) == 2:
-                validation = (flat[val_idx], y_encoded[val_idx], weights[val_idx])
-            else:  # No fraud in the latest rows: stop on a stratified sample instead.
-                rng = np.random.RandomState(0)
-                val_idx = np.concatenate(
-                    [
-                        rng.choice(np.flatnonzero(y_encoded[:, 0] == c), size=n, replace=False)
-                        for c, n in _stratified_counts(y_encoded[:, 0], n_val)
-                    ]
-                )
-                train_idx = np.setdiff1d(order, val_idx)
-                validation = (flat[val_idx], y_encoded[val_idx], weights[val_idx])
-        self._check_calibration_rows(0 if validation is None else len(validation[0]))
-        self._fit_model(
-            flat[train_idx],
-            y_encoded[train_idx],
-            weights[train_idx],
-            validation,
-            loss=EnsembleCrossEntropy(mode="binary"),
-        )
-        self._fit_calibration(validation)
+    def _train(self, flat, y_encoded, stratify, weights, rng, rows=None):
+        """The out-of-time scheme: the latest transactions are held out."""
+        self._train_out_of_time(flat, y_encoded, stratify, weights, times=rows[1])
 
     def _build_model(self):
         pre = self.preprocessor_
@@ -383,11 +315,12 @@ class FraudDetector(KerasClassifier):
         """
         check_is_fitted(self)
         flat = self._transform(X, history)
-        tokens, gaps, mask = self.model_.get_layer(EVENTS_MODEL)(flat)
+        parts = event_sequence_model_parts(self.model_)
+        tokens, gaps, mask = parts.events(flat)
         baseline_row = self.preprocessor_.baseline()[None, :]
         base_flat = self._with_history(baseline_row, np.array(["reference"]), np.zeros(1))
-        base_tokens = np.asarray(self.model_.get_layer(EVENTS_MODEL)(base_flat)[0])
-        head = self.model_.get_layer(HEAD_MODEL)
+        base_tokens = np.asarray(parts.events(base_flat)[0])
+        head = parts.head
         mask = np.asarray(mask, dtype=np.float32)
         reference_tokens = np.broadcast_to(base_tokens[:, -1:], tokens.shape)
         attributions = integrated_gradients(
@@ -415,21 +348,19 @@ class FraudDetector(KerasClassifier):
     # --------------------------------------------------------------- state
     def _get_fitted_state(self):
         return {
+            **super()._get_fitted_state(),
             "preprocessor": self.preprocessor_.get_state(),
             "feature_columns": self.feature_columns_,
             "n_features_in": self.n_features_in_,
             "feature_names_in": list(self.feature_names_in_),
-            **self._classifier_state(),
-            **self._base_fitted_state(),
         }
 
     def _set_fitted_state(self, state):
+        super()._set_fitted_state(state)
         self.preprocessor_ = TabularPreprocessor.from_state(state["preprocessor"])
         self.feature_columns_ = state["feature_columns"]
         self.n_features_in_ = state["n_features_in"]
         self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
-        self._set_classifier_state(state)
-        self._set_base_fitted_state(state)
 
     def input_schema(self):
         return {
@@ -469,10 +400,3 @@ class FraudDetector(KerasClassifier):
             "value": scores[16],
             "baseline": scores[0],
         }
-
-
-def _stratified_counts(labels, total):
-    """How many of each class a validation sample of `total` rows takes."""
-    classes, counts = np.unique(labels, return_counts=True)
-    shares = np.maximum(1, np.round(counts / counts.sum() * total).astype(int))
-    return list(zip(classes, np.minimum(shares, counts - 1), strict=True))

@@ -8,6 +8,7 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from core.estimators import TabularClassifier
+from core.estimators.parameter import Parameter
 from core.registry import register_task
 
 # Reference applicants kept at fit time for reason codes.
@@ -45,6 +46,11 @@ class RiskScorer(TabularClassifier):
     """
 
     explanation_kind = "reason_codes"
+    parameter_checks = {
+        "pdo": Parameter.finite_number(positive=True),
+        "base_odds": Parameter.finite_number(positive=True),
+        "base_score": Parameter.finite_number(),
+    }
 
     _target_types = ("binary",)
 
@@ -78,60 +84,12 @@ class RiskScorer(TabularClassifier):
         random_state=None,
         verbose=0,
     ):
-        super().__init__(
-            backbone=backbone,
-            embedding_dim=embedding_dim,
-            hidden_units=hidden_units,
-            num_layers=num_layers,
-            num_heads=num_heads,
-            dropout=dropout,
-            n_members=n_members,
-            learning_rate=learning_rate,
-            weight_decay=weight_decay,
-            batch_size=batch_size,
-            max_epochs=max_epochs,
-            patience=patience,
-            validation_fraction=validation_fraction,
-            class_weight=class_weight,
-            calibration=calibration,
-            min_frequency=min_frequency,
-            precision=precision,
-            jit_compile=jit_compile,
-            distribution=distribution,
-            privacy=privacy,
-            random_state=random_state,
-            verbose=verbose,
-        )
-        self.pdo = pdo
-        self.base_score = base_score
-        self.base_odds = base_odds
-        self.monotone_constraints = monotone_constraints
-        self.exclude = exclude
+        self._store_parameters(locals())
 
     # ----------------------------------------------------------------- fit
-    def fit(self, X, y=None, sample_weight=None, checkpoint_dir=None, target=None):
-        """Trains on an applicant table; target 1 = default.
-
-        Args:
-            X: applicant DataFrame (columns in `exclude` are ignored), or the
-                path of a CSV file, a Parquet file or a folder of Parquet
-                files, streamed from disk (see `TabularClassifier`).
-            y: 0/1 (or two labels; the larger sorts as "bad"); None when
-                `target` names the label column.
-            sample_weight: optional per-row weights (not with a file path).
-            checkpoint_dir: folder for a checkpoint after every epoch; if a
-                run with the same data and parameters was killed, training
-                resumes at its last completed epoch.
-            target: the label column: required when `X` is a file path
-                (`fit("loans.parquet", target="default")`).
-
-        Returns:
-            self.
-        """
-        self._begin_fit(checkpoint_dir)
-        self._check_scaling()
-        return super().fit(X, y, sample_weight, checkpoint_dir=checkpoint_dir, target=target)
-
+    # `fit` is TabularClassifier's: an applicant DataFrame (columns in `exclude`
+    # are ignored) or a CSV/Parquet path with `target`; y is 0/1 (or two labels, the
+    # larger sorting as "bad").
     def _fit_finished(self, frame):
         """Keeps `REFERENCE_ROWS` random applicants of the training features as `reference_`.
 
@@ -142,14 +100,6 @@ class RiskScorer(TabularClassifier):
         matrix = self.preprocessor_.transform(frame)
         rows = rng.choice(len(matrix), size=min(REFERENCE_ROWS, len(matrix)), replace=False)
         self.reference_ = matrix[np.sort(rows)]
-
-    def _check_scaling(self):
-        for name in ("pdo", "base_odds"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not value > 0 or not math.isfinite(value):
-                raise ValueError(f"`{name}` must be a positive number. Received: {name}={value!r}")
-        if not isinstance(self.base_score, int | float) or not math.isfinite(self.base_score):
-            raise ValueError(f"`base_score` must be a number. Received: {self.base_score!r}")
 
     def _validate_X(self, X, fitting):
         if self.exclude:

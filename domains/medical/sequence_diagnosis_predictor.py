@@ -9,21 +9,22 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from core.backbones.visit_sequence_model import (
-    BODY_MODEL,
     EMBEDDING_LAYER,
-    ENCODER_MODEL,
-    SPLIT_LAYER,
     VISIT_BACKBONES,
-    WIDE_LAYER,
     build_masked_code_model,
+    build_visit_backbone,
     build_visit_encoder,
     build_visit_sequence_model,
+    visit_backbone_parts,
+    visit_sequence_model_parts,
 )
 from core.estimators import WideAndDeepClassifier
+from core.estimators.parameter import Parameter
 from core.explain import integrated_gradients
 from core.layers.visit_embedding import VisitEmbedding
 from core.metrics import binary_report, multiclass_report
 from core.persistence.metadata import jsonable
+from core.persistence.start_file import read_start_file, write_encoder_file
 from core.preprocessing.event_sequence_encoder import (
     MASK_ID,
     PAD_ID,
@@ -39,6 +40,8 @@ from domains.medical.event_table import (
     read_events,
 )
 
+#: The metadata kind of a file written by `pretrain`.
+ENCODER_FILE_KIND = "visit-encoder"
 # Architecture parameters that pretraining fixes.
 ENCODER_PARAMS = (
     "backbone",
@@ -94,6 +97,11 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         code_column: column of event codes (converted to strings).
         value_column: optional column of numeric values (lab results).
         backbone: `"transformer"` or `"lstm"`.
+        start_from: None, or the path of a file whose code vocabulary, code
+            embeddings and visit encoder this model starts from: one written
+            by `pretrain`, or a saved SequenceDiagnosisPredictor. The file then
+            fixes the vocabulary and the architecture parameters. Being a
+            parameter, it survives `clone`, `GridSearchCV` and `set_params`.
         max_visits: most recent visits read by the deep path.
         max_codes_per_visit: codes read per visit (frequent codes first).
         min_frequency: codes seen fewer times in `fit` share the unknown slot.
@@ -129,7 +137,7 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         encoder_config_: the encoder architecture actually used.
         deep_path_kept_: whether the deep path beat the counts alone.
         linear_C_: the wide path's chosen penalty (None without it).
-        pretrained_: True after `pretrain`, until the next `fit`.
+        pretrain_history_: masked-code loss per epoch of the last `pretrain`.
 
     Example:
     >>> model = SequenceDiagnosisPredictor(random_state=0)
@@ -140,6 +148,10 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
 
     input_kind = "events"
     explanation_kind = "events"
+    parameter_checks = {
+        "backbone": Parameter.choice(VISIT_BACKBONES),
+        "counts": Parameter.boolean(),
+    }
 
     # L2 penalties tried for the wide path (inverse strength, as scikit-learn's C).
     LINEAR_C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
@@ -153,6 +165,7 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         code_column="code",
         value_column=None,
         backbone="transformer",
+        start_from=None,
         max_visits=64,
         max_codes_per_visit=32,
         min_frequency=3,
@@ -179,36 +192,7 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         random_state=None,
         verbose=0,
     ):
-        self.patient_column = patient_column
-        self.time_column = time_column
-        self.code_column = code_column
-        self.value_column = value_column
-        self.backbone = backbone
-        self.max_visits = max_visits
-        self.max_codes_per_visit = max_codes_per_visit
-        self.min_frequency = min_frequency
-        self.recent_days = recent_days
-        self.embedding_dim = embedding_dim
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.lstm_units = lstm_units
-        self.counts = counts
-        self.dropout = dropout
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.class_weight = class_weight
-        self.calibration = calibration
-        self.precision = precision
-        self.jit_compile = jit_compile
-        self.distribution = distribution
-        self.privacy = privacy
-        self.random_state = random_state
-        self.verbose = verbose
+        self._store_parameters(locals())
 
     # -------------------------------------------------------------- events
     def _read(self, X, name="X"):
@@ -232,7 +216,7 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         """
         return self._read(X).patient_index()
 
-    def _output_index(self, X):
+    def output_index(self, X):
         return self.patient_index(X)
 
     def _history(self, table, patients, prediction_time):
@@ -261,19 +245,21 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         ).fit(table.patients[keep], days_before, table.codes[keep], values)
 
     # ------------------------------------------------------------ pretrain
-    def pretrain(self, X, prediction_time=None, epochs=3, batch_size=64, learning_rate=None):
+    def pretrain(self, X, path, prediction_time=None, epochs=3, batch_size=64, learning_rate=None):
         """Trains the code embeddings and the visit encoder on unlabelled patients.
 
         15% of the known codes of each patient are selected; 80% of those
         become the mask code, 10% a random code, 10% stay (their values are
         zeroed); each is predicted from its visit's contextual state through
         an output layer tied to the code embeddings, and the loss counts the
-        selected codes only. The code vocabulary is learned here and kept by
-        the next `fit`, which fine-tunes the pretrained encoder. Calling
-        `pretrain` again continues from the current encoder.
+        selected codes only. The code vocabulary, embeddings and encoder are
+        written to `path` and `start_from` is set to it, so the next `fit`
+        (of this estimator or of its clones) fine-tunes them. With
+        `start_from` already set, pretraining continues from that file.
 
         Args:
             X: events DataFrame (patients need no labels).
+            path: file to write the pretrained vocabulary and encoder to.
             prediction_time: as in `fit`.
             epochs: passes over the patients (each with new masks).
             batch_size: patients per step.
@@ -282,15 +268,16 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         Returns:
             self.
         """
-        self._check_params()
+        self._check_parameters()
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
             raise ValueError(f"`epochs` must be a positive integer. Received: epochs={epochs!r}")
         table = self._read(X)
         patients = table.patient_index()
         keep, days_before = self._history(table, patients, prediction_time)
         with self._seeded() as rng:
-            if getattr(self, "pretrained_", False):
-                sequence_encoder, config, embedding, encoder = self._pretrained
+            source = self._start_source()
+            if source is not None:
+                sequence_encoder, config, embedding, encoder = source
             else:
                 sequence_encoder = self._new_sequence_encoder(table, keep, days_before)
                 config = self._own_encoder_config()
@@ -307,14 +294,31 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
                 batch_size,
                 learning_rate,
             )
-        self._pretrained = (sequence_encoder, config, embedding, encoder)
-        self.pretrained_ = True
         self.pretrain_history_ = {
             "loss": losses,
             "seconds": time.perf_counter() - started,
             "patients": len(patients),
         }
-        return self
+        backbone = build_visit_backbone(
+            embedding, encoder, sequence_encoder.num_visits_, sequence_encoder.num_codes_
+        )
+        state = {"sequence_encoder": sequence_encoder.get_state(), "encoder_config": config}
+        path = write_encoder_file(path, backbone, state, ENCODER_FILE_KIND, type(self))
+        return self.set_params(start_from=path)
+
+    def _start_source(self):
+        """`(sequence_encoder, config, embedding, encoder)` of the `start_from` file, or None."""
+        if self.start_from is None:
+            return None
+        kind, *content = read_start_file(self.start_from, ENCODER_FILE_KIND, type(self))
+        if kind == "encoder":
+            model, state = content
+            parts = visit_backbone_parts(model)
+            sequence_encoder = EventSequenceEncoder.from_state(state["sequence_encoder"])
+            return sequence_encoder, state["encoder_config"], parts.embedding, parts.encoder
+        (source,) = content
+        parts = visit_sequence_model_parts(source.model_)
+        return source.sequence_encoder_, source.encoder_config_, parts.embedding, parts.encoder
 
     def _masked_code_epochs(
         self, sequences, sequence_encoder, embedding, encoder, rng, epochs, batch_size, lr
@@ -369,64 +373,42 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         return losses
 
     # ----------------------------------------------------------------- fit
-    def fit(self, X, y, prediction_time=None, sample_weight=None, checkpoint_dir=None):
-        """Trains on labelled patients, fine-tuning a pretrained encoder if there is one.
+    # `fit(X, y, sample_weight=None, checkpoint_dir=None, prediction_time=None)` is the
+    # template's: X is an events DataFrame; y one label per patient (a Series indexed by
+    # patient id, or a DataFrame of 0/1 columns for several labels), matched by id;
+    # sample_weight per patient (a Series by id, or in `patient_index(X)` order);
+    # prediction_time None, one time, or a Series per patient id (later events are ignored).
+    # A pretrained encoder (`pretrain`) is fine-tuned.
+    _fit_scratch = ("_source_layers",)
 
-        Args:
-            X: events DataFrame.
-            y: one label per patient: a Series indexed by patient id (any
-                label type), or a DataFrame of 0/1 columns for several labels.
-                Matched to X's patients by id; every patient needs a label.
-            prediction_time: None (all events), one time for every patient,
-                or a Series of times indexed by patient id; later events are
-                ignored.
-            sample_weight: optional per-patient weights: a Series indexed by
-                patient id, or an array in `patient_index(X)` order.
-            checkpoint_dir: folder for a checkpoint after every epoch; if a
-                run with the same data and parameters was killed, training
-                resumes at its last completed epoch.
-
-        Returns:
-            self.
-        """
-        self._begin_fit(checkpoint_dir)
-        self._check_params()
+    def _training_rows(self, X, y, sample_weight, prediction_time=None):
         table = self._read(X)
         patients = table.patient_index()
         labels = align_to_patients(y, patients, "y")
-        y_encoded, codes = self._encode_target(labels, len(patients))
-        weights = self._sample_weights(
-            codes, _align_weights(sample_weight, patients), len(patients)
-        )
         keep, days_before = self._history(table, patients, prediction_time)
-        with self._seeded() as rng:
-            source = self._pretrained if getattr(self, "pretrained_", False) else None
-            if source is None:
-                sequence_encoder = self._new_sequence_encoder(table, keep, days_before)
-                config = self._own_encoder_config()
-            else:
-                sequence_encoder, config = source[0], source[1]
-            self.sequence_encoder_, self.encoder_config_ = sequence_encoder, config
-            self._source_layers = None if source is None else source[2:]
-            sequences = self._sequences(table, patients, keep, days_before)
-            try:
-                self._train(sequences.matrix(wide=self.counts), y_encoded, codes, weights, rng)
-            finally:
-                del self._source_layers
+        rows = (table, patients, keep, days_before, labels)
+        return rows, len(patients), labels, _align_weights(sample_weight, patients)
+
+    def _fit_inputs(self, rows, rng):
+        table, patients, keep, days_before, _ = rows
+        source = self._start_source()
+        if source is None:
+            sequence_encoder = self._new_sequence_encoder(table, keep, days_before)
+            config = self._own_encoder_config()
+        else:
+            sequence_encoder, config = source[0], source[1]
+        self.sequence_encoder_, self.encoder_config_ = sequence_encoder, config
+        self._source_layers = None if source is None else source[2:]
+        sequences = self._sequences(table, patients, keep, days_before)
+        return sequences.matrix(wide=self.counts)
+
+    def _fit_finished(self, rows):
+        labels = rows[-1]
         multilabel = isinstance(labels, pd.DataFrame) and labels.shape[1] > 1
         self.label_names_ = [str(c) for c in labels.columns] if multilabel else None
-        self.n_patients_ = len(patients)
-        self.pretrained_ = False
-        self.__dict__.pop("_pretrained", None)
-        return self
+        self.n_patients_ = len(rows[1])
 
     def _check_params(self):
-        if self.backbone not in VISIT_BACKBONES:
-            raise ValueError(
-                f"`backbone` must be one of {VISIT_BACKBONES}. Received: backbone={self.backbone!r}"
-            )
-        if not isinstance(self.counts, bool | np.bool_):
-            raise ValueError(f"`counts` must be True or False. Received: counts={self.counts!r}")
         # The encoder checks its own arguments.
         EventSequenceEncoder(
             max_visits=self.max_visits,
@@ -434,7 +416,6 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
             min_frequency=self.min_frequency,
             recent_days=self.recent_days,
         )
-        self._check_validation_fraction()
 
     def _own_encoder_config(self):
         return {name: getattr(self, name) for name in ENCODER_PARAMS}
@@ -477,9 +458,9 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         )
         if self._source_layers is not None:
             embedding, visit_encoder = self._source_layers
-            model.get_layer(EMBEDDING_LAYER).set_weights(embedding.get_weights())
-            body = model.get_layer(BODY_MODEL)
-            body.get_layer(ENCODER_MODEL).set_weights(visit_encoder.get_weights())
+            parts = visit_sequence_model_parts(model)
+            parts.embedding.set_weights(embedding.get_weights())
+            parts.encoder.set_weights(visit_encoder.get_weights())
         return model
 
     def _has_linear_path(self):
@@ -488,10 +469,10 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
     def _linear_features(self, model, X):
         k = self.sequence_encoder_.wide_slots_
         ids, values = X[:, -2 * k : -k].astype(np.int64), X[:, -k:]
-        return model.get_layer(WIDE_LAYER).sparse_features(ids, values)
+        return visit_sequence_model_parts(model).linear_path.sparse_features(ids, values)
 
     def _set_linear_path(self, model, coef, intercept):
-        wide = model.get_layer(WIDE_LAYER)
+        wide = visit_sequence_model_parts(model).linear_path
         wide.set_coefficients(coef, intercept)
         wide.trainable = False
 
@@ -607,7 +588,8 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         code_attr, baseline = self._code_attributions(matrix, sequences, outputs, steps)
         wide_attr = None
         if self.counts:
-            kernel = keras.ops.convert_to_numpy(self.model_.get_layer(WIDE_LAYER).kernel)
+            wide = visit_sequence_model_parts(self.model_).linear_path
+            kernel = keras.ops.convert_to_numpy(wide.kernel)
             wide_attr = sequences.wide_values * kernel[sequences.wide_ids, outputs[:, None]]
         attributions = _event_attributions(
             sequences.events, code_attr, wide_attr, sequences.wide_ids, self.sequence_encoder_
@@ -668,9 +650,8 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
 
     def _code_attributions(self, matrix, sequences, outputs, steps):
         """Deep-path attributions `(n, visits, codes)` and the baseline logits `(n, n_outputs)`."""
-        split = self.model_.get_layer(SPLIT_LAYER)
-        embedding = self.model_.get_layer(EMBEDDING_LAYER)
-        body = self.model_.get_layer(BODY_MODEL)
+        parts = visit_sequence_model_parts(self.model_)
+        split, embedding, body = parts.split, parts.embedding, parts.body
 
         def scores(inputs):
             gates, flat = inputs
@@ -696,32 +677,25 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
             ]
         )
         if self.counts:
-            baseline = baseline + keras.ops.convert_to_numpy(self.model_.get_layer(WIDE_LAYER).bias)
+            baseline = baseline + keras.ops.convert_to_numpy(parts.linear_path.bias)
         return attributions, baseline
 
     # --------------------------------------------------------------- state
     def _get_fitted_state(self):
         return {
+            **super()._get_fitted_state(),
             "sequence_encoder": self.sequence_encoder_.get_state(),
             "encoder_config": jsonable(self.encoder_config_),
-            "deep_path_kept": bool(self.deep_path_kept_),
-            "linear_C": self.linear_C_,
             "label_names": self.label_names_,
             "n_patients": self.n_patients_,
-            **self._classifier_state(),
-            **self._base_fitted_state(),
         }
 
     def _set_fitted_state(self, state):
+        super()._set_fitted_state(state)
         self.sequence_encoder_ = EventSequenceEncoder.from_state(state["sequence_encoder"])
         self.encoder_config_ = state["encoder_config"]
-        self.deep_path_kept_ = state["deep_path_kept"]
-        self.linear_C_ = state["linear_C"]
         self.label_names_ = state["label_names"]
         self.n_patients_ = state["n_patients"]
-        self.pretrained_ = False
-        self._set_classifier_state(state)
-        self._set_base_fitted_state(state)
 
     def input_schema(self):
         return {
@@ -741,12 +715,6 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
             return self._matrix(X, prediction_time)[-1]
 
         return ExportSignature(self.model_, transform, self._export_preprocessing())
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_pretrained", None)  # Keras layers; a pickled copy keeps the fitted model.
-        state["pretrained_"] = False
-        return state
 
     # ---------------------------------------------------------------- demo
     @classmethod

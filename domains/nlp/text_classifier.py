@@ -9,26 +9,20 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from core.backbones.text_model import (
-    BODY_MODEL,
     EMBEDDING_LAYER,
-    ENCODER_MODEL,
-    NGRAM_LAYER,
     TEXT_BACKBONES,
     build_masked_lm_model,
     build_text_classifier_model,
     build_text_encoder,
+    text_backbone_parts,
+    text_model_parts,
 )
 from core.estimators import WideAndDeepClassifier
+from core.estimators.parameter import Parameter
 from core.explain import integrated_gradients
 from core.layers.padding_mask import PaddingMask
-from core.persistence import (
-    ModelFileError,
-    model_from_bytes,
-    model_to_bytes,
-    read_archive,
-    write_archive,
-)
-from core.persistence.metadata import jsonable, library_versions
+from core.persistence.metadata import jsonable
+from core.persistence.start_file import read_start_file, write_encoder_file
 from core.preprocessing import WordPieceTokenizer
 from core.preprocessing.text_input import as_text_list
 from core.pretraining import mask_tokens
@@ -60,10 +54,12 @@ class TextClassifier(WideAndDeepClassifier):
     on unlabelled texts, which is what helps when labels are few.
 
     Args:
-        backbone: `"transformer"`, `"lstm"`, or the path of a file written by
-            `save_backbone` (or of a saved TextClassifier), whose tokenizer,
-            embeddings and encoder this classifier starts from; the file then
-            fixes the architecture parameters below.
+        backbone: `"transformer"` or `"lstm"`.
+        start_from: None, or the path of a file whose tokenizer, embeddings
+            and encoder this classifier starts from: one written by
+            `pretrain` or `save_backbone`, or a saved TextClassifier. The file
+            then fixes the architecture parameters below. Being a parameter,
+            it survives `clone`, `GridSearchCV` and `set_params`.
         vocabulary_size: subword vocabulary trained on the texts.
         max_length: tokens the encoder reads per text, or `"auto"`: the 95th
             percentile of the training texts' lengths (16 to 256).
@@ -101,11 +97,18 @@ class TextClassifier(WideAndDeepClassifier):
         encoder_config_: the encoder architecture actually used.
         deep_path_kept_: whether the encoder beat the n-gram path alone.
         linear_C_: the n-gram path's chosen penalty (None without it).
-        pretrained_: True after `pretrain`, until the next `fit`.
+        pretrain_history_: masked-LM loss per epoch of the last `pretrain`.
     """
 
     input_kind = "texts"
     explanation_kind = "tokens"
+    parameter_checks = {
+        "backbone": Parameter.choice(TEXT_BACKBONES),
+        "max_length": Parameter.integer(minimum=4).or_value("auto"),
+        "ngrams": Parameter.boolean(),
+        "ngram_buckets": Parameter.integer(minimum=1),
+        "pretrain_epochs": Parameter.integer(minimum=0),
+    }
 
     # L2 penalties tried for the n-gram path (inverse strength, as scikit-learn's C).
     LINEAR_C_GRID = (1.0, 4.0, 16.0)
@@ -115,6 +118,7 @@ class TextClassifier(WideAndDeepClassifier):
     def __init__(
         self,
         backbone="transformer",
+        start_from=None,
         vocabulary_size=8000,
         max_length="auto",
         lowercase=True,
@@ -143,47 +147,23 @@ class TextClassifier(WideAndDeepClassifier):
         random_state=None,
         verbose=0,
     ):
-        self.backbone = backbone
-        self.vocabulary_size = vocabulary_size
-        self.max_length = max_length
-        self.lowercase = lowercase
-        self.strip_accents = strip_accents
-        self.embedding_dim = embedding_dim
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.lstm_units = lstm_units
-        self.ngrams = ngrams
-        self.ngram_buckets = ngram_buckets
-        self.dropout = dropout
-        self.pretrain_epochs = pretrain_epochs
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.class_weight = class_weight
-        self.calibration = calibration
-        self.precision = precision
-        self.jit_compile = jit_compile
-        self.distribution = distribution
-        self.privacy = privacy
-        self.random_state = random_state
-        self.verbose = verbose
+        self._store_parameters(locals())
 
     # ------------------------------------------------------------ pretrain
-    def pretrain(self, texts, epochs=3, batch_size=64, learning_rate=None):
-        """Trains the tokenizer and encoder on unlabelled texts (masked-LM).
+    def pretrain(self, texts, path, epochs=3, batch_size=64, learning_rate=None):
+        """Trains the tokenizer and encoder on unlabelled texts (masked-LM); writes them to `path`.
 
         15% of the real tokens of each text are selected; 80% of those become
         [MASK], 10% a random token, 10% stay; the loss is the cross-entropy
         of the selected tokens only, through an output layer tied to the
-        token embedding. A later `fit` fine-tunes the pretrained encoder.
-        Calling `pretrain` again continues from the current encoder.
+        token embedding. The encoder is written to `path` and `start_from`
+        is set to it, so the next `fit` (of this estimator or of its clones)
+        fine-tunes it. With `start_from` already set, pretraining continues
+        from that file.
 
         Args:
             texts: unlabelled texts (list, Series, array).
+            path: file to write the pretrained tokenizer and encoder to.
             epochs: passes over the texts (each with new masks).
             batch_size: texts per step.
             learning_rate: AdamW learning rate (default `learning_rate`).
@@ -192,14 +172,11 @@ class TextClassifier(WideAndDeepClassifier):
             self.
         """
         texts = as_text_list(texts, "texts")
-        self._check_params()
-        if not isinstance(epochs, int) or epochs < 1:
+        self._check_parameters()
+        if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
             raise ValueError(f"`epochs` must be a positive integer. Received: epochs={epochs!r}")
         with self._seeded() as rng:
-            if getattr(self, "pretrained_", False):
-                source = self._pretrained
-            else:
-                source = self._backbone_source()
+            source = self._start_source()
             if source is None:
                 tokenizer = self._new_tokenizer().fit(texts)
                 config = self._own_encoder_config(tokenizer, texts)
@@ -211,14 +188,13 @@ class TextClassifier(WideAndDeepClassifier):
             losses = self._masked_lm_epochs(
                 ids, tokenizer, embedding, encoder, rng, epochs, batch_size, learning_rate
             )
-        self._pretrained = (tokenizer, config, embedding, encoder)
-        self.pretrained_ = True
         self.pretrain_history_ = {
             "loss": losses,
             "seconds": time.perf_counter() - started,
             "texts": len(texts),
         }
-        return self
+        path = self._write_backbone(path, tokenizer, config, embedding, encoder)
+        return self.set_params(start_from=path)
 
     def _masked_lm_epochs(
         self, ids, tokenizer, embedding, encoder, rng, epochs, batch_size, learning_rate
@@ -256,9 +232,9 @@ class TextClassifier(WideAndDeepClassifier):
         return losses
 
     def save_backbone(self, path):
-        """Saves the tokenizer, embeddings and encoder for another TextClassifier.
+        """Saves the fitted tokenizer, embeddings and encoder for another TextClassifier.
 
-        Works after `pretrain` or `fit`. Load it with `TextClassifier(backbone=path)`.
+        Start another classifier from it with `TextClassifier(start_from=path)`.
 
         Args:
             path: destination file (conventionally `.kdm`).
@@ -266,124 +242,66 @@ class TextClassifier(WideAndDeepClassifier):
         Returns:
             The path written.
         """
-        if getattr(self, "pretrained_", False):
-            tokenizer, config, embedding, encoder = self._pretrained
-        elif hasattr(self, "model_"):
-            tokenizer, config = self.tokenizer_, self.encoder_config_
-            embedding = self.model_.get_layer(EMBEDDING_LAYER)
-            encoder = self.model_.get_layer(BODY_MODEL).get_layer(ENCODER_MODEL)
-        else:
-            raise ValueError("`save_backbone` needs a pretrained or fitted TextClassifier.")
+        if not hasattr(self, "model_"):
+            raise ValueError(
+                "`save_backbone` needs a fitted TextClassifier; `pretrain` writes its own file."
+            )
+        parts = text_model_parts(self.model_)
+        return self._write_backbone(
+            path, self.tokenizer_, self.encoder_config_, parts.embedding, parts.encoder
+        )
+
+    def _write_backbone(self, path, tokenizer, config, embedding, encoder):
         ids = keras.Input((config["sequence_length"],), dtype="int32", name="token_ids")
         states = encoder([embedding(ids), PaddingMask(name="padding_mask")(ids)])
         backbone_model = keras.Model(ids, states, name="text_backbone")
         state = {"tokenizer": tokenizer.get_state(), "encoder_config": config}
-        metadata = {
-            "kind": BACKBONE_FILE_KIND,
-            "estimator": f"{type(self).__module__}.{type(self).__qualname__}",
-            "versions": library_versions(),
-        }
-        write_archive(path, model_to_bytes(backbone_model), state, metadata)
-        return path
+        return write_encoder_file(path, backbone_model, state, BACKBONE_FILE_KIND, type(self))
 
-    def _backbone_source(self):
-        """`(tokenizer, config, embedding, encoder)` of a backbone file, or None."""
-        if self.backbone in TEXT_BACKBONES:
+    def _start_source(self):
+        """`(tokenizer, config, embedding, encoder)` of the `start_from` file, or None."""
+        if self.start_from is None:
             return None
-        path = os.fspath(self.backbone)
-        model_bytes, state, metadata = read_archive(path)
-        if metadata.get("kind") == BACKBONE_FILE_KIND:
-            model = model_from_bytes(model_bytes)
+        kind, *content = read_start_file(self.start_from, BACKBONE_FILE_KIND, type(self))
+        if kind == "encoder":
+            model, state = content
+            parts = text_backbone_parts(model)
             tokenizer = WordPieceTokenizer.from_state(state["tokenizer"])
-            config = state["encoder_config"]
-            return (
-                tokenizer,
-                config,
-                model.get_layer(EMBEDDING_LAYER),
-                model.get_layer(ENCODER_MODEL),
-            )
-        if metadata.get("estimator") == f"{type(self).__module__}.{type(self).__qualname__}":
-            source = type(self).load(path)
-            return (
-                source.tokenizer_,
-                source.encoder_config_,
-                source.model_.get_layer(EMBEDDING_LAYER),
-                source.model_.get_layer(BODY_MODEL).get_layer(ENCODER_MODEL),
-            )
-        raise ModelFileError(
-            f"`backbone` file {path!r} is neither a text backbone (from `save_backbone`) nor a "
-            f"saved TextClassifier; it holds {metadata.get('estimator') or 'something else'}."
-        )
+            return tokenizer, state["encoder_config"], parts.embedding, parts.encoder
+        (source,) = content
+        parts = text_model_parts(source.model_)
+        return source.tokenizer_, source.encoder_config_, parts.embedding, parts.encoder
 
     # ----------------------------------------------------------------- fit
-    def fit(self, X, y, sample_weight=None, checkpoint_dir=None):
-        """Trains on labelled texts, fine-tuning a pretrained encoder if there is one.
+    # `fit(X, y, sample_weight=None, checkpoint_dir=None)` is the template's: X is texts
+    # (list, Series, array, or a one-column DataFrame), y labels of any type or a 0/1
+    # indicator matrix for multilabel. A pretrained encoder is fine-tuned.
+    _fit_scratch = ("_source_layers", "_adapt_ids")
 
-        Args:
-            X: texts (list, Series, array, or a one-column DataFrame).
-            y: labels (any type), or a 0/1 indicator matrix for multilabel.
-            sample_weight: optional per-text weights.
-            checkpoint_dir: folder for a checkpoint after every epoch; if a
-                run with the same data and parameters was killed, training
-                resumes at its last completed epoch.
-
-        Returns:
-            self.
-        """
-        self._begin_fit(checkpoint_dir)
+    def _training_rows(self, X, y, sample_weight):
         texts = as_text_list(X, "X")
-        self._check_params()
         self.text_column_ = _text_column(X)
-        y_encoded, codes = self._encode_target(y, len(texts))
-        weights = self._sample_weights(codes, sample_weight, len(texts))
-        with self._seeded() as rng:
-            if getattr(self, "pretrained_", False):
-                source = self._pretrained
-            else:
-                source = self._backbone_source()
-            if source is None:
-                tokenizer = self._new_tokenizer().fit(texts)
-                config = self._own_encoder_config(tokenizer, texts)
-                if self.pretrain_epochs:
-                    embedding, encoder = self._new_encoder(config)
-                    ids = tokenizer.encode(texts, max_length=config["sequence_length"])
-                    self._masked_lm_epochs(
-                        ids, tokenizer, embedding, encoder, rng, self.pretrain_epochs, 64, None
-                    )
-                    source = (tokenizer, config, embedding, encoder)
-            else:
-                tokenizer, config = source[0], source[1]
-            self.tokenizer_, self.encoder_config_ = tokenizer, config
-            self.input_length_ = self._input_length(tokenizer, texts, config["sequence_length"])
-            self._source_layers = None if source is None else source[2:]
-            ids = tokenizer.encode(texts, max_length=self.input_length_)
-            self._adapt_ids = ids
-            try:
-                self._train(ids.astype(np.float32), y_encoded, codes, weights, rng)
-            finally:
-                del self._adapt_ids, self._source_layers
-        self.pretrained_ = False
-        self.__dict__.pop("_pretrained", None)
-        return self
+        return texts, len(texts), y, sample_weight
 
-    def _check_params(self):
-        if self.backbone not in TEXT_BACKBONES and not (
-            isinstance(self.backbone, str | os.PathLike) and os.path.isfile(self.backbone)
-        ):
-            raise ValueError(
-                f"`backbone` must be one of {TEXT_BACKBONES} or the path of a saved backbone. "
-                f"Received: backbone={self.backbone!r}"
-            )
-        if self.max_length != "auto" and (
-            not isinstance(self.max_length, int)
-            or isinstance(self.max_length, bool)
-            or self.max_length < 4
-        ):
-            raise ValueError(
-                f"`max_length` must be 'auto' or an integer >= 4. "
-                f"Received: max_length={self.max_length!r}"
-            )
-        self._check_validation_fraction()
+    def _fit_inputs(self, texts, rng):
+        source = self._start_source()
+        if source is None:
+            tokenizer = self._new_tokenizer().fit(texts)
+            config = self._own_encoder_config(tokenizer, texts)
+            if self.pretrain_epochs:
+                embedding, encoder = self._new_encoder(config)
+                ids = tokenizer.encode(texts, max_length=config["sequence_length"])
+                self._masked_lm_epochs(
+                    ids, tokenizer, embedding, encoder, rng, self.pretrain_epochs, 64, None
+                )
+                source = (tokenizer, config, embedding, encoder)
+        else:
+            tokenizer, config = source[0], source[1]
+        self.tokenizer_, self.encoder_config_ = tokenizer, config
+        self.input_length_ = self._input_length(tokenizer, texts, config["sequence_length"])
+        self._source_layers = None if source is None else source[2:]
+        self._adapt_ids = tokenizer.encode(texts, max_length=self.input_length_)
+        return self._adapt_ids.astype(np.float32)
 
     def _new_tokenizer(self):
         return WordPieceTokenizer(
@@ -452,24 +370,26 @@ class TextClassifier(WideAndDeepClassifier):
             intermediate_dim=config["intermediate_dim"],
             lstm_units=config["lstm_units"],
         )
+        parts = text_model_parts(model)
         if self.ngrams:
-            model.get_layer(NGRAM_LAYER).adapt(self._adapt_ids)
+            parts.linear_path.adapt(self._adapt_ids)
         if self._source_layers is not None:
             embedding, encoder = self._source_layers
-            model.get_layer(EMBEDDING_LAYER).set_weights(embedding.get_weights())
-            model.get_layer(BODY_MODEL).get_layer(ENCODER_MODEL).set_weights(encoder.get_weights())
+            parts.embedding.set_weights(embedding.get_weights())
+            parts.encoder.set_weights(encoder.get_weights())
         return model
 
     def _has_linear_path(self):
         return bool(self.ngrams)
 
     def _linear_features(self, model, X):
-        return model.get_layer(NGRAM_LAYER).sparse_features(X.astype(np.int64))
+        return text_model_parts(model).linear_path.sparse_features(X.astype(np.int64))
 
     def _set_linear_path(self, model, coef, intercept):
-        ngram = model.get_layer(NGRAM_LAYER)
+        parts = text_model_parts(model)
+        ngram = parts.linear_path
         ngram.set_slot_weights(coef)
-        deep_logits = model.get_layer(BODY_MODEL).get_layer("deep_logits")
+        deep_logits = parts.deep_logits
         kernel, _ = deep_logits.get_weights()
         deep_logits.set_weights([kernel, intercept.astype(np.float32)])
         ngram.trainable = False
@@ -539,9 +459,9 @@ class TextClassifier(WideAndDeepClassifier):
 
         outputs, signs = targets
         seq = self.encoder_config_["sequence_length"]
-        embedding = self.model_.get_layer(EMBEDDING_LAYER)
-        body = self.model_.get_layer(BODY_MODEL)
-        ngram = self.model_.get_layer(NGRAM_LAYER) if self.ngrams else None
+        parts = text_model_parts(self.model_)
+        embedding, body = parts.embedding, parts.body
+        ngram = parts.linear_path if self.ngrams else None
         deep_ids = ids[:, :seq]
         token_vectors = keras.ops.convert_to_numpy(
             embedding.token_embeddings(deep_ids.astype(np.int32))
@@ -641,33 +561,24 @@ class TextClassifier(WideAndDeepClassifier):
     # --------------------------------------------------------------- state
     def _get_fitted_state(self):
         return {
+            **super()._get_fitted_state(),
             "tokenizer": self.tokenizer_.get_state(),
             "encoder_config": jsonable(self.encoder_config_),
             "input_length": self.input_length_,
             "text_column": self.text_column_,
-            **self._classifier_state(),
-            **self._base_fitted_state(),
         }
 
     def _set_fitted_state(self, state):
+        super()._set_fitted_state(state)
         self.tokenizer_ = WordPieceTokenizer.from_state(state["tokenizer"])
         self.encoder_config_ = state["encoder_config"]
         self.input_length_ = state["input_length"]
         self.text_column_ = state["text_column"]
-        self.pretrained_ = False
-        self._set_classifier_state(state)
-        self._set_base_fitted_state(state)
 
     def input_schema(self):
         return {
             "texts": {"column": self.text_column_, "max_tokens": self.input_length_},
         }
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_pretrained", None)  # Keras layers; a pickled copy keeps the fitted model.
-        state["pretrained_"] = False
-        return state
 
     # ---------------------------------------------------------------- demo
     @classmethod
@@ -690,7 +601,11 @@ class TextClassifier(WideAndDeepClassifier):
         )
         # A quarter of the corpus and one masked-LM epoch keep the demo short; examples/ and
         # benchmarks/ pretrain on all of it, longer.
-        model = cls(random_state=0).pretrain(corpus[:2000] + train["text"].tolist(), epochs=1)
+        model = cls(random_state=0).pretrain(
+            corpus[:2000] + train["text"].tolist(),
+            os.path.join(out_dir, "text_encoder.kdm"),
+            epochs=1,
+        )
         model.fit(train["text"], train["sentiment"])
         model.save(os.path.join(out_dir, "text_classifier.kdm"))
         accuracy = model.score(test["text"], test["sentiment"])

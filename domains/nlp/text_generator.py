@@ -8,6 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from core.backbones.causal_lm_model import CachedDecoding, FullDecoding, build_causal_lm_model
 from core.estimators import KerasEstimator
+from core.estimators.parameter import Parameter
 from core.generation import check_sampling_args, next_token
 from core.preprocessing import WordPieceTokenizer
 from core.preprocessing.text_input import as_text_list
@@ -53,6 +54,11 @@ class TextGenerator(KerasEstimator):
     """
 
     input_kind = "generation"
+    parameter_checks = {
+        "max_length": Parameter.integer(minimum=8),
+        "lowercase": Parameter.boolean(),
+        "strip_accents": Parameter.boolean(),
+    }
 
     def __init__(
         self,
@@ -78,49 +84,17 @@ class TextGenerator(KerasEstimator):
         random_state=None,
         verbose=0,
     ):
-        self.vocabulary_size = vocabulary_size
-        self.max_length = max_length
-        self.lowercase = lowercase
-        self.strip_accents = strip_accents
-        self.embedding_dim = embedding_dim
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.dropout = dropout
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.precision = precision
-        self.jit_compile = jit_compile
-        self.distribution = distribution
-        self.privacy = privacy
-        self.random_state = random_state
-        self.verbose = verbose
+        self._store_parameters(locals())
 
     # ----------------------------------------------------------------- fit
-    def fit(self, X, y=None, checkpoint_dir=None):
-        """Trains the tokenizer and the language model on a corpus.
-
-        Args:
-            X: texts (list, Series, array, or a one-column DataFrame).
-            y: ignored.
-            checkpoint_dir: folder for a checkpoint after every epoch; if a
-                run with the same data and parameters was killed, training
-                resumes at its last completed epoch.
-
-        Returns:
-            self.
-        """
-        self._begin_fit(checkpoint_dir)
+    # `fit(X, y=None, checkpoint_dir=None)` is the template's: X is a corpus of texts
+    # (list, Series, array, or a one-column DataFrame); y is ignored.
+    def _training_rows(self, X, y, sample_weight):
         texts = as_text_list(X, "X")
-        if not isinstance(self.max_length, int) or self.max_length < 8:
-            raise ValueError(
-                f"`max_length` must be an integer >= 8. Received: max_length={self.max_length!r}"
-            )
-        self._check_validation_fraction()
+        return texts, len(texts), None, sample_weight
+
+    def _fit_inputs(self, texts, rng):
+        """Trains the tokenizer; returns the corpus cut into blocks of `max_length + 1` ids."""
         self.tokenizer_ = WordPieceTokenizer(
             vocabulary_size=self.vocabulary_size,
             max_length=self.max_length,
@@ -131,23 +105,24 @@ class TextGenerator(KerasEstimator):
         counts = np.bincount(stream, minlength=len(self.tokenizer_))
         counts[self.tokenizer_.cls_id] = 0  # [CLS] is given, never predicted.
         self.token_counts_ = counts.astype(np.int64)
-        blocks = _blocks(stream, self.max_length + 1)
-        with self._seeded() as rng:
-            order = rng.permutation(len(blocks))
-            n_val = round(self.validation_fraction * len(blocks))
-            validation = None
-            if self.validation_fraction and n_val >= 1 and len(blocks) - n_val >= 1:
-                val = blocks[order[:n_val]]
-                validation = (val[:, :-1], val[:, 1:], (val[:, 1:] != 0).astype(np.float32))
-                blocks = blocks[order[n_val:]]
-            self._fit_model(
-                blocks[:, :-1],
-                blocks[:, 1:],
-                (blocks[:, 1:] != 0).astype(np.float32),
-                validation,
-                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            )
-        return self
+        return _blocks(stream, self.max_length + 1)
+
+    def _train(self, blocks, targets, stratify, weights, rng, rows=None):
+        """Next-token training on blocks, a random `validation_fraction` of them held out."""
+        order = rng.permutation(len(blocks))
+        n_val = round(self.validation_fraction * len(blocks))
+        validation = None
+        if self.validation_fraction and n_val >= 1 and len(blocks) - n_val >= 1:
+            val = blocks[order[:n_val]]
+            validation = (val[:, :-1], val[:, 1:], (val[:, 1:] != 0).astype(np.float32))
+            blocks = blocks[order[n_val:]]
+        self._fit_model(
+            blocks[:, :-1],
+            blocks[:, 1:],
+            (blocks[:, 1:] != 0).astype(np.float32),
+            validation,
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
 
     def _text_ids(self, text):
         tok = self.tokenizer_
@@ -356,15 +331,15 @@ class TextGenerator(KerasEstimator):
     # --------------------------------------------------------------- state
     def _get_fitted_state(self):
         return {
+            **super()._get_fitted_state(),
             "tokenizer": self.tokenizer_.get_state(),
             "token_counts": self.token_counts_.tolist(),
-            **self._base_fitted_state(),
         }
 
     def _set_fitted_state(self, state):
+        super()._set_fitted_state(state)
         self.tokenizer_ = WordPieceTokenizer.from_state(state["tokenizer"])
         self.token_counts_ = np.asarray(state["token_counts"], dtype=np.int64)
-        self._set_base_fitted_state(state)
 
     def input_schema(self):
         return {"texts": {"context_tokens": self.max_length}}

@@ -9,8 +9,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from core.backbones import IMAGE_BACKBONES, build_image_model
-from core.backbones.image_model import BACKBONE_MODEL, HEAD_MODEL
+from core.backbones.image_model import image_model_parts
 from core.estimators import KerasClassifier
+from core.estimators.parameter import Parameter
 from core.inference import InferenceFunction
 from core.losses import EnsembleCrossEntropy
 from core.preprocessing import ImagePreprocessor
@@ -55,10 +56,11 @@ class ImageClassifier(KerasClassifier):
         max_epochs: upper bound on epochs.
         patience: epochs without a better validation loss before stopping.
         validation_fraction: share of images held out for early stopping.
-        warm_start: path of a saved ImageClassifier whose backbone starts
-            this one; the head trains first with the backbone frozen
-            (`head_epochs`), then everything at `learning_rate * fine_tune_factor`.
-        head_epochs: epochs with the backbone frozen, when warm starting.
+        start_from: None, or the path of a saved ImageClassifier whose
+            backbone starts this one; the head trains first with the backbone
+            frozen (`head_epochs`), then everything at `learning_rate *
+            fine_tune_factor`. Being a parameter, it survives `clone`.
+        head_epochs: epochs with the backbone frozen, with `start_from`.
         fine_tune_factor: learning-rate multiplier after unfreezing.
         class_weight: None, "balanced" or a dict.
         calibration: None, `"temperature"` or `"isotonic"`: a calibration map fitted
@@ -76,6 +78,12 @@ class ImageClassifier(KerasClassifier):
 
     input_kind = "images"
     explanation_kind = "heat_map"
+    parameter_checks = {
+        "backbone": Parameter.choice(IMAGE_BACKBONES),
+        "flip": Parameter.choice((None, "horizontal", "vertical", "horizontal_and_vertical")),
+        "patch_size": Parameter.integer(minimum=1),
+        "head_epochs": Parameter.integer(minimum=0),
+    }
 
     _target_types = ("binary", "multiclass")
 
@@ -101,7 +109,7 @@ class ImageClassifier(KerasClassifier):
         max_epochs=40,
         patience=6,
         validation_fraction=0.1,
-        warm_start=None,
+        start_from=None,
         head_epochs=3,
         fine_tune_factor=0.1,
         class_weight=None,
@@ -113,94 +121,49 @@ class ImageClassifier(KerasClassifier):
         random_state=None,
         verbose=0,
     ):
-        self.backbone = backbone
-        self.image_size = image_size
-        self.augment = augment
-        self.flip = flip
-        self.rotation = rotation
-        self.zoom = zoom
-        self.translation = translation
-        self.contrast = contrast
-        self.widths = widths
-        self.patch_size = patch_size
-        self.embedding_dim = embedding_dim
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.dropout = dropout
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.warm_start = warm_start
-        self.head_epochs = head_epochs
-        self.fine_tune_factor = fine_tune_factor
-        self.class_weight = class_weight
-        self.calibration = calibration
-        self.precision = precision
-        self.jit_compile = jit_compile
-        self.distribution = distribution
-        self.privacy = privacy
-        self.random_state = random_state
-        self.verbose = verbose
+        self._store_parameters(locals())
 
     # ----------------------------------------------------------------- fit
-    def fit(self, X, y=None, sample_weight=None, checkpoint_dir=None):
-        """Trains on images.
-
-        Args:
-            X: a folder with one sub-folder of images per class; a list of
-                image file paths; or an array `(n, h, w)` / `(n, h, w, c)`,
-                uint8 or float, of any size (resized to `image_size`).
-            y: labels for arrays and file lists; None for a folder.
-            sample_weight: optional per-image weights.
-            checkpoint_dir: folder for a checkpoint after every epoch; if a
-                run with the same data and parameters was killed, training
-                resumes at its last completed epoch.
-
-        Returns:
-            self.
-        """
-        self._begin_fit(checkpoint_dir)
-        self._check_params()
+    # `fit(X, y=None, sample_weight=None, checkpoint_dir=None)` is the template's: X is a
+    # folder with one sub-folder of images per class (y None), a list of image files,
+    # or an array `(n, h, w)` / `(n, h, w, c)`, uint8 or float, of any size.
+    def _training_rows(self, X, y, sample_weight):
         files, images, y = self._inputs(X, y, fitting=True)
         n = len(files) if files is not None else len(images)
-        y_encoded, codes = self._encode_target(y, n)
-        weights = self._sample_weights(codes, sample_weight, n)
+        return (files, images), n, y, sample_weight
+
+    def _fit_inputs(self, rows, rng):
+        files, images = rows
         self.preprocessor_ = ImagePreprocessor(
             check_image_size(self.image_size),
             multiple_of=self.patch_size if self.backbone == "vit" else 1,
         )
         if files is not None:
             self.preprocessor_.fit_files(files)
+            return files, None
+        self.preprocessor_.fit_arrays(images)
+        return None, self.preprocessor_.transform_arrays(images)
+
+    def _train(self, inputs, y_encoded, codes, weights, rng, rows=None):
+        """Holdout training; from files, batches are decoded on the fly by `tf.data`."""
+        files, images = inputs
+        n = len(files) if files is not None else len(images)
+        train, val = self._split(n, codes, rng)
+        if files is not None:
+            train_data = self._file_dataset(files, y_encoded, weights, train, shuffle=True)
+            val_data = None if val is None else self._file_dataset(files, y_encoded, weights, val)
+            fit_args = (train_data, None, None, val_data)
         else:
-            self.preprocessor_.fit_arrays(images)
-            images = self.preprocessor_.transform_arrays(images)
-        with self._seeded() as rng:
-            train, val = self._split(n, codes, rng)
-            if files is not None:
-                train_data = self._file_dataset(files, y_encoded, weights, train, shuffle=True)
-                val_data = (
-                    None if val is None else self._file_dataset(files, y_encoded, weights, val)
-                )
-                fit_args = (train_data, None, None, val_data)
-            else:
-                val_data = None if val is None else (images[val], y_encoded[val], weights[val])
-                fit_args = (images[train], y_encoded[train], weights[train], val_data)
-            self._check_calibration_rows(0 if val is None else len(val))
-            if self.warm_start is None:
-                self._fit_model(*fit_args, loss=EnsembleCrossEntropy(mode=self._loss_mode()))
-            else:
-                self._fine_tune(*fit_args)
-            self._fit_calibration(val_data)
-        return self
+            val_data = None if val is None else (images[val], y_encoded[val], weights[val])
+            fit_args = (images[train], y_encoded[train], weights[train], val_data)
+        self._check_calibration_rows(0 if val is None else len(val))
+        if self.start_from is None:
+            self._fit_model(*fit_args, loss=EnsembleCrossEntropy(mode=self._loss_mode()))
+        else:
+            self._fine_tune(*fit_args)
+        self._fit_calibration(val_data)
 
     def _check_params(self):
-        if self.backbone not in IMAGE_BACKBONES:
-            raise ValueError(
-                f"`backbone` must be one of {IMAGE_BACKBONES}. Received: backbone={self.backbone!r}"
-            )
         size = check_image_size(self.image_size)
         if (
             self.backbone == "vit"
@@ -211,10 +174,6 @@ class ImageClassifier(KerasClassifier):
                 f"`image_size` {size} must be a multiple of `patch_size`={self.patch_size} for "
                 "the ViT backbone."
             )
-        flips = (None, "horizontal", "vertical", "horizontal_and_vertical")
-        if self.flip not in flips:
-            raise ValueError(f"`flip` must be one of {flips}. Received: flip={self.flip!r}")
-        self._check_validation_fraction()
 
     def _inputs(self, X, y, fitting):
         """Returns `(files, images, y)`: file paths or an image array, and the labels."""
@@ -320,20 +279,20 @@ class ImageClassifier(KerasClassifier):
 
     def _fine_tune(self, X_train, y_train, sample_weight, validation):
         """Starts from a saved backbone: head first (backbone frozen), then all layers."""
-        source = ImageClassifier.load(self.warm_start)
+        source = ImageClassifier.load(self.start_from)
         if (
             source.backbone != self.backbone
             or source.preprocessor_.get_state() != self.preprocessor_.get_state()
         ):
             raise ValueError(
-                f"`warm_start` model {self.warm_start!r} has backbone {source.backbone!r} on "
+                f"`start_from` model {self.start_from!r} has backbone {source.backbone!r} on "
                 f"{source.preprocessor_.get_state()}; this classifier needs backbone "
                 f"{self.backbone!r} on {self.preprocessor_.get_state()}."
             )
         loss = EnsembleCrossEntropy(mode=self._loss_mode())
         self.model_ = self._new_model()
-        backbone = self.model_.get_layer(BACKBONE_MODEL)
-        backbone.set_weights(source.model_.get_layer(BACKBONE_MODEL).get_weights())
+        backbone = image_model_parts(self.model_).backbone
+        backbone.set_weights(image_model_parts(source.model_).backbone.get_weights())
         started = time.perf_counter()
         # A frozen backbone also keeps its batch-norm layers in inference mode (Keras 3).
         backbone.trainable = False
@@ -418,8 +377,8 @@ class ImageClassifier(KerasClassifier):
                     f"`target` must be one of {self.classes_.tolist()}. Received: target={target!r}"
                 )
             targets = np.full(len(images), matches[0])
-        backbone = self.model_.get_layer(BACKBONE_MODEL)
-        head = self.model_.get_layer(HEAD_MODEL)
+        parts = image_model_parts(self.model_)
+        backbone, head = parts.backbone, parts.head
         with tf.GradientTape() as tape:
             feature_map = backbone(tf.constant(images), training=False)
             tape.watch(feature_map)
@@ -547,15 +506,13 @@ class ImageClassifier(KerasClassifier):
     # --------------------------------------------------------------- state
     def _get_fitted_state(self):
         return {
+            **super()._get_fitted_state(),
             "preprocessor": self.preprocessor_.get_state(),
-            **self._classifier_state(),
-            **self._base_fitted_state(),
         }
 
     def _set_fitted_state(self, state):
+        super()._set_fitted_state(state)
         self.preprocessor_ = ImagePreprocessor.from_state(state["preprocessor"])
-        self._set_classifier_state(state)
-        self._set_base_fitted_state(state)
 
     def input_schema(self):
         return {"images": self.preprocessor_.get_state()}

@@ -482,10 +482,19 @@ def test_state_with_a_matching_digest_but_bad_content(archive, state, message):
 
 
 class _Stub(KerasEstimator):
-    """The smallest estimator `KerasEstimator.load` can restore."""
+    """The smallest estimator `KerasEstimator.load` can restore (it is never fitted)."""
 
     def _set_fitted_state(self, state):
         self.fitted_ = state
+
+    def _training_rows(self, X, y, sample_weight):
+        return X, len(X), y, sample_weight
+
+    def _fit_inputs(self, rows, rng):
+        return rows
+
+    def _train(self, inputs, targets, stratify, weights, rng, rows=None):
+        self._fit_model(inputs, targets, weights, None, loss="mse")
 
 
 def test_lambda_layer_is_refused_without_running_its_code(tmp_path, monkeypatch):

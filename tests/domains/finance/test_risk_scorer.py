@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from core.backbones.tabular_model import tabular_model_parts
 from domains.finance import RiskScorer, fairness_report
 
 TINY = dict(
@@ -138,7 +139,7 @@ def test_reason_points_add_up_to_the_gap_to_the_reference(scorer, data):
         steps=64,
     )
     reference_points = scorer._points_of(scorer._head_call(
-        scorer.model_.get_layer("head"), scorer.reference_
+        tabular_model_parts(scorer.model_).head, scorer.reference_
     )).numpy().mean()  # fmt: skip
     np.testing.assert_allclose(-lost.sum(axis=1), scorer.points(rows) - reference_points, atol=0.5)
 

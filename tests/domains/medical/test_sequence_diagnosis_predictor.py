@@ -6,7 +6,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from core.backbones.visit_sequence_model import BODY_MODEL, EMBEDDING_LAYER, ENCODER_MODEL
+from core.backbones.visit_sequence_model import visit_sequence_model_parts
 from core.cli import main
 from core.registry import get_task
 from domains.medical import SequenceDiagnosisPredictor
@@ -193,13 +193,16 @@ def test_report_predict_set_and_fitted_attributes(fitted, data):
 
 
 # ------------------------------------------------- pretraining and targets
-def test_pretrain_lowers_masked_code_loss_and_fit_starts_from_it(data):
+def test_pretrain_lowers_masked_code_loss_and_fit_starts_from_it(data, tmp_path):
     events, y = data
     model = tiny(backbone="lstm", counts=False, learning_rate=1e-2)
-    model.pretrain(events, prediction_time=CUTOFF, epochs=6, batch_size=16)
+    path = tmp_path / "visit_encoder.kdm"
+    model.pretrain(events, path, prediction_time=CUTOFF, epochs=6, batch_size=16)
     losses = model.pretrain_history_["loss"]
     assert len(losses) == 6 and losses[-1] < losses[0]
-    sequence_encoder, _, embedding, encoder = model._pretrained
+    # The file is a constructor parameter, so clone() keeps where training starts.
+    assert clone(model).get_params()["start_from"] == str(path)
+    sequence_encoder, _, embedding, encoder = model._start_source()
     pretrained = [w.copy() for w in embedding.get_weights() + encoder.get_weights()]
     # Several labels at once; with a learning rate of 0, fine-tuning leaves the
     # embeddings and encoder as pretraining left them.
@@ -209,9 +212,9 @@ def test_pretrain_lowers_masked_code_loss_and_fit_starts_from_it(data):
         "outcome",
         "even",
     ]
-    assert model.sequence_encoder_ is sequence_encoder and not model.pretrained_
-    fitted_layers = model.model_.get_layer(EMBEDDING_LAYER).get_weights()
-    fitted_layers += model.model_.get_layer(BODY_MODEL).get_layer(ENCODER_MODEL).get_weights()
+    assert model.sequence_encoder_.get_state() == sequence_encoder.get_state()
+    parts = visit_sequence_model_parts(model.model_)
+    fitted_layers = parts.embedding.get_weights() + parts.encoder.get_weights()
     for got, expected in zip(fitted_layers, pretrained, strict=True):
         np.testing.assert_array_equal(got, expected)
     predicted = model.predict(events, prediction_time=CUTOFF)
@@ -331,7 +334,7 @@ def test_values_too_large_to_standardize_are_refused(data):
         tiny().fit(huge.assign(value=huge["value"].where(events["code"] == "LAB")), y)
 
 
-def test_bad_inputs_after_fit(fitted, data):
+def test_bad_inputs_after_fit(fitted, data, tmp_path):
     events, _ = data
     with pytest.raises(ValueError, match="`level` must be one of"):
         fitted.explain(events, prediction_time=CUTOFF, level="patient")
@@ -340,4 +343,4 @@ def test_bad_inputs_after_fit(fitted, data):
     with pytest.raises(TypeError, match="must be a pandas DataFrame of events"):
         fitted.predict(["A", "B"])
     with pytest.raises(ValueError, match="`epochs` must be a positive integer"):
-        tiny().pretrain(events, epochs=0)
+        tiny().pretrain(events, tmp_path / "unused.kdm", epochs=0)

@@ -7,7 +7,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from core.backbones.text_model import BODY_MODEL, EMBEDDING_LAYER, ENCODER_MODEL
+from core.backbones.text_model import text_model_parts
 from domains.nlp import TextClassifier
 
 POSITIVE = ["good", "great", "lovely", "superb", "fine"]
@@ -108,42 +108,51 @@ def test_max_length_auto_covers_the_texts_and_input_length_is_longer(fitted, dat
     assert fitted.input_length_ >= fitted.encoder_config_["sequence_length"]
 
 
-def test_pretrain_lowers_masked_lm_loss_and_fit_starts_from_it(data):
+def test_pretrain_lowers_masked_lm_loss_and_fit_starts_from_it(data, tmp_path):
     texts, labels, _ = data
-    model = tiny(learning_rate=2e-3).pretrain(texts * 3, epochs=4)
+    path = tmp_path / "encoder.kdm"
+    model = tiny(learning_rate=2e-3).pretrain(texts * 3, path, epochs=4)
     losses = model.pretrain_history_["loss"]
     assert losses[-1] < losses[0]
-    tokenizer, _, _, encoder = model._pretrained
+    # The encoder file is a constructor parameter now, so clone() and grid search keep it.
+    assert model.start_from == str(path)
+    assert clone(model).get_params()["start_from"] == str(path)
+    tokenizer, _, _, encoder = model._start_source()
     pretrained = [w.copy() for w in encoder.get_weights()]
     # With a learning rate of 0 fine-tuning leaves the encoder as pretraining left it.
     model.set_params(learning_rate=0.0).fit(texts, labels)
     assert model.tokenizer_.vocabulary_ == tokenizer.vocabulary_
-    fitted_encoder = model.model_.get_layer(BODY_MODEL).get_layer(ENCODER_MODEL)
+    fitted_encoder = text_model_parts(model.model_).encoder
     for got, expected in zip(fitted_encoder.get_weights(), pretrained, strict=True):
         np.testing.assert_array_equal(got, expected)
-    assert not model.pretrained_
+    # Pretraining again continues from the file rather than starting over.
+    again = clone(model).set_params(learning_rate=2e-3).pretrain(texts * 3, path, epochs=1)
+    assert again.pretrain_history_["loss"][0] < losses[0]
 
 
 def test_saved_backbone_is_reused_by_another_classifier(fitted, data, tmp_path):
     texts, labels, _ = data
     path = fitted.save_backbone(tmp_path / "backbone.kdm")
-    embedding = fitted.model_.get_layer(EMBEDDING_LAYER)
-    encoder = fitted.model_.get_layer(BODY_MODEL).get_layer(ENCODER_MODEL)
-    reused = tiny(backbone=str(path), embedding_dim=16, learning_rate=0.0).fit(texts, labels)
+    parts = text_model_parts(fitted.model_)
+    reused = tiny(start_from=str(path), embedding_dim=16, learning_rate=0.0).fit(texts, labels)
     # The file fixes the architecture: embedding_dim=16 is overridden by the backbone's 8.
     assert reused.encoder_config_["embedding_dim"] == 8
     assert reused.tokenizer_.vocabulary_ == fitted.tokenizer_.vocabulary_
+    reused_parts = text_model_parts(reused.model_)
     np.testing.assert_array_equal(
-        reused.model_.get_layer(EMBEDDING_LAYER).get_weights()[0], embedding.get_weights()[0]
+        reused_parts.embedding.get_weights()[0], parts.embedding.get_weights()[0]
     )
-    reused_encoder = reused.model_.get_layer(BODY_MODEL).get_layer(ENCODER_MODEL)
-    for got, expected in zip(reused_encoder.get_weights(), encoder.get_weights(), strict=True):
+    for got, expected in zip(
+        reused_parts.encoder.get_weights(), parts.encoder.get_weights(), strict=True
+    ):
         np.testing.assert_array_equal(got, expected)
-    # A saved, fitted classifier is a backbone too.
-    source = TextClassifier(backbone=str(fitted.save(tmp_path / "classifier.kdm")))
-    tokenizer, config, _, _ = source._backbone_source()
+    # A saved, fitted classifier is a starting point too.
+    source = TextClassifier(start_from=str(fitted.save(tmp_path / "classifier.kdm")))
+    tokenizer, config, _, _ = source._start_source()
     assert tokenizer.vocabulary_ == fitted.tokenizer_.vocabulary_
     assert config == fitted.encoder_config_
+    with pytest.raises(ValueError, match="`start_from` must be None or the path of an existing"):
+        tiny(start_from=str(tmp_path / "missing.kdm")).fit(texts, labels)
 
 
 def test_explain_returns_words_and_attributions_add_up(fitted, data):
@@ -161,12 +170,12 @@ def test_explain_returns_words_and_attributions_add_up(fitted, data):
     attributions, signs = fitted._token_attributions(ids, targets, steps=64)
     logits = fitted._predict_raw(ids)[:, 0, 0]
     seq = fitted.encoder_config_["sequence_length"]
-    embedding = fitted.model_.get_layer(EMBEDDING_LAYER)
+    embedding = text_model_parts(fitted.model_).embedding
     blank = np.broadcast_to(
         keras.ops.convert_to_numpy(embedding.position_embeddings)[None, :seq], (3, seq, 8)
     )
     blank_logits = keras.ops.convert_to_numpy(
-        fitted.model_.get_layer(BODY_MODEL)([blank, ids[:, :seq] != 0])
+        text_model_parts(fitted.model_).body([blank, ids[:, :seq] != 0])
     )[:, 0]
     np.testing.assert_allclose(attributions.sum(axis=1), signs * (logits - blank_logits), atol=2e-3)
 
@@ -223,5 +232,5 @@ def test_bad_inputs_name_the_problem(data):
         tiny(backbone="gru").fit(texts, labels)
     with pytest.raises(ValueError, match="`max_length` must be"):
         tiny(max_length=2).fit(texts, labels)
-    with pytest.raises(ValueError, match="needs a pretrained or fitted"):
+    with pytest.raises(ValueError, match="needs a fitted TextClassifier"):
         tiny().save_backbone("unused.kdm")

@@ -148,7 +148,7 @@ def test_report_on_a_folder(shapes, folder_model):
     assert report["top_k_accuracy"] >= report["accuracy"]
 
 
-def test_warm_start_trains_the_head_first_with_a_frozen_backbone(
+def test_start_from_trains_the_head_first_with_a_frozen_backbone(
     shapes, folder_model, tmp_path, monkeypatch
 ):
     source_path = folder_model.save(tmp_path / "source.kdm")
@@ -164,7 +164,7 @@ def test_warm_start_trains_the_head_first_with_a_frozen_backbone(
         return history
 
     monkeypatch.setattr(ImageClassifier, "_train_epochs", spy)
-    tuned = tiny(warm_start=str(source_path), head_epochs=1, max_epochs=1, learning_rate=1e-3)
+    tuned = tiny(start_from=str(source_path), head_epochs=1, max_epochs=1, learning_rate=1e-3)
     tuned.fit(str(shapes))
     assert [c["trainable"] for c in calls] == [False, True]
     assert calls[1]["learning_rate"] == pytest.approx(1e-4)
@@ -174,10 +174,10 @@ def test_warm_start_trains_the_head_first_with_a_frozen_backbone(
     assert tuned.n_epochs_ == 2
 
 
-def test_warm_start_needs_a_matching_backbone(shapes, folder_model, tmp_path):
+def test_start_from_needs_a_matching_backbone(shapes, folder_model, tmp_path):
     path = folder_model.save(tmp_path / "source.kdm")
-    with pytest.raises(ValueError, match="warm_start"):
-        tiny(warm_start=str(path), image_size=(24, 24)).fit(str(shapes))
+    with pytest.raises(ValueError, match="start_from"):
+        tiny(start_from=str(path), image_size=(24, 24)).fit(str(shapes))
 
 
 # ------------------------------------------------------------------ errors
