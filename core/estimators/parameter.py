@@ -53,10 +53,16 @@ class Parameter:
         )
 
     @classmethod
-    def integer(cls, minimum=1):
-        """An integer (not a bool) >= `minimum`."""
-        text = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        return cls(text, lambda v: _is_integer(v) and v >= minimum)
+    def integer(cls, minimum=1, maximum=None):
+        """An integer (not a bool) >= `minimum` (and <= `maximum`, when given)."""
+        if maximum is not None:
+            text = f"an integer in [{minimum}, {maximum}]"
+        else:
+            text = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        return cls(
+            text,
+            lambda v: _is_integer(v) and v >= minimum and (maximum is None or v <= maximum),
+        )
 
     @classmethod
     def number(cls, minimum=None, maximum=None, include_minimum=True, include_maximum=True):

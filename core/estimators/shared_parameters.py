@@ -27,7 +27,8 @@ SHARED_PARAMETERS = {
     "intermediate_dim": _POSITIVE,
     "lstm_units": _POSITIVE,
     "hidden_units": Parameter.integers(minimum=1),
-    "vocabulary_size": Parameter.integer(minimum=8),
+    # Token ids reach the model as float32 values, exact up to 2**24.
+    "vocabulary_size": Parameter.integer(minimum=8, maximum=2**24),
     "dropout": _RATE,
     "n_members": _POSITIVE.or_value("auto"),
     "min_frequency": _POSITIVE,

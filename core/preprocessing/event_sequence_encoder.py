@@ -5,6 +5,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+#: Ids reach the model as float32 values, which hold every integer exactly up to 2**24.
+MAX_EXACT_ID = 2**24
 PAD_ID = 0
 UNKNOWN_ID = 1
 MASK_ID = 2
@@ -184,6 +186,14 @@ class EventSequenceEncoder:
                         )
                     self.value_stats_[str(code)] = [float(median), float(scale)]
         self._index()
+        if self.num_wide_features > MAX_EXACT_ID:
+            # The model reads ids from a float32 row, exact only below 2**24.
+            raise ValueError(
+                f"The events have {len(self.vocabulary_)} distinct codes seen at least "
+                f"min_frequency={self.min_frequency} times, too many for the model's float32 "
+                f"input (at most {(MAX_EXACT_ID - len(SUMMARY_FEATURES)) // 4 - RESERVED_IDS}). "
+                "Raise `min_frequency` or map codes to a coarser level."
+            )
         self.num_visits_ = self.max_visits
         self.num_codes_ = self.max_codes_per_visit
         self.wide_slots_ = self.max_wide_slots

@@ -195,3 +195,17 @@ def test_bad_input_is_named():
         EventSequenceEncoder().fit(frame["patient"], frame["days"][:3], frame["code"])
     with pytest.raises(ValueError, match="`max_visits` must be a positive integer"):
         EventSequenceEncoder(max_visits=0)
+
+
+def test_too_many_codes_for_the_float32_row_are_refused(monkeypatch):
+    # Ids travel to the model in a float32 row; past 2**24 they would silently collide.
+    import core.preprocessing.event_sequence_encoder as module
+
+    frame = _events()
+    n_codes = frame["code"].nunique()
+    limit = 4 * (module.RESERVED_IDS + n_codes) + len(SUMMARY_FEATURES)
+    monkeypatch.setattr(module, "MAX_EXACT_ID", limit)
+    EventSequenceEncoder(min_frequency=1).fit(frame["patient"], frame["days"], frame["code"])
+    monkeypatch.setattr(module, "MAX_EXACT_ID", limit - 1)
+    with pytest.raises(ValueError, match=r"distinct codes .* Raise `min_frequency`"):
+        EventSequenceEncoder(min_frequency=1).fit(frame["patient"], frame["days"], frame["code"])
