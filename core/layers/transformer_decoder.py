@@ -3,7 +3,7 @@ import math
 import keras
 from keras import ops
 
-from core.layers.block_arguments import check_block_arguments
+from core.layers.transformer_block import TransformerBlock
 
 # Additive score for disallowed keys. Scores are softmaxed in float32, where
 # this is finite, so a masked key gets an exact zero weight without any NaN.
@@ -11,7 +11,7 @@ _LARGE_NEGATIVE = -1e9
 
 
 @keras.saving.register_keras_serializable(package="keras_domains")
-class TransformerDecoder(keras.layers.Layer):
+class TransformerDecoder(TransformerBlock):
     """GPT-style pre-norm transformer decoder block with a key/value cache.
 
     Computes `x + Dropout(CausalSelfAttention(LN(x)))` followed by
@@ -78,36 +78,9 @@ class TransformerDecoder(keras.layers.Layer):
     (2, 2, 5, 2, 4)
     """
 
-    def __init__(
-        self,
-        intermediate_dim,
-        num_heads,
-        dropout=0.0,
-        activation="gelu",
-        layer_norm_epsilon=1e-5,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        check_block_arguments(intermediate_dim, num_heads, dropout, layer_norm_epsilon)
-        self.intermediate_dim = int(intermediate_dim)
-        self.num_heads = int(num_heads)
-        self.dropout = float(dropout)
-        self.activation = keras.activations.get(activation)
-        self.layer_norm_epsilon = float(layer_norm_epsilon)
-        self.supports_masking = True
+    def __init__(self, intermediate_dim, num_heads, **kwargs):
+        super().__init__(intermediate_dim, num_heads, **kwargs)
         self._hidden_dim = None
-
-    def _check_hidden_dim(self, hidden_dim, received):
-        if hidden_dim is None:
-            raise ValueError(
-                "The last axis of the input to `TransformerDecoder` must be known. "
-                f"Received: {received}"
-            )
-        if hidden_dim % self.num_heads != 0:
-            raise ValueError(
-                "The hidden size (last input axis) must be divisible by `num_heads`. "
-                f"Received: hidden size={hidden_dim}, num_heads={self.num_heads}"
-            )
 
     def build(
         self,
@@ -123,10 +96,7 @@ class TransformerDecoder(keras.layers.Layer):
         policy = self.dtype_policy
         projected_shape = (*inputs_shape[:-1], self.num_heads, head_dim)
 
-        self._attention_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=policy, name="attention_norm"
-        )
-        self._attention_norm.build(inputs_shape)
+        self._build_attention_norm(inputs_shape)
         self._query_dense = keras.layers.EinsumDense(
             "btd,dnh->btnh",
             output_shape=(None, self.num_heads, head_dim),
@@ -161,27 +131,7 @@ class TransformerDecoder(keras.layers.Layer):
             name="attention_output",
         )
         self._output_dense.build(projected_shape)
-        self._attention_dropout = keras.layers.Dropout(
-            self.dropout, dtype=policy, name="attention_dropout"
-        )
-        self._feedforward_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=policy, name="feedforward_norm"
-        )
-        self._feedforward_norm.build(inputs_shape)
-        self._feedforward_intermediate = keras.layers.Dense(
-            self.intermediate_dim,
-            activation=self.activation,
-            dtype=policy,
-            name="feedforward_intermediate",
-        )
-        self._feedforward_intermediate.build(inputs_shape)
-        self._feedforward_output = keras.layers.Dense(
-            hidden_dim, dtype=policy, name="feedforward_output"
-        )
-        self._feedforward_output.build((*inputs_shape[:-1], self.intermediate_dim))
-        self._feedforward_dropout = keras.layers.Dropout(
-            self.dropout, dtype=policy, name="feedforward_dropout"
-        )
+        self._build_feedforward(inputs_shape)
 
     def initial_cache(self, batch_size, max_length, hidden_dim=None, dtype=None):
         """Returns a zero key/value cache for `call(..., cache=...)`.
@@ -300,21 +250,12 @@ class TransformerDecoder(keras.layers.Layer):
         else:
             self._check_cache(cache, padding_mask)
 
-        x = inputs
-        h = self._attention_norm(x)
+        h = self._attention_norm(inputs)
         h, new_cache = self._self_attention(h, padding_mask, cache, cache_update_index, training)
-        x = x + self._attention_dropout(h, training=training)
-
-        h = self._feedforward_norm(x)
-        h = self._feedforward_intermediate(h)
-        h = self._feedforward_output(h)
-        outputs = x + self._feedforward_dropout(h, training=training)
+        outputs = self._add_and_feed_forward(inputs, h, training)
         if cache is None:
             return outputs
         return outputs, new_cache
-
-    def compute_mask(self, inputs, mask=None):
-        return mask
 
     def compute_output_shape(
         self,
@@ -326,16 +267,3 @@ class TransformerDecoder(keras.layers.Layer):
         if cache_shape is not None:
             return inputs_shape, cache_shape
         return inputs_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "intermediate_dim": self.intermediate_dim,
-                "num_heads": self.num_heads,
-                "dropout": self.dropout,
-                "activation": keras.activations.serialize(self.activation),
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-            }
-        )
-        return config
