@@ -32,21 +32,7 @@ PACKAGES = ("core", "domains")
 KNOWN_CYCLE_EDGES = set()
 
 #: Private names imported from another module: `(importer, source module, name)`.
-#: The finance reports share helpers that belong in a public module of their own.
-KNOWN_PRIVATE_IMPORTS = {
-    ("domains.finance.plots", "domains.finance.reports.performance_report", "_binary_target"),
-    ("domains.finance.plots", "domains.finance.reports.performance_report", "_check_same_length"),
-    ("domains.finance.plots", "domains.finance.reports.performance_report", "_finite_scores"),
-    *(
-        (f"domains.finance.reports.{importer}", "domains.finance.reports.performance_report", name)
-        for importer in ("fairness_report", "fraud_metrics")
-        for name in ("_binary_target", "_check_same_length", "_finite_scores")
-    ),
-    ("domains.finance.reports.fraud_metrics", "domains.finance.reports.out_of_time_split",
-     "_parse_datetimes"),
-    ("domains.finance.reports.stability_report", "domains.finance.reports.performance_report",
-     "_quantile_cuts"),
-}  # fmt: skip
+KNOWN_PRIVATE_IMPORTS = set()
 
 #: Imports of `domains` under `core`: `(importer, imported module)`.
 KNOWN_DOMAIN_IMPORTS = set()

@@ -13,11 +13,7 @@ import pandas as pd
 
 from core.metrics import binary_report
 from core.plotting import check_output_path, reliability_figure, require_matplotlib, save_figure
-from domains.finance.reports.performance_report import (
-    _binary_target,
-    _check_same_length,
-    _finite_scores,
-)
+from domains.finance.reports.score_checks import binary_target, check_same_length, finite_scores
 
 # Stability verdict thresholds, as in `stability_report`.
 INVESTIGATE_PSI = 0.1
@@ -98,9 +94,9 @@ def plot_calibration(y, proba, path, n_bins=10):
     Returns:
         `path`.
     """
-    y = _binary_target(y, "y")
-    proba = _finite_scores(proba, "proba")
-    _check_same_length(y, proba, "y", "proba")
+    y = binary_target(y, "y")
+    proba = finite_scores(proba, "proba")
+    check_same_length(y, proba, "y", "proba")
     if len(y) == 0:
         raise ValueError("`y` and `proba` are empty; expected at least one example.")
     if np.any((proba < 0) | (proba > 1)):
@@ -151,7 +147,7 @@ def plot_stability(stability, path):
         )
     if len(stability) == 0:
         raise ValueError("`stability` has no rows; expected one row per column.")
-    psi = _finite_scores(stability["psi"], "stability['psi']")
+    psi = finite_scores(stability["psi"], "stability['psi']")
     check_output_path(path)
     plt = require_matplotlib()
 

@@ -6,11 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from domains.finance.reports.performance_report import (
-    _binary_target,
-    _check_same_length,
-    _finite_scores,
-)
+from domains.finance.reports.score_checks import binary_target, check_same_length, finite_scores
 
 FAIRNESS_COLUMNS = [
     "n",
@@ -53,12 +49,12 @@ def fairness_report(y, proba, group, threshold=0.5, reference=None):
         a group without goods, `auc` of a group with one class, and ratios to
         a reference whose favourable rate is 0.
     """
-    y = _binary_target(y, "y")
-    proba = _finite_scores(proba, "proba")
+    y = binary_target(y, "y")
+    proba = finite_scores(proba, "proba")
     group_name = group.name if isinstance(group, pd.Series) and group.name is not None else None
     group = _as_series(group)
-    _check_same_length(y, proba, "y", "proba")
-    _check_same_length(y, group, "y", "group")
+    check_same_length(y, proba, "y", "proba")
+    check_same_length(y, group, "y", "group")
     if len(y) == 0:
         raise ValueError("`y`, `proba` and `group` are empty; expected at least one example.")
     if group.isna().any():

@@ -7,11 +7,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_curve
 
 from core.data.time_values import to_datetimes
-from domains.finance.reports.performance_report import (
-    _binary_target,
-    _check_same_length,
-    _finite_scores,
-)
+from domains.finance.reports.score_checks import binary_target, check_same_length, finite_scores
 
 
 def average_precision(y, scores):
@@ -54,7 +50,7 @@ def precision_at_k_per_day(y, scores, timestamps, k):
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
         raise ValueError(f"`k` must be a positive integer. Received: k={k!r}")
     days = _days(timestamps)
-    _check_same_length(y, days, "y", "timestamps")
+    check_same_length(y, days, "y", "timestamps")
     frame = pd.DataFrame({"day": days, "y": y, "score": scores})
     frame = frame.sort_values("score", ascending=False, kind="stable")
     top = frame.groupby("day", sort=True).head(int(k))
@@ -92,9 +88,9 @@ def recall_at_fpr(y, scores, max_fpr=0.01):
 
 
 def _validate(y, scores):
-    y = _binary_target(y, "y")
-    scores = _finite_scores(scores, "scores")
-    _check_same_length(y, scores, "y", "scores")
+    y = binary_target(y, "y")
+    scores = finite_scores(scores, "scores")
+    check_same_length(y, scores, "y", "scores")
     if len(y) == 0:
         raise ValueError("`y` and `scores` are empty; expected at least one example.")
     return y, scores

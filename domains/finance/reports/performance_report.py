@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
+from domains.finance.reports.score_checks import binary_target, check_same_length, finite_scores
+
 BAND_COLUMNS = [
     "band",
     "n",
@@ -40,9 +42,9 @@ def performance_report(y, proba, n_bands=10):
         When `y` holds a single class, `auc`, `gini` and `ks` are NaN, and so
         is the cumulative share of the class that never occurs.
     """
-    y = _binary_target(y, "y")
-    proba = _finite_scores(proba, "proba")
-    _check_same_length(y, proba, "y", "proba")
+    y = binary_target(y, "y")
+    proba = finite_scores(proba, "proba")
+    check_same_length(y, proba, "y", "proba")
     if len(y) == 0:
         raise ValueError("`y` and `proba` are empty; expected at least one example.")
     if isinstance(n_bands, bool) or not isinstance(n_bands, numbers.Integral) or n_bands < 1:
@@ -67,7 +69,7 @@ def performance_report(y, proba, n_bands=10):
 
 def _band_table(y, proba, n_bands):
     """Equal-count bands of `proba`, riskiest first; ties never straddle two bands."""
-    cuts = _quantile_cuts(proba, n_bands)
+    cuts = quantile_cuts(proba, n_bands)
     position = np.searchsorted(cuts, proba, side="left")  # bands are (cut_i-1, cut_i]
     used, position = np.unique(position, return_inverse=True)
     band = len(used) - position  # 1 = highest scores
@@ -93,59 +95,24 @@ def _band_table(y, proba, n_bands):
     return table[BAND_COLUMNS]
 
 
-def _quantile_cuts(values, n_bins):
+def quantile_cuts(values, n_bins):
     """Distinct cut points that split `values` into `n_bins` equal-count bins (c_i-1, c_i].
 
     Cut i is the smallest observed value with at least i / n_bins of the values
     at or below it (the "inverted CDF" quantile, in exact integer arithmetic).
     Tied cuts are collapsed and a cut at the maximum is dropped, so every bin
-    holds at least one value and ties never straddle two bins.
+    holds at least one value and ties never straddle two bins. The score bands
+    here and the bins of `stability_report` are cut this way.
+
+    Args:
+        values: a non-empty 1-D array of numbers.
+        n_bins: the number of bins wanted, a positive integer.
+
+    Returns:
+        The sorted cut points, at most `n_bins - 1` of them (fewer with ties).
     """
     ordered = np.sort(values)
     n = len(ordered)
     positions = [(k * n + n_bins - 1) // n_bins - 1 for k in range(1, n_bins)]
     cuts = np.unique(ordered[positions]) if positions else ordered[:0]
     return cuts[cuts < ordered[-1]]
-
-
-def _binary_target(y, name):
-    """`y` as an int array of 0/1, or a ValueError naming `name`."""
-    values = np.asarray(y)
-    if values.ndim != 1:
-        raise ValueError(f"`{name}` must be 1-D. Received an array of shape {values.shape}.")
-    try:
-        numeric = values.astype(np.float64)
-    except (TypeError, ValueError):
-        numeric = None
-    if numeric is None or not np.all(np.isin(numeric, (0.0, 1.0))):
-        seen = pd.unique(values)[:5].tolist()
-        raise ValueError(
-            f"`{name}` must hold only 0 (good) and 1 (bad). Received values such as {seen}."
-        )
-    return numeric.astype(np.int64)
-
-
-def _finite_scores(scores, name):
-    """`scores` as a float array of finite numbers, or a ValueError naming `name`."""
-    values = np.asarray(scores)
-    if values.ndim != 1:
-        raise ValueError(f"`{name}` must be 1-D. Received an array of shape {values.shape}.")
-    try:
-        values = values.astype(np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"`{name}` must hold numbers. Received values of dtype {values.dtype}."
-        ) from None
-    if not np.all(np.isfinite(values)):
-        raise ValueError(
-            f"`{name}` must hold finite numbers. Received {int(np.sum(~np.isfinite(values)))} "
-            "missing or infinite values."
-        )
-    return values
-
-
-def _check_same_length(a, b, name_a, name_b):
-    if len(a) != len(b):
-        raise ValueError(
-            f"`{name_a}` and `{name_b}` must have the same length. Received {len(a)} and {len(b)}."
-        )

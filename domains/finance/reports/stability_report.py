@@ -6,7 +6,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from domains.finance.reports.performance_report import _quantile_cuts
+from domains.finance.reports.performance_report import quantile_cuts
 
 EPSILON = 1e-4
 """Share used in place of an empty bin's zero share, so that PSI stays finite."""
@@ -163,7 +163,7 @@ def _numeric_bins(expected, actual, bins):
     a = actual.to_numpy(dtype=np.float64, na_value=np.nan)
     present = e[~np.isnan(e)]
     if present.size:
-        cuts = _quantile_cuts(present, bins)
+        cuts = quantile_cuts(present, bins)
     else:
         cuts = np.array([], dtype=np.float64)
     edges = [-np.inf, *cuts.tolist(), np.inf]
