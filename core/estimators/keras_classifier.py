@@ -221,7 +221,7 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
         """Ensemble members the model averages; each is cross-fitted when there are several."""
         return 1
 
-    def _train(self, matrix, y_encoded, stratify, weights, rng, rows=None):
+    def _train(self, matrix, y_encoded, stratify, weights, rng, rows=None, start=None):
         """The default training scheme: cross-fitted members, or a held-out share of rows.
 
         With several members and enough rows, members are cross-fitted: the
@@ -244,6 +244,7 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
                 weights,
                 (matrix, np.hstack([targets, held_out]), weights),
                 loss=EnsembleCrossEntropy(mode=self._loss_mode(), masked_members=n_members),
+                start=start,
             )
             self._fit_calibration((matrix, targets), folds=folds)
             return
@@ -265,10 +266,11 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
             weights[train_idx],
             validation,
             loss=EnsembleCrossEntropy(mode=self._loss_mode()),
+            start=start,
         )
         self._fit_calibration(validation)
 
-    def _train_out_of_time(self, matrix, y_encoded, stratify, weights, times):
+    def _train_out_of_time(self, matrix, y_encoded, stratify, weights, times, start=None):
         """The out-of-time scheme: the latest `validation_fraction` of rows are held out.
 
         Early stopping and calibration then watch the rows most like those a
@@ -301,6 +303,7 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
             weights[train_idx],
             validation,
             loss=EnsembleCrossEntropy(mode=self._loss_mode()),
+            start=start,
         )
         self._fit_calibration(validation)
 

@@ -173,18 +173,11 @@ class KerasEstimator(BaseEstimator, abc.ABC):
         rows, n_rows, y, sample_weight = self._training_rows(X, y, sample_weight, **context)
         targets, stratify = self._encode_target(y, n_rows)
         weights = self._sample_weights(stratify, sample_weight, n_rows)
-        try:
-            with self._seeded() as rng:
-                inputs = self._fit_inputs(rows, rng)
-                self._train(inputs, targets, stratify, weights, rng, rows=rows)
-            self._fit_finished(rows)
-        finally:
-            for name in self._fit_scratch:
-                self.__dict__.pop(name, None)
+        with self._seeded() as rng:
+            inputs, start = self._fit_inputs(rows, rng)
+            self._train(inputs, targets, stratify, weights, rng, rows=rows, start=start)
+        self._fit_finished(rows)
         return self
-
-    #: Attributes a task sets during `fit` for its hooks, removed when `fit` ends.
-    _fit_scratch = ()
 
     def _begin_fit(self, checkpoint_dir=None):
         """Checks every parameter and `checkpoint_dir` before any work is done."""
@@ -251,12 +244,16 @@ class KerasEstimator(BaseEstimator, abc.ABC):
             rng: the fit's seeded `numpy.random.RandomState`.
 
         Returns:
-            The model's training input (a matrix, or what the task's `_train` takes).
+            `(inputs, start)`: the model's training input (a matrix, or what
+            the task's `_train` takes), and what `_build_model(start)` needs
+            besides the fitted preprocessing (pretrained layers, rows to adapt
+            a layer to), or None.
         """
 
     @abc.abstractmethod
-    def _train(self, inputs, targets, stratify, weights, rng, rows=None):
-        """Hook: the training scheme (`KerasClassifier` gives holdout and cross-fitted members)."""
+    def _train(self, inputs, targets, stratify, weights, rng, rows=None, start=None):
+        """Hook: the training scheme (`KerasClassifier` gives holdout, cross-fitted members and
+        out-of-time); it passes `start` on to `_fit_model`."""
 
     def _encode_target(self, y, n_rows):
         """Hook: labels in the loss' format; a task without labels ignores `y`.
@@ -278,16 +275,22 @@ class KerasEstimator(BaseEstimator, abc.ABC):
     def _fit_finished(self, rows):
         """Hook: called at the end of `fit` with the validated training rows."""
 
-    def _new_model(self):
-        """Builds the task's model in the distribution's scope, under the precision policy."""
+    def _new_model(self, start=None):
+        """Builds the task's model in the distribution's scope, under the precision policy.
+
+        Args:
+            start: what `_fit_inputs` returned for `_build_model`, or None.
+        """
         with self._strategy_scope(), precision_policy(self._option("precision")):
-            return float32_outputs(self._build_model())
+            return float32_outputs(self._build_model(start))
 
     def _strategy_scope(self):
         strategy = distribution_strategy(self._option("distribution"))
         return contextlib.nullcontext() if strategy is None else strategy.scope()
 
-    def _fit_model(self, X_train, y_train, sample_weight, validation, loss):
+    def _fit_model(
+        self, X_train, y_train, sample_weight, validation, loss, start=None, data_key=None
+    ):
         """Builds, compiles and trains `self.model_`.
 
         Args:
@@ -298,11 +301,21 @@ class KerasEstimator(BaseEstimator, abc.ABC):
             validation: `(X_val, y_val, w_val)`, a dataset, or None to train
                 without early stopping.
             loss: a Keras loss.
+            start: passed to `_build_model`.
+            data_key: bytes that stand for a dataset in the checkpoint's fingerprint
+                (arrays count by content, a dataset only by its type).
         """
-        self.model_ = self._new_model()
+        self.model_ = self._new_model(start)
         started = time.perf_counter()
         history = self._train_epochs(
-            X_train, y_train, sample_weight, validation, loss, self.learning_rate, self.max_epochs
+            X_train,
+            y_train,
+            sample_weight,
+            validation,
+            loss,
+            self.learning_rate,
+            self.max_epochs,
+            data_key=data_key,
         )
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.items()}
         self.n_epochs_ = len(self.history_["loss"])
@@ -310,7 +323,16 @@ class KerasEstimator(BaseEstimator, abc.ABC):
         self._predict_function = InferenceFunction(self.model_)
 
     def _train_epochs(
-        self, X_train, y_train, sample_weight, validation, loss, learning_rate, epochs, stage="main"
+        self,
+        X_train,
+        y_train,
+        sample_weight,
+        validation,
+        loss,
+        learning_rate,
+        epochs,
+        stage="main",
+        data_key=None,
     ):
         """Trains `self.model_` for `epochs` epochs (fewer with early stopping).
 
@@ -351,7 +373,8 @@ class KerasEstimator(BaseEstimator, abc.ABC):
                 monitor="val_loss", patience=self.patience, restore_best_weights=True
             )
             callbacks.append(early_stopping)
-        checkpoint = self._checkpoint(stage, (X_train, y_train, sample_weight), early_stopping)
+        data = (X_train, y_train, sample_weight) if data_key is None else (X_train, data_key)
+        checkpoint = self._checkpoint(stage, data, early_stopping)
         initial_epoch = 0
         if checkpoint is not None:
             callbacks.append(checkpoint)
@@ -715,12 +738,14 @@ class KerasEstimator(BaseEstimator, abc.ABC):
 
 
 def _data_digest(data):
-    """SHA-256 of the training arrays (a dataset counts by its structure only)."""
+    """SHA-256 of the training arrays and keys (a dataset counts by its structure only)."""
     digest = hashlib.sha256()
     for leaf in keras.tree.flatten(data):
         if isinstance(leaf, np.ndarray):
             digest.update(str((leaf.shape, leaf.dtype.str)).encode())
             digest.update(np.ascontiguousarray(leaf).data)
+        elif isinstance(leaf, bytes):
+            digest.update(leaf)
         else:
             digest.update(repr(type(leaf)).encode())
     return digest.digest()

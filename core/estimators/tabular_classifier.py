@@ -125,7 +125,7 @@ class TabularClassifier(KerasClassifier):
 
     def _fit_inputs(self, frame, rng):
         self.preprocessor_ = TabularPreprocessor(min_frequency=self.min_frequency).fit(frame)
-        return self.preprocessor_.transform(frame)
+        return self.preprocessor_.transform(frame), None
 
     def _fit_finished(self, frame):
         """Called at the end of `fit` with the validated feature DataFrame.
@@ -211,30 +211,19 @@ class TabularClassifier(KerasClassifier):
             dataset = self._file_dataset(
                 source, scan, target, class_weights, scan.n_rows - n_val, shuffle_seed
             )
-            # A checkpoint fingerprints array data by content, a dataset only by its type.
-            self._stream_digest = np.frombuffer(
-                bytes.fromhex(source.fingerprint()) + str(target).encode(), dtype=np.uint8
+            # A checkpoint fingerprints arrays by content; the stream counts by its files.
+            data_key = bytes.fromhex(source.fingerprint()) + str(target).encode()
+            self._fit_model(
+                dataset,
+                None,
+                None,
+                validation,
+                loss=EnsembleCrossEntropy(mode=self._loss_mode()),
+                data_key=data_key,
             )
-            try:
-                self._fit_model(
-                    dataset,
-                    None,
-                    None,
-                    validation,
-                    loss=EnsembleCrossEntropy(mode=self._loss_mode()),
-                )
-            finally:
-                del self._stream_digest
             self._fit_calibration(validation)
         self._fit_finished(sample)
         return self
-
-    def _checkpoint(self, stage, data, early_stopping):
-        """As `KerasEstimator._checkpoint`; a streamed file counts by its paths, sizes and times."""
-        digest = getattr(self, "_stream_digest", None)
-        if digest is not None:
-            data = (*data, digest)
-        return super()._checkpoint(stage, data, early_stopping)
 
     def _file_classes(self, scan, target):
         """Sets the classes from the scanned target values; returns each class' weight."""
@@ -350,7 +339,7 @@ class TabularClassifier(KerasClassifier):
             return 4 if self.backbone == "mlp" else 1
         return int(self.n_members)
 
-    def _build_model(self):
+    def _build_model(self, start=None):
         pre = self.preprocessor_
         return build_tabular_model(
             len(pre.numeric_columns_),

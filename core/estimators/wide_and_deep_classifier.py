@@ -41,19 +41,28 @@ class WideAndDeepClassifier(KerasClassifier, abc.ABC):
     LINEAR_C_DEFAULT = 1.0
     LINEAR_MAX_ITER = 1000
 
-    def _fit_model(self, X_train, y_train, sample_weight, validation, loss):
+    def _fit_model(
+        self, X_train, y_train, sample_weight, validation, loss, start=None, data_key=None
+    ):
         if not self._has_linear_path():
-            super()._fit_model(X_train, y_train, sample_weight, validation, loss)
+            super()._fit_model(X_train, y_train, sample_weight, validation, loss, start, data_key)
             self.deep_path_kept_ = True
             self.linear_C_ = None
             return
         started = time.perf_counter()
-        self.model_ = self._new_model()
+        self.model_ = self._new_model(start)
         self.linear_C_ = self._fit_linear_path(X_train, y_train, sample_weight, validation)
         linear_weights = self.model_.get_weights()
         linear_losses = _validation_losses(self.model_, loss, validation)
         history = self._train_epochs(
-            X_train, y_train, sample_weight, validation, loss, self.learning_rate, self.max_epochs
+            X_train,
+            y_train,
+            sample_weight,
+            validation,
+            loss,
+            self.learning_rate,
+            self.max_epochs,
+            data_key=data_key,
         )
         self.deep_path_kept_ = True
         if validation is not None:

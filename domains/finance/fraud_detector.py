@@ -128,13 +128,13 @@ class FraudDetector(KerasClassifier):
     def _fit_inputs(self, rows, rng):
         accounts, times, features = rows
         self.preprocessor_ = TabularPreprocessor(min_frequency=self.min_frequency).fit(features)
-        return self._with_history(self.preprocessor_.transform(features), accounts, times)
+        return self._with_history(self.preprocessor_.transform(features), accounts, times), None
 
-    def _train(self, flat, y_encoded, stratify, weights, rng, rows=None):
+    def _train(self, flat, y_encoded, stratify, weights, rng, rows=None, start=None):
         """The out-of-time scheme: the latest transactions are held out."""
-        self._train_out_of_time(flat, y_encoded, stratify, weights, times=rows[1])
+        self._train_out_of_time(flat, y_encoded, stratify, weights, rows[1], start)
 
-    def _build_model(self):
+    def _build_model(self, start=None):
         pre = self.preprocessor_
         return build_event_sequence_model(
             len(pre.numeric_columns_),

@@ -379,8 +379,6 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
     # sample_weight per patient (a Series by id, or in `patient_index(X)` order);
     # prediction_time None, one time, or a Series per patient id (later events are ignored).
     # A pretrained encoder (`pretrain`) is fine-tuned.
-    _fit_scratch = ("_source_layers",)
-
     def _training_rows(self, X, y, sample_weight, prediction_time=None):
         table = self._read(X)
         patients = table.patient_index()
@@ -398,9 +396,9 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         else:
             sequence_encoder, config = source[0], source[1]
         self.sequence_encoder_, self.encoder_config_ = sequence_encoder, config
-        self._source_layers = None if source is None else source[2:]
         sequences = self._sequences(table, patients, keep, days_before)
-        return sequences.matrix(wide=self.counts)
+        # Pretrained embeddings and encoder seed the model (`_build_model`).
+        return sequences.matrix(wide=self.counts), None if source is None else source[2:]
 
     def _fit_finished(self, rows):
         labels = rows[-1]
@@ -438,7 +436,7 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         )
         return embedding, encoder
 
-    def _build_model(self):
+    def _build_model(self, start=None):
         encoder, config = self.sequence_encoder_, self.encoder_config_
         model = build_visit_sequence_model(
             encoder.vocabulary_size,
@@ -456,8 +454,8 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
             intermediate_dim=config["intermediate_dim"],
             lstm_units=config["lstm_units"],
         )
-        if self._source_layers is not None:
-            embedding, visit_encoder = self._source_layers
+        if start is not None:
+            embedding, visit_encoder = start
             parts = visit_sequence_model_parts(model)
             parts.embedding.set_weights(embedding.get_weights())
             parts.encoder.set_weights(visit_encoder.get_weights())

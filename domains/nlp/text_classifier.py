@@ -276,8 +276,6 @@ class TextClassifier(WideAndDeepClassifier):
     # `fit(X, y, sample_weight=None, checkpoint_dir=None)` is the template's: X is texts
     # (list, Series, array, or a one-column DataFrame), y labels of any type or a 0/1
     # indicator matrix for multilabel. A pretrained encoder is fine-tuned.
-    _fit_scratch = ("_source_layers", "_adapt_ids")
-
     def _training_rows(self, X, y, sample_weight):
         texts = as_text_list(X, "X")
         self.text_column_ = _text_column(X)
@@ -299,9 +297,10 @@ class TextClassifier(WideAndDeepClassifier):
             tokenizer, config = source[0], source[1]
         self.tokenizer_, self.encoder_config_ = tokenizer, config
         self.input_length_ = self._input_length(tokenizer, texts, config["sequence_length"])
-        self._source_layers = None if source is None else source[2:]
-        self._adapt_ids = tokenizer.encode(texts, max_length=self.input_length_)
-        return self._adapt_ids.astype(np.float32)
+        ids = tokenizer.encode(texts, max_length=self.input_length_)
+        # The n-gram path adapts to the training ids; pretrained layers seed the encoder.
+        start = {"ids": ids, "layers": None if source is None else source[2:]}
+        return ids.astype(np.float32), start
 
     def _new_tokenizer(self):
         return WordPieceTokenizer(
@@ -353,7 +352,7 @@ class TextClassifier(WideAndDeepClassifier):
         )
         return embedding, encoder
 
-    def _build_model(self):
+    def _build_model(self, start):
         config = self.encoder_config_
         model = build_text_classifier_model(
             config["vocabulary_size"],
@@ -372,9 +371,9 @@ class TextClassifier(WideAndDeepClassifier):
         )
         parts = text_model_parts(model)
         if self.ngrams:
-            parts.linear_path.adapt(self._adapt_ids)
-        if self._source_layers is not None:
-            embedding, encoder = self._source_layers
+            parts.linear_path.adapt(start["ids"])
+        if start["layers"] is not None:
+            embedding, encoder = start["layers"]
             parts.embedding.set_weights(embedding.get_weights())
             parts.encoder.set_weights(encoder.get_weights())
         return model

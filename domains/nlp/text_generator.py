@@ -105,9 +105,9 @@ class TextGenerator(KerasEstimator):
         counts = np.bincount(stream, minlength=len(self.tokenizer_))
         counts[self.tokenizer_.cls_id] = 0  # [CLS] is given, never predicted.
         self.token_counts_ = counts.astype(np.int64)
-        return _blocks(stream, self.max_length + 1)
+        return _blocks(stream, self.max_length + 1), None
 
-    def _train(self, blocks, targets, stratify, weights, rng, rows=None):
+    def _train(self, blocks, targets, stratify, weights, rng, rows=None, start=None):
         """Next-token training on blocks, a random `validation_fraction` of them held out."""
         order = rng.permutation(len(blocks))
         n_val = round(self.validation_fraction * len(blocks))
@@ -128,7 +128,7 @@ class TextGenerator(KerasEstimator):
         tok = self.tokenizer_
         return np.asarray([tok.cls_id, *tok.encode_ids(text), tok.sep_id], dtype=np.int32)
 
-    def _build_model(self):
+    def _build_model(self, start=None):
         return build_causal_lm_model(
             len(self.tokenizer_),
             self.max_length,

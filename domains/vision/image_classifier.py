@@ -140,11 +140,11 @@ class ImageClassifier(KerasClassifier):
         )
         if files is not None:
             self.preprocessor_.fit_files(files)
-            return files, None
+            return (files, None), None
         self.preprocessor_.fit_arrays(images)
-        return None, self.preprocessor_.transform_arrays(images)
+        return (None, self.preprocessor_.transform_arrays(images)), None
 
-    def _train(self, inputs, y_encoded, codes, weights, rng, rows=None):
+    def _train(self, inputs, y_encoded, codes, weights, rng, rows=None, start=None):
         """Holdout training; from files, batches are decoded on the fly by `tf.data`."""
         files, images = inputs
         n = len(files) if files is not None else len(images)
@@ -247,7 +247,7 @@ class ImageClassifier(KerasClassifier):
             seed=0 if self.random_state is None else int(self.random_state),
         )
 
-    def _build_model(self):
+    def _build_model(self, start=None):
         seed = None if self.random_state is None else int(self.random_state)
         augmentation = []
         if self.augment:

@@ -491,10 +491,10 @@ class _Stub(KerasEstimator):
         return X, len(X), y, sample_weight
 
     def _fit_inputs(self, rows, rng):
-        return rows
+        return rows, None
 
-    def _train(self, inputs, targets, stratify, weights, rng, rows=None):
-        self._fit_model(inputs, targets, weights, None, loss="mse")
+    def _train(self, inputs, targets, stratify, weights, rng, rows=None, start=None):
+        self._fit_model(inputs, targets, weights, None, loss="mse", start=start)
 
 
 def test_lambda_layer_is_refused_without_running_its_code(tmp_path, monkeypatch):
