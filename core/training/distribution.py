@@ -50,9 +50,7 @@ def distribution_strategy(distribution):
 
         if distribution == "mirrored":
             # MirroredStrategy picks GPUs only; without one, use every logical CPU device.
-            devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices(
-                "CPU"
-            )
+            devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
             _STRATEGIES[distribution] = tf.distribute.MirroredStrategy(
                 devices=[device.name for device in devices]
             )
