@@ -249,8 +249,7 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
             self._fit_calibration((matrix, targets), folds=folds)
             return
         n_val = round(self.validation_fraction * n_rows)
-        validation = None
-        train_idx = np.arange(n_rows)
+        train_idx, val_idx = np.arange(n_rows), None
         if self.validation_fraction and n_val >= 2 and n_rows - n_val >= 2:
             try:
                 train_idx, val_idx = train_test_split(
@@ -258,6 +257,12 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
                 )
             except ValueError:  # A class too small to stratify on.
                 train_idx, val_idx = train_test_split(train_idx, test_size=n_val, random_state=rng)
+        self._fit_held_out(matrix, targets, weights, train_idx, val_idx, start)
+
+    def _fit_held_out(self, matrix, targets, weights, train_idx, val_idx, start):
+        """Trains on `train_idx`; early stopping and calibration use `val_idx` (or none)."""
+        validation = None
+        if val_idx is not None:
             validation = (matrix[val_idx], targets[val_idx], weights[val_idx])
         self._check_calibration_rows(0 if validation is None else len(validation[0]))
         self._fit_model(
@@ -282,8 +287,7 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
         """
         order = np.argsort(times, kind="stable")
         n_val = round(self.validation_fraction * len(matrix))
-        validation = None
-        train_idx = order
+        train_idx, val_idx = order, None
         if n_val >= 2 and len(matrix) - n_val >= 2:
             train_idx, val_idx = order[:-n_val], order[-n_val:]
             if stratify is not None and len(np.unique(stratify[val_idx])) < len(self.classes_):
@@ -295,17 +299,7 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
                     ]
                 )
                 train_idx = np.setdiff1d(order, val_idx)
-            validation = (matrix[val_idx], y_encoded[val_idx], weights[val_idx])
-        self._check_calibration_rows(0 if validation is None else len(validation[0]))
-        self._fit_model(
-            matrix[train_idx],
-            y_encoded[train_idx],
-            weights[train_idx],
-            validation,
-            loss=EnsembleCrossEntropy(mode=self._loss_mode()),
-            start=start,
-        )
-        self._fit_calibration(validation)
+        self._fit_held_out(matrix, y_encoded, weights, train_idx, val_idx, start)
 
     # --------------------------------------------------------------- trust
     def _check_calibration_rows(self, n_held_out):

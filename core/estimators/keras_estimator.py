@@ -305,9 +305,22 @@ class KerasEstimator(BaseEstimator, abc.ABC):
             data_key: bytes that stand for a dataset in the checkpoint's fingerprint
                 (arrays count by content, a dataset only by its type).
         """
-        self.model_ = self._new_model(start)
         started = time.perf_counter()
-        history = self._train_epochs(
+        self.model_ = self._new_model(start)
+        history = self._train_model(X_train, y_train, sample_weight, validation, loss, data_key)
+        self.history_ = {k: [float(v) for v in vals] for k, vals in history.items()}
+        self.n_epochs_ = len(self.history_["loss"])
+        self.training_seconds_ = time.perf_counter() - started
+        self._predict_function = InferenceFunction(self.model_)
+
+    def _train_model(self, X_train, y_train, sample_weight, validation, loss, data_key=None):
+        """Hook: trains the freshly built `model_`; returns the history of every epoch.
+
+        A scheme that trains in stages overrides it: an exact linear path
+        before the deep one (`WideAndDeepClassifier`), or the head before the
+        backbone (`ImageClassifier` with `start_from`).
+        """
+        return self._train_epochs(
             X_train,
             y_train,
             sample_weight,
@@ -317,10 +330,6 @@ class KerasEstimator(BaseEstimator, abc.ABC):
             self.max_epochs,
             data_key=data_key,
         )
-        self.history_ = {k: [float(v) for v in vals] for k, vals in history.items()}
-        self.n_epochs_ = len(self.history_["loss"])
-        self.training_seconds_ = time.perf_counter() - started
-        self._predict_function = InferenceFunction(self.model_)
 
     def _train_epochs(
         self,

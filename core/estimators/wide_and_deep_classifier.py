@@ -1,14 +1,12 @@
 """Classifiers whose model is an exactly fitted linear path plus a deep path on its residual."""
 
 import abc
-import time
 
 import keras
 import numpy as np
 import scipy.sparse
 
 from core.estimators.keras_classifier import KerasClassifier
-from core.inference import InferenceFunction
 
 
 class WideAndDeepClassifier(KerasClassifier, abc.ABC):
@@ -41,29 +39,15 @@ class WideAndDeepClassifier(KerasClassifier, abc.ABC):
     LINEAR_C_DEFAULT = 1.0
     LINEAR_MAX_ITER = 1000
 
-    def _fit_model(
-        self, X_train, y_train, sample_weight, validation, loss, start=None, data_key=None
-    ):
+    def _train_model(self, X_train, y_train, sample_weight, validation, loss, data_key=None):
+        """The linear path by logistic regression, then the deep path and the keep rule."""
         if not self._has_linear_path():
-            super()._fit_model(X_train, y_train, sample_weight, validation, loss, start, data_key)
-            self.deep_path_kept_ = True
-            self.linear_C_ = None
-            return
-        started = time.perf_counter()
-        self.model_ = self._new_model(start)
+            self.deep_path_kept_, self.linear_C_ = True, None
+            return super()._train_model(X_train, y_train, sample_weight, validation, loss, data_key)
         self.linear_C_ = self._fit_linear_path(X_train, y_train, sample_weight, validation)
         linear_weights = self.model_.get_weights()
         linear_losses = _validation_losses(self.model_, loss, validation)
-        history = self._train_epochs(
-            X_train,
-            y_train,
-            sample_weight,
-            validation,
-            loss,
-            self.learning_rate,
-            self.max_epochs,
-            data_key=data_key,
-        )
+        history = super()._train_model(X_train, y_train, sample_weight, validation, loss, data_key)
         self.deep_path_kept_ = True
         if validation is not None:
             gain = linear_losses - _validation_losses(self.model_, loss, validation)
@@ -71,10 +55,7 @@ class WideAndDeepClassifier(KerasClassifier, abc.ABC):
             if not gain.mean() > standard_error:
                 self.model_.set_weights(linear_weights)
                 self.deep_path_kept_ = False
-        self.history_ = {k: [float(v) for v in values] for k, values in history.items()}
-        self.n_epochs_ = len(self.history_["loss"])
-        self.training_seconds_ = time.perf_counter() - started
-        self._predict_function = InferenceFunction(self.model_)
+        return history
 
     def _fit_linear_path(self, X_train, y_train, sample_weight, validation):
         """Fits the linear path by logistic regression, one per label; returns the chosen C."""

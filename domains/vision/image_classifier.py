@@ -1,7 +1,6 @@
 """Image classification from arrays or folders, with Grad-CAM explanations."""
 
 import os
-import time
 
 import numpy as np
 import pandas as pd
@@ -12,7 +11,6 @@ from core.backbones import IMAGE_BACKBONES, build_image_model
 from core.backbones.image_model import image_model_parts
 from core.estimators import KerasClassifier
 from core.estimators.parameter import Parameter
-from core.inference import InferenceFunction
 from core.losses import EnsembleCrossEntropy
 from core.preprocessing import ImagePreprocessor
 from core.preprocessing.image_preprocessor import (
@@ -157,10 +155,7 @@ class ImageClassifier(KerasClassifier):
             val_data = None if val is None else (images[val], y_encoded[val], weights[val])
             fit_args = (images[train], y_encoded[train], weights[train], val_data)
         self._check_calibration_rows(0 if val is None else len(val))
-        if self.start_from is None:
-            self._fit_model(*fit_args, loss=EnsembleCrossEntropy(mode=self._loss_mode()))
-        else:
-            self._fine_tune(*fit_args)
+        self._fit_model(*fit_args, loss=EnsembleCrossEntropy(mode=self._loss_mode()))
         self._fit_calibration(val_data)
 
     def _check_params(self):
@@ -277,8 +272,10 @@ class ImageClassifier(KerasClassifier):
             augmentation=augmentation,
         )
 
-    def _fine_tune(self, X_train, y_train, sample_weight, validation):
-        """Starts from a saved backbone: head first (backbone frozen), then all layers."""
+    def _train_model(self, X_train, y_train, sample_weight, validation, loss, data_key=None):
+        """With `start_from`: the saved backbone, the head first (backbone frozen), then all."""
+        if self.start_from is None:
+            return super()._train_model(X_train, y_train, sample_weight, validation, loss)
         source = ImageClassifier.load(self.start_from)
         if (
             source.backbone != self.backbone
@@ -289,11 +286,8 @@ class ImageClassifier(KerasClassifier):
                 f"{source.preprocessor_.get_state()}; this classifier needs backbone "
                 f"{self.backbone!r} on {self.preprocessor_.get_state()}."
             )
-        loss = EnsembleCrossEntropy(mode=self._loss_mode())
-        self.model_ = self._new_model()
         backbone = image_model_parts(self.model_).backbone
         backbone.set_weights(image_model_parts(source.model_).backbone.get_weights())
-        started = time.perf_counter()
         # A frozen backbone also keeps its batch-norm layers in inference mode (Keras 3).
         backbone.trainable = False
         frozen = self._train_epochs(
@@ -316,13 +310,7 @@ class ImageClassifier(KerasClassifier):
             self.learning_rate * self.fine_tune_factor,
             self.max_epochs,
         )
-        self.history_ = {
-            key: [float(v) for v in frozen.get(key, [])] + [float(v) for v in values]
-            for key, values in tuned.items()
-        }
-        self.n_epochs_ = len(self.history_["loss"])
-        self.training_seconds_ = time.perf_counter() - started
-        self._predict_function = InferenceFunction(self.model_)
+        return {key: [*frozen.get(key, []), *values] for key, values in tuned.items()}
 
     # ---------------------------------------------------------- prediction
     def _images(self, X):
