@@ -365,9 +365,9 @@ def test_cross_fitted_members_each_hold_out_a_fold(patients, monkeypatch):
     seen = {}
     original = keras_estimator.KerasEstimator._fit_model
 
-    def spy(self, X_train, y_train, sample_weight, validation, loss):
+    def spy(self, X_train, y_train, sample_weight, validation, loss, **kwargs):
         seen.update(X=X_train, y=y_train, validation=validation, loss=loss)
-        return original(self, X_train, y_train, sample_weight, validation, loss)
+        return original(self, X_train, y_train, sample_weight, validation, loss, **kwargs)
 
     monkeypatch.setattr(keras_estimator.KerasEstimator, "_fit_model", spy)
     X, y = patients
