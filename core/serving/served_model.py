@@ -208,9 +208,9 @@ class ServedModel:
         if self.kind == "transactions":
             history = None if body.history is None else self._frame(body.history)
             return estimator.predict_proba(frame, history=history), None
-        # Events: one prediction per patient, in the estimator's patient order.
+        # Events: one prediction per entity (patient), labelled by the estimator's output_index.
         proba = estimator.predict_proba(frame, prediction_time=body.prediction_time)
-        return proba, estimator.patient_index(frame)
+        return proba, estimator.output_index(frame)
 
     def _predictions(self, proba, ids=None):
         keys = self._class_keys
