@@ -145,7 +145,7 @@ def recorded_training(estimator):
     record = {"train_epochs_seconds": 0.0, "train_epochs_cpu_seconds": 0.0}
     fit_model, train_epochs = estimator._fit_model, estimator._train_epochs
 
-    def recording_fit_model(X_train, y_train, sample_weight, validation, loss):
+    def recording_fit_model(X_train, y_train, sample_weight, validation, loss, **kwargs):
         record.update(
             X_train=X_train,
             y_train=y_train,
@@ -153,7 +153,7 @@ def recorded_training(estimator):
             validation=validation,
             loss=loss,
         )
-        return fit_model(X_train, y_train, sample_weight, validation, loss)
+        return fit_model(X_train, y_train, sample_weight, validation, loss, **kwargs)
 
     def timed_train_epochs(*args, **kwargs):
         started, cpu_started = time.perf_counter(), time.process_time()
