@@ -1,5 +1,6 @@
 """Post-hoc calibration of predicted probabilities, and split conformal prediction sets."""
 
+from core.calibration.calibrator import Calibrator
 from core.calibration.isotonic_calibration import IsotonicCalibration
 from core.calibration.split_conformal import conformal_threshold, nonconformity_scores
 from core.calibration.temperature_scaling import TemperatureScaling
@@ -14,6 +15,7 @@ def calibrator_from_state(state):
 
 __all__ = [
     "CALIBRATORS",
+    "Calibrator",
     "IsotonicCalibration",
     "TemperatureScaling",
     "calibrator_from_state",

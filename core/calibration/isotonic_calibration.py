@@ -3,10 +3,10 @@
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
-from core.calibration.temperature_scaling import MODES
+from core.calibration.calibrator import Calibrator
 
 
-class IsotonicCalibration:
+class IsotonicCalibration(Calibrator):
     """Maps each probability through a non-decreasing function fitted on held-out data.
 
     More flexible than temperature scaling (it can fix any monotone
@@ -19,7 +19,7 @@ class IsotonicCalibration:
     plain JSON and prediction a `numpy.interp`.
 
     Args:
-        mode: "binary", "multiclass" or "multilabel" (see `TemperatureScaling`).
+        mode: "binary", "multiclass" or "multilabel" (see `Calibrator`).
 
     Attributes:
         breakpoints_: per calibrated column, `(x, y)` lists of the fitted function.
@@ -27,21 +27,8 @@ class IsotonicCalibration:
 
     method = "isotonic"
 
-    def __init__(self, mode):
-        if mode not in MODES:
-            raise ValueError(f"`mode` must be one of {MODES}. Received: mode={mode!r}")
-        self.mode = mode
-
     def fit(self, proba, y):
-        """Fits one isotonic regression per calibrated column.
-
-        Args:
-            proba: uncalibrated probabilities, in `predict_proba`'s layout.
-            y: class indices `(n,)`, or a 0/1 matrix `(n, k)` for multilabel.
-
-        Returns:
-            self.
-        """
+        """Fits one isotonic regression per calibrated column (arguments as `Calibrator.fit`)."""
         proba = np.asarray(proba, dtype=np.float64)
         y = np.asarray(y)
         if self.mode == "binary":

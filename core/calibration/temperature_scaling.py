@@ -3,12 +3,13 @@
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from core.calibration.calibrator import Calibrator
+
 # Probabilities are clipped this far from 0 and 1 before taking logs.
 EPSILON = 1e-12
-MODES = ("binary", "multiclass", "multilabel")
 
 
-class TemperatureScaling:
+class TemperatureScaling(Calibrator):
     """Divides the model's log-odds by a temperature fitted on held-out data.
 
     For binary and multilabel outputs each probability `p` becomes
@@ -29,20 +30,10 @@ class TemperatureScaling:
 
     method = "temperature"
 
-    def __init__(self, mode):
-        if mode not in MODES:
-            raise ValueError(f"`mode` must be one of {MODES}. Received: mode={mode!r}")
-        self.mode = mode
-
     def fit(self, proba, y):
         """Finds the temperature that minimizes the log loss of `proba` against `y`.
 
-        Args:
-            proba: uncalibrated probabilities, in `predict_proba`'s layout.
-            y: class indices `(n,)`, or a 0/1 matrix `(n, k)` for multilabel.
-
-        Returns:
-            self.
+        Arguments and return value as `Calibrator.fit`.
         """
         log_odds = _log_odds(np.asarray(proba, dtype=np.float64), self.mode)
         y = np.asarray(y)
