@@ -46,10 +46,7 @@ def encoder_stack(
         The symbolic output `(batch, steps, hidden)`: `width` for the
         transformer, `2 * lstm_units` for the LSTM.
     """
-    if backbone not in ENCODER_STACKS:
-        raise ValueError(
-            f"`backbone` must be one of {ENCODER_STACKS}. Received: backbone={backbone!r}"
-        )
+    check_encoder_stack(backbone)
     if backbone == "lstm":
         for i in range(num_layers):
             x = LSTMEncoder(
@@ -71,3 +68,15 @@ def encoder_stack(
         )
         x = block(x) if mask is None else block(x, padding_mask=mask)
     return keras.layers.LayerNormalization(name=f"{prefix}final_norm")(x)
+
+
+def check_encoder_stack(backbone):
+    """Raises a ValueError unless `backbone` names one of `ENCODER_STACKS`.
+
+    Args:
+        backbone: the name to check.
+    """
+    if backbone not in ENCODER_STACKS:
+        raise ValueError(
+            f"`backbone` must be one of {ENCODER_STACKS}. Received: backbone={backbone!r}"
+        )

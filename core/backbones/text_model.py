@@ -2,14 +2,14 @@
 
 import keras
 
-from core.backbones.encoder_stack import encoder_stack
+from core.backbones.encoder_stack import ENCODER_STACKS, check_encoder_stack, encoder_stack
 from core.backbones.model_parts import ModelParts
 from core.layers import AttentionPooling, SelectFeatures, TokenAndPositionEmbedding
 from core.layers.hashed_ngram_bag import HashedNgramBag
 from core.layers.padding_mask import PaddingMask
 from core.layers.tied_token_logits import TiedTokenLogits
 
-TEXT_BACKBONES = ("transformer", "lstm")
+TEXT_BACKBONES = ENCODER_STACKS
 EMBEDDING_LAYER = "embedding"
 ENCODER_MODEL = "encoder"
 BODY_MODEL = "body"
@@ -46,10 +46,7 @@ def build_text_encoder(
         A `keras.Model` named `"encoder"` from `[(batch, seq, embedding_dim)
         floats, (batch, seq) bool]` to `(batch, seq, hidden)`.
     """
-    if backbone not in TEXT_BACKBONES:
-        raise ValueError(
-            f"`backbone` must be one of {TEXT_BACKBONES}. Received: backbone={backbone!r}"
-        )
+    check_encoder_stack(backbone)
     embedded = keras.Input((sequence_length, embedding_dim), name="embedded_tokens")
     mask = keras.Input((sequence_length,), dtype="bool", name="padding_mask")
     x = encoder_stack(

@@ -3,7 +3,7 @@ masked-code pretraining head."""
 
 import keras
 
-from core.backbones.encoder_stack import encoder_stack
+from core.backbones.encoder_stack import ENCODER_STACKS, check_encoder_stack, encoder_stack
 from core.backbones.model_parts import ModelParts
 from core.layers import AttentionPooling, DropMask
 from core.layers.sparse_linear import SparseLinear
@@ -12,7 +12,7 @@ from core.layers.time_gap_encoding import TimeGapEncoding
 from core.layers.visit_embedding import VisitEmbedding
 from core.layers.visit_sequence_split import VisitSequenceSplit
 
-VISIT_BACKBONES = ("transformer", "lstm")
+VISIT_BACKBONES = ENCODER_STACKS
 SPLIT_LAYER = "split"
 EMBEDDING_LAYER = "visit_embedding"
 ENCODER_MODEL = "encoder"
@@ -55,10 +55,7 @@ def build_visit_encoder(
         floats, (batch, visits, 2) days, (batch, visits) bool]` to
         `(batch, visits, hidden)`.
     """
-    if backbone not in VISIT_BACKBONES:
-        raise ValueError(
-            f"`backbone` must be one of {VISIT_BACKBONES}. Received: backbone={backbone!r}"
-        )
+    check_encoder_stack(backbone)
     visits = keras.Input((None, embedding_dim), name="visit_vectors")
     times = keras.Input((None, 2), name="visit_times")
     mask = keras.Input((None,), dtype="bool", name="visit_mask")
