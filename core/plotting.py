@@ -141,17 +141,13 @@ def reliability_figure(
         bars = hist.bar(
             edges[:-1], counts, width=width, align="edge", color=MODEL_COLOR, edgecolor="white"
         )
-        for bar, count in zip(bars, counts, strict=True):
-            if count:
-                hist.annotate(
-                    str(int(count)),
-                    (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                    xytext=(0, 1),
-                    textcoords="offset points",
-                    ha="center",
-                    va="bottom",
-                    fontsize=7,
-                )
+        label_bars(
+            hist,
+            bars,
+            [str(int(count)) if count else None for count in counts],
+            offset=1,
+            fontsize=7,
+        )
         hist.set_ylim(0, max(1, counts.max()) * 1.3)
         hist.set_xlabel(x_label)
         hist.set_ylabel("count")
@@ -161,3 +157,38 @@ def reliability_figure(
         plt.close(fig)
         raise
     return fig
+
+
+def label_bars(ax, bars, labels, *, horizontal=False, offset=2, fontsize=8):
+    """Writes each label at the end of its bar: above a vertical bar, right of a horizontal one.
+
+    Args:
+        ax: the matplotlib axes the bars are on.
+        bars: the bars, as `ax.bar` or `ax.barh` returns them.
+        labels: one string per bar; a bar whose label is None is left bare.
+        horizontal: whether the bars are horizontal (`ax.barh`).
+        offset: gap between the bar's end and its label, in points.
+        fontsize: font size of the labels.
+    """
+    for bar, label in zip(bars, labels, strict=True):
+        if label is None:
+            continue
+        if horizontal:
+            ax.annotate(
+                label,
+                (bar.get_width(), bar.get_y() + bar.get_height() / 2),
+                xytext=(offset, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=fontsize,
+            )
+        else:
+            ax.annotate(
+                label,
+                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                xytext=(0, offset),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=fontsize,
+            )

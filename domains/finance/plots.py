@@ -12,7 +12,13 @@ import numpy as np
 import pandas as pd
 
 from core.metrics import binary_report
-from core.plotting import check_output_path, reliability_figure, require_matplotlib, save_figure
+from core.plotting import (
+    check_output_path,
+    label_bars,
+    reliability_figure,
+    require_matplotlib,
+    save_figure,
+)
 from domains.finance.reports.score_checks import binary_target, check_same_length, finite_scores
 
 # Stability verdict thresholds, as in `stability_report`.
@@ -45,16 +51,7 @@ def plot_score_bands(report, path):
     fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * len(labels) + 2.5), 4.0), layout="constrained")
     x = np.arange(len(labels))
     bars = ax.bar(x, rates, color=_BAR)
-    for bar, count in zip(bars, counts, strict=True):
-        ax.annotate(
-            f"n={int(count)}",
-            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-            xytext=(0, 2),
-            textcoords="offset points",
-            ha="center",
-            va="bottom",
-            fontsize=8,
-        )
+    label_bars(ax, bars, [f"n={int(count)}" for count in counts])
     overall = summary.get("bad_rate")
     if _finite(overall):
         ax.axhline(overall, color="0.3", linestyle="--", linewidth=1, label=f"all: {overall:.1%}")
@@ -135,18 +132,12 @@ def plot_stability(stability, path):
             "two DataFrames). Received the dict of a single score, whose PSI is "
             f"{stability['psi']:.4f}."
         )
-    if not isinstance(stability, pd.DataFrame) or "psi" not in stability.columns:
-        received = (
-            f"a DataFrame with columns {list(stability.columns)}"
-            if isinstance(stability, pd.DataFrame)
-            else type(stability).__name__
-        )
-        raise ValueError(
-            "`stability` must be a DataFrame from `stability_report` with a `psi` column. "
-            f"Received: {received}"
-        )
-    if len(stability) == 0:
-        raise ValueError("`stability` has no rows; expected one row per column.")
+    _check_frame(
+        stability,
+        ["psi"],
+        "`stability` must be a DataFrame from `stability_report` with a `psi` column.",
+        "`stability` has no rows; expected one row per column.",
+    )
     psi = finite_scores(stability["psi"], "stability['psi']")
     check_output_path(path)
     plt = require_matplotlib()
@@ -160,15 +151,7 @@ def plot_stability(stability, path):
     ]
     fig, ax = plt.subplots(figsize=(6.5, max(2.6, 0.32 * len(names) + 1.4)), layout="constrained")
     bars = ax.barh(np.arange(len(names)), values, color=colors)
-    for bar, value in zip(bars, values, strict=True):
-        ax.annotate(
-            f"{value:.3f}",
-            (bar.get_width(), bar.get_y() + bar.get_height() / 2),
-            xytext=(3, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize=8,
-        )
+    label_bars(ax, bars, [f"{value:.3f}" for value in values], horizontal=True, offset=3)
     ax.axvline(
         INVESTIGATE_PSI, color=_INVESTIGATE, linestyle="--", linewidth=1, label="0.1: investigate"
     )
@@ -194,18 +177,12 @@ def plot_reason_codes(codes, path):
     Returns:
         `path`.
     """
-    if not isinstance(codes, pd.DataFrame) or "reason_1" not in codes.columns:
-        received = (
-            f"a DataFrame with columns {list(codes.columns)}"
-            if isinstance(codes, pd.DataFrame)
-            else type(codes).__name__
-        )
-        raise ValueError(
-            "`codes` must be the DataFrame of `RiskScorer.reason_codes` with a `reason_1` "
-            f"column. Received: {received}"
-        )
-    if len(codes) == 0:
-        raise ValueError("`codes` has no rows; expected one row per applicant.")
+    _check_frame(
+        codes,
+        ["reason_1"],
+        "`codes` must be the DataFrame of `RiskScorer.reason_codes` with a `reason_1` column.",
+        "`codes` has no rows; expected one row per applicant.",
+    )
     check_output_path(path)
     plt = require_matplotlib()
 
@@ -217,15 +194,8 @@ def plot_reason_codes(codes, path):
     fig, ax = plt.subplots(figsize=(6.5, max(2.6, 0.32 * len(counts) + 1.4)), layout="constrained")
     if len(counts):
         bars = ax.barh(np.arange(len(counts)), counts.to_numpy(), color=_BAR)
-        for bar, count in zip(bars, counts.to_numpy(), strict=True):
-            ax.annotate(
-                f"{int(count)} ({count / n:.0%})",
-                (bar.get_width(), bar.get_y() + bar.get_height() / 2),
-                xytext=(3, 0),
-                textcoords="offset points",
-                va="center",
-                fontsize=8,
-            )
+        labels = [f"{int(count)} ({count / n:.0%})" for count in counts.to_numpy()]
+        label_bars(ax, bars, labels, horizontal=True, offset=3)
         ax.set_yticks(np.arange(len(counts)), list(counts.index))
         ax.set_xlim(0, counts.max() * 1.25)
         ax.xaxis.set_major_locator(_integer_locator())
@@ -250,19 +220,35 @@ def _bands_table(report):
     else:
         bands, summary = report, {}
     needed = ["band", "n", "bad_rate"]
-    if not isinstance(bands, pd.DataFrame) or any(c not in bands.columns for c in needed):
-        received = (
-            f"a DataFrame with columns {list(bands.columns)}"
-            if isinstance(bands, pd.DataFrame)
-            else type(bands).__name__
-        )
-        raise ValueError(
-            "`report` must be the dict of `performance_report` or its `bands` DataFrame "
-            f"(columns {needed}). Received: {received}"
-        )
-    if len(bands) == 0:
-        raise ValueError("`report` has an empty `bands` table; expected at least one band.")
+    _check_frame(
+        bands,
+        needed,
+        "`report` must be the dict of `performance_report` or its `bands` DataFrame "
+        f"(columns {needed}).",
+        "`report` has an empty `bands` table; expected at least one band.",
+    )
     return bands, summary
+
+
+def _check_frame(frame, columns, requirement, empty_message):
+    """Raises a ValueError unless `frame` is a DataFrame with `columns` and at least one row.
+
+    Args:
+        frame: the value to check.
+        columns: the column names it must have.
+        requirement: the error message when it is not such a DataFrame (what it
+            received is appended).
+        empty_message: the error message when it has no rows.
+    """
+    if not isinstance(frame, pd.DataFrame) or any(c not in frame.columns for c in columns):
+        received = (
+            f"a DataFrame with columns {list(frame.columns)}"
+            if isinstance(frame, pd.DataFrame)
+            else type(frame).__name__
+        )
+        raise ValueError(f"{requirement} Received: {received}")
+    if len(frame) == 0:
+        raise ValueError(empty_message)
 
 
 def _finite(value):
