@@ -1,6 +1,8 @@
 import keras
 from keras import ops
 
+from core.layers.layer_checks import known_last_axis
+
 
 @keras.saving.register_keras_serializable(package="keras_domains")
 class AttentionPooling(keras.layers.Layer):
@@ -36,12 +38,7 @@ class AttentionPooling(keras.layers.Layer):
         self.supports_masking = True
 
     def build(self, inputs_shape):
-        hidden_dim = inputs_shape[-1]
-        if hidden_dim is None:
-            raise ValueError(
-                "The last axis of the input to `AttentionPooling` must be known. "
-                f"Received: inputs_shape={inputs_shape}"
-            )
+        hidden_dim = known_last_axis(self, inputs_shape)
         self._projection = keras.layers.Dense(
             hidden_dim, activation="tanh", dtype=self.dtype_policy, name="projection"
         )

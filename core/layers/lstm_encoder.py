@@ -2,6 +2,8 @@ import numbers
 
 import keras
 
+from core.layers.layer_checks import check_positive_integers
+
 
 @keras.saving.register_keras_serializable(package="keras_domains")
 class LSTMEncoder(keras.layers.Layer):
@@ -46,8 +48,7 @@ class LSTMEncoder(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(units, numbers.Integral) or isinstance(units, bool) or units <= 0:
-            raise ValueError(f"`units` must be a positive integer. Received: units={units}")
+        check_positive_integers(units=units)
         for arg_name, value in (
             ("bidirectional", bidirectional),
             ("return_sequences", return_sequences),

@@ -4,6 +4,8 @@ import numbers
 import keras
 from keras import ops
 
+from core.layers.layer_checks import check_positive_integers
+
 
 @keras.saving.register_keras_serializable(package="keras_domains")
 class TabularEmbedding(keras.layers.Layer):
@@ -75,15 +77,7 @@ class TabularEmbedding(keras.layers.Layer):
                     ">= 2 (codes 0 and 1 are reserved for missing and unknown). "
                     f"Received: categorical_cardinalities={categorical_cardinalities}"
                 )
-        if (
-            not isinstance(embedding_dim, numbers.Integral)
-            or isinstance(embedding_dim, bool)
-            or embedding_dim <= 0
-        ):
-            raise ValueError(
-                "`embedding_dim` must be a positive integer. "
-                f"Received: embedding_dim={embedding_dim}"
-            )
+        check_positive_integers(embedding_dim=embedding_dim)
         if num_numeric + len(cardinalities) == 0:
             raise ValueError(
                 "`TabularEmbedding` needs at least one feature. Received: "

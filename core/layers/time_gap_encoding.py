@@ -1,8 +1,8 @@
-import numbers
-
 import keras
 import numpy as np
 from keras import ops
+
+from core.layers.layer_checks import check_positive_integers, known_last_axis
 
 
 @keras.saving.register_keras_serializable(package="keras_domains")
@@ -37,11 +37,7 @@ class TimeGapEncoding(keras.layers.Layer):
 
     def __init__(self, output_dim, num_frequencies=8, **kwargs):
         super().__init__(**kwargs)
-        for arg_name, value in (("output_dim", output_dim), ("num_frequencies", num_frequencies)):
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
-                raise ValueError(
-                    f"`{arg_name}` must be a positive integer. Received: {arg_name}={value}"
-                )
+        check_positive_integers(output_dim=output_dim, num_frequencies=num_frequencies)
         self.output_dim = int(output_dim)
         self.num_frequencies = int(num_frequencies)
         self._frequencies = (2.0 * np.pi * np.geomspace(0.25, 16.0, self.num_frequencies)).astype(
@@ -49,12 +45,7 @@ class TimeGapEncoding(keras.layers.Layer):
         )
 
     def build(self, inputs_shape):
-        n_durations = inputs_shape[-1]
-        if n_durations is None:
-            raise ValueError(
-                "The last axis of the input to `TimeGapEncoding` must be known. "
-                f"Received: inputs_shape={inputs_shape}"
-            )
+        n_durations = known_last_axis(self, inputs_shape)
         self._projection = keras.layers.Dense(
             self.output_dim, dtype=self.dtype_policy, name="projection"
         )

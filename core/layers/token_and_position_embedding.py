@@ -1,7 +1,7 @@
-import numbers
-
 import keras
 from keras import ops
+
+from core.layers.layer_checks import check_positive_integers
 
 
 @keras.saving.register_keras_serializable(package="keras_domains")
@@ -38,15 +38,11 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
 
     def __init__(self, vocabulary_size, sequence_length, embedding_dim, mask_zero=True, **kwargs):
         super().__init__(**kwargs)
-        for arg_name, value in (
-            ("vocabulary_size", vocabulary_size),
-            ("sequence_length", sequence_length),
-            ("embedding_dim", embedding_dim),
-        ):
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
-                raise ValueError(
-                    f"`{arg_name}` must be a positive integer. Received: {arg_name}={value}"
-                )
+        check_positive_integers(
+            vocabulary_size=vocabulary_size,
+            sequence_length=sequence_length,
+            embedding_dim=embedding_dim,
+        )
         if not isinstance(mask_zero, bool):
             raise ValueError(f"`mask_zero` must be a boolean. Received: mask_zero={mask_zero}")
         self.vocabulary_size = int(vocabulary_size)
