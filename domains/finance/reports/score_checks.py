@@ -14,9 +14,7 @@ def binary_target(y, name):
     Returns:
         An int64 array of 0 and 1.
     """
-    values = np.asarray(y)
-    if values.ndim != 1:
-        raise ValueError(f"`{name}` must be 1-D. Received an array of shape {values.shape}.")
+    values = _one_dimensional(y, name)
     try:
         numeric = values.astype(np.float64)
     except (TypeError, ValueError):
@@ -39,9 +37,7 @@ def finite_scores(scores, name):
     Returns:
         A float64 array.
     """
-    values = np.asarray(scores)
-    if values.ndim != 1:
-        raise ValueError(f"`{name}` must be 1-D. Received an array of shape {values.shape}.")
+    values = _one_dimensional(scores, name)
     try:
         values = values.astype(np.float64)
     except (TypeError, ValueError):
@@ -69,3 +65,11 @@ def check_same_length(a, b, name_a, name_b):
         raise ValueError(
             f"`{name_a}` and `{name_b}` must have the same length. Received {len(a)} and {len(b)}."
         )
+
+
+def _one_dimensional(values, name):
+    """`values` as a 1-D numpy array, or a ValueError naming `name`."""
+    values = np.asarray(values)
+    if values.ndim != 1:
+        raise ValueError(f"`{name}` must be 1-D. Received an array of shape {values.shape}.")
+    return values
