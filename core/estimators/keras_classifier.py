@@ -20,7 +20,7 @@ from core.calibration import (
 from core.calibration.split_conformal import check_alpha
 from core.estimators.keras_estimator import KerasEstimator
 from core.losses import EnsembleCrossEntropy
-from core.metrics import expected_calibration_error
+from core.metrics import binary_report, expected_calibration_error, multiclass_report
 from core.persistence.metadata import jsonable
 
 TARGET_TYPES = ("binary", "multiclass", "multilabel-indicator")
@@ -480,13 +480,35 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
             )
         if self.target_type_ == "multilabel-indicator":
             return y.reshape(n_rows, -1).astype(float)
+        return np.eye(len(self.classes_))[self._class_codes(y)]
+
+    def _class_codes(self, y):
+        """Indices into `classes_` of the labels `y`; a ValueError names labels unseen in fit."""
         unknown = set(np.unique(y).tolist()) - set(self.classes_.tolist())
         if unknown:
             raise ValueError(
                 f"`y` has labels {sorted(map(str, unknown))} not seen during fit; "
                 f"known classes: {self.classes_.tolist()}."
             )
-        return np.eye(len(self.classes_))[np.searchsorted(self.classes_, y)]
+        return np.searchsorted(self.classes_, y)
+
+    def _labels_report(self, y, proba, threshold):
+        """`binary_report` or `multiclass_report` of `proba` against the true labels `y`.
+
+        Args:
+            y: true labels (a 0/1 matrix for multilabel targets).
+            proba: probabilities in `predict_proba`'s layout.
+            threshold: probability at or above which a case is called positive.
+
+        Returns:
+            The report dict, without the calibration part.
+        """
+        if self.target_type_ == "multilabel-indicator":
+            return multiclass_report(y, proba, threshold)
+        codes = self._class_codes(y)
+        if self.target_type_ == "binary":
+            return binary_report(codes, proba[:, 1], threshold)
+        return multiclass_report(codes, proba, threshold)
 
     # ---------------------------------------------------------- prediction
     def _proba_from_logits(self, logits):

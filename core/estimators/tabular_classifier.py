@@ -14,7 +14,6 @@ from core.estimators.keras_classifier import KerasClassifier
 from core.estimators.parameter import Parameter
 from core.explain import integrated_gradients
 from core.losses import EnsembleCrossEntropy
-from core.metrics import binary_report, multiclass_report
 from core.preprocessing import TabularPreprocessor
 
 # Fitting from a file: rows of the random sample that preprocessing is fitted on,
@@ -570,20 +569,7 @@ class TabularClassifier(KerasClassifier):
             raise ValueError(
                 f"`X` and `y` have different lengths: X has {len(proba)} rows, y has {len(y)}."
             )
-        if self.target_type_ == "multilabel-indicator":
-            return self._with_calibration(multiclass_report(y, proba, threshold), X, y)
-        unknown = set(np.unique(y).tolist()) - set(self.classes_.tolist())
-        if unknown:
-            raise ValueError(
-                f"`y` has labels {sorted(map(str, unknown))} not seen during fit; "
-                f"known classes: {self.classes_.tolist()}."
-            )
-        codes = np.searchsorted(self.classes_, y)
-        if self.target_type_ == "binary":
-            report = binary_report(codes, proba[:, 1], threshold)
-        else:
-            report = multiclass_report(codes, proba, threshold)
-        return self._with_calibration(report, X, y)
+        return self._with_calibration(self._labels_report(y, proba, threshold), X, y)
 
     # --------------------------------------------------------------- state
     def _get_fitted_state(self):

@@ -22,7 +22,6 @@ from core.estimators import WideAndDeepClassifier
 from core.estimators.parameter import Parameter
 from core.explain import integrated_gradients
 from core.layers.visit_embedding import VisitEmbedding
-from core.metrics import binary_report, multiclass_report
 from core.persistence.metadata import jsonable
 from core.persistence.start_file import read_start_file, write_encoder_file
 from core.preprocessing.event_sequence_encoder import (
@@ -527,20 +526,7 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         truth = np.asarray(align_to_patients(y, self.patient_index(X), "y"))
         if truth.ndim == 2 and truth.shape[1] == 1:
             truth = truth[:, 0]
-        if self.target_type_ == "multilabel-indicator":
-            metrics = multiclass_report(truth, proba, threshold)
-        else:
-            unknown = set(np.unique(truth).tolist()) - set(self.classes_.tolist())
-            if unknown:
-                raise ValueError(
-                    f"`y` has labels {sorted(map(str, unknown))} not seen during fit; "
-                    f"known classes: {self.classes_.tolist()}."
-                )
-            codes = np.searchsorted(self.classes_, truth)
-            if self.target_type_ == "binary":
-                metrics = binary_report(codes, proba[:, 1], threshold)
-            else:
-                metrics = multiclass_report(codes, proba, threshold)
+        metrics = self._labels_report(truth, proba, threshold)
         return self._with_calibration(metrics, X, truth, prediction_time=prediction_time)
 
     # ------------------------------------------------------------- explain
