@@ -97,29 +97,9 @@ class TransformerDecoder(TransformerBlock):
         projected_shape = (*inputs_shape[:-1], self.num_heads, head_dim)
 
         self._build_attention_norm(inputs_shape)
-        self._query_dense = keras.layers.EinsumDense(
-            "btd,dnh->btnh",
-            output_shape=(None, self.num_heads, head_dim),
-            bias_axes="nh",
-            dtype=policy,
-            name="query",
-        )
-        self._query_dense.build(inputs_shape)
-        self._key_dense = keras.layers.EinsumDense(
-            "btd,dnh->btnh",
-            output_shape=(None, self.num_heads, head_dim),
-            dtype=policy,
-            name="key",
-        )
-        self._key_dense.build(inputs_shape)
-        self._value_dense = keras.layers.EinsumDense(
-            "btd,dnh->btnh",
-            output_shape=(None, self.num_heads, head_dim),
-            bias_axes="nh",
-            dtype=policy,
-            name="value",
-        )
-        self._value_dense.build(inputs_shape)
+        self._query_dense = self._head_projection("query", inputs_shape, bias_axes="nh")
+        self._key_dense = self._head_projection("key", inputs_shape, bias_axes=None)
+        self._value_dense = self._head_projection("value", inputs_shape, bias_axes="nh")
         self._attention_probs_dropout = keras.layers.Dropout(
             self.dropout, dtype=policy, name="attention_probs_dropout"
         )
@@ -132,6 +112,18 @@ class TransformerDecoder(TransformerBlock):
         )
         self._output_dense.build(projected_shape)
         self._build_feedforward(inputs_shape)
+
+    def _head_projection(self, name, inputs_shape, bias_axes):
+        """A built `EinsumDense` from `(batch, seq, hidden)` to `(batch, seq, heads, head_dim)`."""
+        projection = keras.layers.EinsumDense(
+            "btd,dnh->btnh",
+            output_shape=(None, self.num_heads, inputs_shape[-1] // self.num_heads),
+            bias_axes=bias_axes,
+            dtype=self.dtype_policy,
+            name=name,
+        )
+        projection.build(inputs_shape)
+        return projection
 
     def initial_cache(self, batch_size, max_length, hidden_dim=None, dtype=None):
         """Returns a zero key/value cache for `call(..., cache=...)`.
