@@ -2,7 +2,7 @@ import numbers
 
 import keras
 
-from core.layers.layer_checks import check_positive_integers
+from core.layers.layer_checks import check_booleans, check_positive_integers
 
 
 @keras.saving.register_keras_serializable(package="keras_domains")
@@ -49,12 +49,7 @@ class LSTMEncoder(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         check_positive_integers(units=units)
-        for arg_name, value in (
-            ("bidirectional", bidirectional),
-            ("return_sequences", return_sequences),
-        ):
-            if not isinstance(value, bool):
-                raise ValueError(f"`{arg_name}` must be a boolean. Received: {arg_name}={value}")
+        check_booleans(bidirectional=bidirectional, return_sequences=return_sequences)
         if not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
             raise ValueError(f"`dropout` must be a float in [0, 1). Received: dropout={dropout}")
         self.units = int(units)

@@ -1,7 +1,7 @@
 import keras
 from keras import ops
 
-from core.layers.layer_checks import check_positive_integers
+from core.layers.layer_checks import check_booleans, check_positive_integers
 
 
 @keras.saving.register_keras_serializable(package="keras_domains")
@@ -43,8 +43,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             sequence_length=sequence_length,
             embedding_dim=embedding_dim,
         )
-        if not isinstance(mask_zero, bool):
-            raise ValueError(f"`mask_zero` must be a boolean. Received: mask_zero={mask_zero}")
+        check_booleans(mask_zero=mask_zero)
         self.vocabulary_size = int(vocabulary_size)
         self.sequence_length = int(sequence_length)
         self.embedding_dim = int(embedding_dim)

@@ -1,7 +1,7 @@
-import numbers
-
 import keras
 from keras import ops
+
+from core.layers.layer_checks import check_booleans, check_integers_at_least
 
 
 @keras.saving.register_keras_serializable(package="keras_domains")
@@ -42,16 +42,10 @@ class VisitEmbedding(keras.layers.Layer):
 
     def __init__(self, vocabulary_size, embedding_dim, use_values=False, **kwargs):
         super().__init__(**kwargs)
-        for arg_name, value, low in (
-            ("vocabulary_size", vocabulary_size, 2),
-            ("embedding_dim", embedding_dim, 1),
-        ):
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-                raise ValueError(
-                    f"`{arg_name}` must be an integer >= {low}. Received: {arg_name}={value}"
-                )
-        if not isinstance(use_values, bool):
-            raise ValueError(f"`use_values` must be a boolean. Received: use_values={use_values}")
+        check_integers_at_least(
+            ("vocabulary_size", vocabulary_size, 2), ("embedding_dim", embedding_dim, 1)
+        )
+        check_booleans(use_values=use_values)
         self.vocabulary_size = int(vocabulary_size)
         self.embedding_dim = int(embedding_dim)
         self.use_values = use_values

@@ -1,9 +1,9 @@
 """Unpacks a flat row into a patient's visits and sparse history features."""
 
-import numbers
-
 import keras
 from keras import ops
+
+from core.layers.layer_checks import check_booleans, check_integers_at_least
 
 
 @keras.saving.register_keras_serializable(package="keras_domains")
@@ -41,17 +41,12 @@ class VisitSequenceSplit(keras.layers.Layer):
 
     def __init__(self, num_visits, num_codes, use_values=False, wide_slots=0, **kwargs):
         super().__init__(**kwargs)
-        for arg_name, value, low in (
+        check_integers_at_least(
             ("num_visits", num_visits, 1),
             ("num_codes", num_codes, 1),
             ("wide_slots", wide_slots, 0),
-        ):
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-                raise ValueError(
-                    f"`{arg_name}` must be an integer >= {low}. Received: {arg_name}={value}"
-                )
-        if not isinstance(use_values, bool):
-            raise ValueError(f"`use_values` must be a boolean. Received: use_values={use_values}")
+        )
+        check_booleans(use_values=use_values)
         self.num_visits = int(num_visits)
         self.num_codes = int(num_codes)
         self.use_values = use_values
