@@ -27,6 +27,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -39,6 +40,8 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
+    if not args.verbose:
+        import_tensorflow_quietly()
     try:
         return args.handler(args) or 0
     except KeyboardInterrupt:
@@ -52,10 +55,43 @@ def main(argv=None):
         return 2
 
 
+def import_tensorflow_quietly():
+    """Imports TensorFlow and finds its devices with its C++ log lines kept off stderr.
+
+    TensorFlow's native code writes start-up lines ("Could not find cuda
+    drivers", oneDNN notices) straight to file descriptor 2, before and
+    regardless of `TF_CPP_MIN_LOG_LEVEL`, so only redirecting the descriptor
+    hides them. If the import fails, what was written is replayed.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # The CUDA probe runs here, once.
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.buffer.write(captured.read())
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def _build_parser():
     parser = argparse.ArgumentParser(
         prog="keras-domains",
         description="Deep learning for medicine, finance, vision and language, from the shell.",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show TensorFlow's own start-up log lines (CUDA probing, oneDNN notices)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 

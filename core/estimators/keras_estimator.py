@@ -8,6 +8,7 @@ import json
 import os
 import random
 import time
+import warnings
 
 import keras
 import numpy as np
@@ -25,9 +26,11 @@ from core.persistence import (
 )
 from core.persistence.metadata import jsonable, library_versions
 from core.training import (
+    WEAK_PRIVACY_EPSILON,
     DifferentialPrivacy,
     StepTrainer,
     TrainingCheckpoint,
+    WeakPrivacyWarning,
     check_distribution,
     check_precision,
     distribution_strategy,
@@ -474,6 +477,17 @@ class KerasEstimator(BaseEstimator, abc.ABC):
             "sampling_rate": sampling_rate,
             "accountant": "dp-accounting RDP, Poisson-sampled Gaussian",
         }
+        epsilon = self.privacy_spent_["epsilon"]
+        if epsilon > WEAK_PRIVACY_EPSILON:
+            warnings.warn(
+                f"This training spent epsilon={epsilon:.3g} (delta={privacy.delta:g}), above "
+                f"{WEAK_PRIVACY_EPSILON:g}: the privacy guarantee is weak. To spend less, raise "
+                f"'noise_multiplier' (now {privacy.noise_multiplier:.3g}) or set "
+                "'target_epsilon', train fewer epochs (max_epochs), or use a smaller "
+                f"batch_size (now {batch_size}, {sampling_rate:.2%} of the rows per step).",
+                WeakPrivacyWarning,
+                stacklevel=4,
+            )
 
     def _batch_size(self, n_rows):
         if self.batch_size != "auto":

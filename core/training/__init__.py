@@ -10,13 +10,16 @@ from core.training.distribution import (
 from core.training.precision import PRECISIONS, check_precision, float32_outputs, precision_policy
 from core.training.step_trainer import StepTrainer
 from core.training.training_checkpoint import TrainingCheckpoint
+from core.training.weak_privacy_warning import WEAK_PRIVACY_EPSILON, WeakPrivacyWarning
 
 __all__ = [
     "DISTRIBUTIONS",
     "PRECISIONS",
+    "WEAK_PRIVACY_EPSILON",
     "DifferentialPrivacy",
     "StepTrainer",
     "TrainingCheckpoint",
+    "WeakPrivacyWarning",
     "check_distribution",
     "check_precision",
     "distribution_strategy",

@@ -5,7 +5,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from core.estimators import TabularClassifier
-from core.training import DifferentialPrivacy
+from core.training import WEAK_PRIVACY_EPSILON, DifferentialPrivacy, WeakPrivacyWarning
 
 
 def test_epsilon_matches_the_rdp_accountant_of_dp_accounting():
@@ -100,3 +100,26 @@ def test_dp_sgd_defeats_a_membership_inference_attack(tmp_path):
     loaded = TabularClassifier.load(path)
     assert loaded.metadata_["privacy"]["epsilon"] == pytest.approx(spent["epsilon"])
     assert loaded.privacy_spent_ == spent
+
+
+@pytest.mark.parametrize("noise, weak", [(0.3, True), (8.0, False)])
+def test_a_large_spent_epsilon_is_warned_about(noise, weak, recwarn):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    model = TabularClassifier(
+        n_members=1,
+        hidden_units=(8,),
+        batch_size=16,
+        max_epochs=3,
+        validation_fraction=0.0,
+        privacy={"l2_norm_clip": 1.0, "noise_multiplier": noise, "delta": 1e-3},
+        random_state=0,
+    ).fit(X, y)
+    warned = [w for w in recwarn if issubclass(w.category, WeakPrivacyWarning)]
+    assert (model.privacy_spent_["epsilon"] > WEAK_PRIVACY_EPSILON) == weak
+    assert len(warned) == int(weak)
+    if weak:
+        message = str(warned[0].message)
+        assert f"epsilon={model.privacy_spent_['epsilon']:.3g}" in message
+        assert "noise_multiplier" in message and "max_epochs" in message
