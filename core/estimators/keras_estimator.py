@@ -29,6 +29,7 @@ from core.training import (
     WEAK_PRIVACY_EPSILON,
     DifferentialPrivacy,
     StepTrainer,
+    TimeBudget,
     TrainingCheckpoint,
     WeakPrivacyWarning,
     check_distribution,
@@ -45,6 +46,7 @@ _OPTION_DEFAULTS = {
     "jit_compile": False,
     "distribution": None,
     "privacy": None,
+    "max_time": None,
 }
 
 
@@ -73,6 +75,9 @@ class KerasEstimator(BaseEstimator, abc.ABC):
       "noise_multiplier": s, "delta": d}` (or `"target_epsilon"` in place of
       the noise). Early stopping is off under DP-SGD, and the epsilon spent is
       in `privacy_spent_` and in the saved model's metadata.
+    - `max_time`: None, or the seconds a `fit` may take. Training stops
+      when they are spent (checked after every batch) and keeps the best
+      epoch so far; `stopped_by_time_` says whether it did.
 
     `fit(..., checkpoint_dir=DIR)` saves the training state after every
     epoch; the same call after a crash resumes at the last completed epoch.
@@ -196,6 +201,9 @@ class KerasEstimator(BaseEstimator, abc.ABC):
                 f"`checkpoint_dir` must be a folder; {os.fspath(checkpoint_dir)!r} is a file."
             )
         self._checkpoint_dir = checkpoint_dir
+        max_time = self._option("max_time")
+        self._fit_deadline = None if max_time is None else time.monotonic() + float(max_time)
+        self.stopped_by_time_ = False
 
     def _check_parameters(self):
         """Checks each constructor parameter declared in `SHARED_PARAMETERS` or `parameter_checks`.
@@ -385,6 +393,10 @@ class KerasEstimator(BaseEstimator, abc.ABC):
                 monitor="val_loss", patience=self.patience, restore_best_weights=True
             )
             callbacks.append(early_stopping)
+        time_budget = None
+        if getattr(self, "_fit_deadline", None) is not None:
+            time_budget = TimeBudget(self._fit_deadline)
+            callbacks.append(time_budget)
         data = (X_train, y_train, sample_weight) if data_key is None else (X_train, data_key)
         checkpoint = self._checkpoint(stage, data, early_stopping)
         initial_epoch = 0
@@ -433,6 +445,8 @@ class KerasEstimator(BaseEstimator, abc.ABC):
         if checkpoint is not None:
             checkpoint.mark_finished()
             history = checkpoint.history
+        if time_budget is not None and time_budget.stopped:
+            self.stopped_by_time_ = True
         if privacy is not None:
             self._spend_privacy(privacy, n_rows, batch_size, len(history["loss"]))
         return history
@@ -658,6 +672,7 @@ class KerasEstimator(BaseEstimator, abc.ABC):
             "n_epochs": self.n_epochs_,
             "training_seconds": self.training_seconds_,
             "privacy_spent": getattr(self, "privacy_spent_", None),
+            "stopped_by_time": bool(getattr(self, "stopped_by_time_", False)),
         }
 
     def _set_fitted_state(self, state):
@@ -665,6 +680,7 @@ class KerasEstimator(BaseEstimator, abc.ABC):
         self.history_ = state["history"]
         self.n_epochs_ = state["n_epochs"]
         self.training_seconds_ = state["training_seconds"]
+        self.stopped_by_time_ = state.get("stopped_by_time", False)  # Absent before max_time.
         if state.get("privacy_spent") is not None:
             self.privacy_spent_ = state["privacy_spent"]
 

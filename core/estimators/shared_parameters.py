@@ -39,6 +39,16 @@ SHARED_PARAMETERS = {
     "batch_size": _POSITIVE.or_value("auto"),
     "max_epochs": _POSITIVE,
     "patience": _POSITIVE,
+    # Seconds a fit may train; training stops when they are spent, keeping the best epoch.
+    "max_time": Parameter(
+        "None or a positive number of seconds",
+        lambda v: (
+            v is None
+            or (
+                isinstance(v, numbers.Real) and not isinstance(v, bool) and np.isfinite(v) and v > 0
+            )
+        ),
+    ),
     "validation_fraction": _RATE,
     # Targets and trust.
     "class_weight": Parameter(

@@ -60,6 +60,8 @@ class TabularClassifier(KerasClassifier):
         batch_size: rows per step, or `"auto"` (16 to 512, growing with the data).
         max_epochs: upper bound on epochs; early stopping usually ends sooner.
         patience: epochs without a better validation loss before stopping.
+        max_time: seconds the fit may train (None: no limit); when they are spent,
+            training stops and the best epoch so far is kept (`stopped_by_time_`).
         validation_fraction: share of rows held out for early stopping;
             0 trains `max_epochs` epochs on everything.
         class_weight: None, `"balanced"` or `{label: weight}`.
@@ -99,6 +101,7 @@ class TabularClassifier(KerasClassifier):
         batch_size="auto",
         max_epochs=300,
         patience=15,
+        max_time=None,
         validation_fraction=0.15,
         class_weight=None,
         calibration=None,

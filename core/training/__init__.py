@@ -9,6 +9,7 @@ from core.training.distribution import (
 )
 from core.training.precision import PRECISIONS, check_precision, float32_outputs, precision_policy
 from core.training.step_trainer import StepTrainer
+from core.training.time_budget import TimeBudget
 from core.training.training_checkpoint import TrainingCheckpoint
 from core.training.weak_privacy_warning import WEAK_PRIVACY_EPSILON, WeakPrivacyWarning
 
@@ -18,6 +19,7 @@ __all__ = [
     "WEAK_PRIVACY_EPSILON",
     "DifferentialPrivacy",
     "StepTrainer",
+    "TimeBudget",
     "TrainingCheckpoint",
     "WeakPrivacyWarning",
     "check_distribution",

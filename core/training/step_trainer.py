@@ -102,7 +102,7 @@ class StepTrainer:
                 break
             started = time.perf_counter()
             callback_list.on_epoch_begin(epoch)
-            logs = {"loss": self._run(train_step, train)}
+            logs = {"loss": self._run(train_step, train, callback_list)}
             if val is not None:
                 logs["val_loss"] = self._run(eval_step, val)
             for key, value in logs.items():
@@ -141,11 +141,20 @@ class StepTrainer:
         )
         return self.strategy.experimental_distribute_dataset(dataset.with_options(options))
 
-    def _run(self, step, dataset):
-        """Runs `step` over a distributed dataset; returns the weighted mean loss per row."""
+    def _run(self, step, dataset, callback_list=None):
+        """Runs `step` over a distributed dataset; returns the weighted mean loss per row.
+
+        With `callback_list` (training), each batch ends with its
+        `on_train_batch_end`, and a callback that sets `stop_training` ends the
+        epoch there, as in Keras' `fit`.
+        """
         totals = np.zeros(2)
-        for batch in dataset:
+        for index, batch in enumerate(dataset):
             totals += step(batch).numpy()
+            if callback_list is not None:
+                callback_list.on_train_batch_end(index)
+                if self.model.stop_training:
+                    break
         return float(totals[0] / max(totals[1], 1.0))
 
     # --------------------------------------------------------------- steps

@@ -52,6 +52,8 @@ class FraudDetector(KerasClassifier):
         batch_size: rows per step, or "auto".
         max_epochs: upper bound on epochs.
         patience: epochs without a better validation loss before stopping.
+        max_time: seconds the fit may train (None: no limit); when they are spent,
+            training stops and the best epoch so far is kept (`stopped_by_time_`).
         validation_fraction: the latest share of the data (by time) held out
             for early stopping, so validation is out of time as in production.
         class_weight: "balanced" (default: fraud is rare), a dict, or None.
@@ -101,6 +103,7 @@ class FraudDetector(KerasClassifier):
         batch_size="auto",
         max_epochs=100,
         patience=8,
+        max_time=None,
         validation_fraction=0.15,
         class_weight="balanced",
         calibration=None,

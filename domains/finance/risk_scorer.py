@@ -73,6 +73,7 @@ class RiskScorer(TabularClassifier):
         batch_size="auto",
         max_epochs=300,
         patience=15,
+        max_time=None,
         validation_fraction=0.15,
         class_weight=None,
         calibration=None,

@@ -118,6 +118,8 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
             64 below 20,000, else 128).
         max_epochs: upper bound on epochs.
         patience: epochs without a better validation loss before stopping.
+        max_time: seconds the fit may train (None: no limit); when they are spent,
+            training stops and the best epoch so far is kept (`stopped_by_time_`).
         validation_fraction: share of patients held out for early stopping,
             the wide path's penalty and the keep rule.
         class_weight: None, "balanced" or a dict.
@@ -181,6 +183,7 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         batch_size="auto",
         max_epochs=30,
         patience=3,
+        max_time=None,
         validation_fraction=0.1,
         class_weight=None,
         calibration=None,

@@ -81,6 +81,8 @@ class TextClassifier(WideAndDeepClassifier):
             20,000, else 128).
         max_epochs: upper bound on epochs.
         patience: epochs without a better validation loss before stopping.
+        max_time: seconds the fit may train (None: no limit); when they are spent,
+            training stops and the best epoch so far is kept (`stopped_by_time_`).
         validation_fraction: share of texts held out for early stopping.
         class_weight: None, "balanced" or a dict.
         calibration: None, `"temperature"` or `"isotonic"`: a calibration map fitted
@@ -137,6 +139,7 @@ class TextClassifier(WideAndDeepClassifier):
         batch_size="auto",
         max_epochs=20,
         patience=3,
+        max_time=None,
         validation_fraction=0.1,
         class_weight=None,
         calibration=None,

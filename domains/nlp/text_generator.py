@@ -40,6 +40,8 @@ class TextGenerator(KerasEstimator):
         batch_size: blocks per step, or "auto" (32).
         max_epochs: upper bound on epochs.
         patience: epochs without a better validation loss before stopping.
+        max_time: seconds the fit may train (None: no limit); when they are spent,
+            training stops and the best epoch so far is kept (`stopped_by_time_`).
         validation_fraction: share of blocks held out for early stopping.
         precision, jit_compile, distribution, privacy: training options shared
             by every task (mixed precision, XLA, tf.distribute, DP-SGD); see
@@ -76,6 +78,7 @@ class TextGenerator(KerasEstimator):
         batch_size="auto",
         max_epochs=20,
         patience=3,
+        max_time=None,
         validation_fraction=0.1,
         precision="float32",
         jit_compile=False,

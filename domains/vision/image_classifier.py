@@ -53,6 +53,8 @@ class ImageClassifier(KerasClassifier):
             5,000, else 128 (fewer, larger steps where a CPU epoch is long).
         max_epochs: upper bound on epochs.
         patience: epochs without a better validation loss before stopping.
+        max_time: seconds the fit may train (None: no limit); when they are spent,
+            training stops and the best epoch so far is kept (`stopped_by_time_`).
         validation_fraction: share of images held out for early stopping.
         start_from: None, or the path of a saved ImageClassifier whose
             backbone starts this one; the head trains first with the backbone
@@ -106,6 +108,7 @@ class ImageClassifier(KerasClassifier):
         batch_size="auto",
         max_epochs=40,
         patience=6,
+        max_time=None,
         validation_fraction=0.1,
         start_from=None,
         head_epochs=3,
