@@ -113,7 +113,7 @@ class TextClassifier(WideAndDeepClassifier):
     }
 
     # L2 penalties tried for the n-gram path (inverse strength, as scikit-learn's C).
-    LINEAR_C_GRID = (1.0, 4.0, 16.0)
+    LINEAR_C_GRID = (1.0, 4.0, 16.0, 64.0)
     LINEAR_C_DEFAULT = 4.0
     LINEAR_MAX_ITER = 1000
 
