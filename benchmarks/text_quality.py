@@ -217,7 +217,7 @@ def _texts(docs, unit):
     return list(texts)
 
 
-def _name_pattern(packages):
+def name_pattern(packages):
     aliases = sorted({a for p in packages for a in PACKAGES[p][1]}, key=len, reverse=True)
     return re.compile(
         r"(?<![a-z0-9])(?:" + "|".join(re.escape(a) for a in aliases) + r")(?![a-z0-9])",
@@ -228,7 +228,7 @@ def _name_pattern(packages):
 def build_dataset(name, docstrings):
     """The rows of a data set, from `{package: docstring prose}`: a DataFrame (text, label)."""
     packages, unit, cap, fewest = SPECS[name]
-    names = _name_pattern(packages)
+    names = name_pattern(packages)
     low, high = (MIN_WORDS, DOC_WORDS) if unit == "docstring" else SENTENCE_WORDS
     per_class = {}
     for package in packages:

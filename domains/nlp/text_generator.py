@@ -108,7 +108,7 @@ class TextGenerator(KerasEstimator):
         counts = np.bincount(stream, minlength=len(self.tokenizer_))
         counts[self.tokenizer_.cls_id] = 0  # [CLS] is given, never predicted.
         self.token_counts_ = counts.astype(np.int64)
-        return _blocks(stream, self.max_length + 1), None
+        return token_blocks(stream, self.max_length + 1), None
 
     def _train(self, blocks, targets, stratify, weights, rng, rows=None, start=None):
         """Next-token training on blocks, a random `validation_fraction` of them held out."""
@@ -266,7 +266,10 @@ class TextGenerator(KerasEstimator):
         check_is_fitted(self)
         texts = as_text_list(texts, "texts")
         windows = np.concatenate(
-            [_blocks(self._text_ids(t), self.max_length + 1, stride=self.max_length) for t in texts]
+            [
+                token_blocks(self._text_ids(t), self.max_length + 1, stride=self.max_length)
+                for t in texts
+            ]
         )
         total, count = 0.0, 0
         function = self._log_likelihood_function()
@@ -408,7 +411,7 @@ class TextGenerator(KerasEstimator):
         }
 
 
-def _blocks(ids, size, stride=None):
+def token_blocks(ids, size, stride=None):
     """Cuts a token stream into rows of `size` tokens (the last padded with 0).
 
     Consecutive rows overlap by one token (`stride = size - 1` by default),

@@ -3,7 +3,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from domains.nlp import TextGenerator
-from domains.nlp.text_generator import _blocks
+from domains.nlp.text_generator import token_blocks
 
 ANIMALS = ["cat", "dog", "bird", "fox"]
 PLACES = ["mat", "rug", "bed", "box"]
@@ -104,7 +104,7 @@ def test_perplexity_excludes_padding(generator):
 
 def test_blocks_cover_every_target_once():
     ids = np.arange(1, 12)
-    blocks = _blocks(ids, 5)
+    blocks = token_blocks(ids, 5)
     targets = blocks[:, 1:][blocks[:, 1:] != 0]
     np.testing.assert_array_equal(np.sort(targets), ids[1:])
 
