@@ -1,5 +1,6 @@
 import pickle
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -190,6 +191,20 @@ def test_report_predict_set_and_fitted_attributes(fitted, data):
     assert fitted.linear_C_ in (0.03, 0.1, 0.3, 1.0, 3.0)
     assert isinstance(fitted.deep_path_kept_, bool)
     assert fitted.sequence_encoder_.use_values_
+
+
+def test_the_linear_path_weighs_codes_and_values_but_not_the_patient_summaries(fitted):
+    encoder = fitted.sequence_encoder_
+    kernel = keras.ops.convert_to_numpy(
+        visit_sequence_model_parts(fitted.model_).linear_path.kernel
+    )
+    names = encoder.wide_feature_names()
+    assert kernel.shape[0] == len(names)
+    summaries = [i for i, name in enumerate(names) if name.startswith("log1p_")]
+    assert len(summaries) == 4
+    assert np.all(kernel[summaries] == 0)
+    counts = [i for i, name in enumerate(names) if name.startswith("count:")]
+    assert np.abs(kernel[counts]).max() > 0
 
 
 # ------------------------------------------------- pretraining and targets
