@@ -32,7 +32,9 @@ class WideAndDeepClassifier(KerasClassifier, abc.ABC):
       `(n_features, n_outputs)` coefficients and `(n_outputs,)` intercepts
       and freezes the path;
     - `LINEAR_C_GRID`, `LINEAR_C_DEFAULT` (for fewer than 4 rows per fold),
-      `LINEAR_MAX_ITER` and `LINEAR_CV_FOLDS`.
+      `LINEAR_MAX_ITER`, `LINEAR_CV_FOLDS`, and `LINEAR_NAIVE_BAYES` (scale
+      the features of each binary label by their naive Bayes log-count
+      ratio before the regression, NB-SVM style; for sentiment-like text).
 
     `KerasClassifier._train` fits the calibration map afterwards.
     """
@@ -41,6 +43,7 @@ class WideAndDeepClassifier(KerasClassifier, abc.ABC):
     LINEAR_C_DEFAULT = 1.0
     LINEAR_MAX_ITER = 1000
     LINEAR_CV_FOLDS = 3
+    LINEAR_NAIVE_BAYES = False
 
     def _train_model(self, X_train, y_train, sample_weight, validation, loss, data_key=None):
         """The linear path by logistic regression, then the deep path and the keep rule."""
@@ -81,7 +84,13 @@ class WideAndDeepClassifier(KerasClassifier, abc.ABC):
         n_classes = len(self.classes_) if self.target_type_ == "multiclass" else None
         C = self._linear_penalty(features, targets, sample_weight, n_classes)
         coef, intercept = _fit_logistic(
-            features, targets, sample_weight, C, self.LINEAR_MAX_ITER, n_classes
+            features,
+            targets,
+            sample_weight,
+            C,
+            self.LINEAR_MAX_ITER,
+            n_classes,
+            self.LINEAR_NAIVE_BAYES,
         )
         full_coef = np.zeros((len(coef), n_columns))
         full_coef[:, active] = coef
@@ -115,6 +124,7 @@ class WideAndDeepClassifier(KerasClassifier, abc.ABC):
                     C,
                     self.LINEAR_MAX_ITER,
                     n_classes,
+                    self.LINEAR_NAIVE_BAYES,
                 )
                 losses[k] += _held_out_log_loss(
                     features[held_out],
@@ -179,12 +189,15 @@ def _validation_losses(model, loss, validation):
     return losses * np.asarray(w_val, dtype=np.float64)
 
 
-def _fit_logistic(features, targets, sample_weight, C, max_iter, n_classes=None):
+def _fit_logistic(features, targets, sample_weight, C, max_iter, n_classes=None, naive_bayes=False):
     """Logistic regression(s) on `targets`: `(rows, 1)` class ids, or `(rows, labels)` of 0/1.
 
     Args:
         n_classes: for multiclass targets, the number of classes (one
             softmax model); None fits one binary model per target column.
+        naive_bayes: scale each binary model's features by their naive Bayes
+            log-count ratio first (NB-SVM, Wang and Manning 2012); the
+            returned coefficients are for the unscaled features.
 
     Returns:
         `(coef, intercept)`: `(outputs, features)` and `(outputs,)`. A class
@@ -207,11 +220,21 @@ def _fit_logistic(features, targets, sample_weight, C, max_iter, n_classes=None)
             rate = np.clip(target.mean(), 1e-3, 1 - 1e-3)
             intercepts.append(np.array([np.log(rate / (1 - rate))]))
             continue
+        scale = _log_count_ratios(features, target) if naive_bayes else None
+        scaled = features if scale is None else features @ scipy.sparse.diags(scale)
         model = LogisticRegression(C=C, max_iter=max_iter, tol=1e-4)
-        model.fit(features, target, sample_weight=sample_weight)
-        coefs.append(model.coef_)
+        model.fit(scaled, target, sample_weight=sample_weight)
+        coefs.append(model.coef_ if scale is None else model.coef_ * scale)
         intercepts.append(model.intercept_)
     return np.vstack(coefs), np.concatenate(intercepts)
+
+
+def _log_count_ratios(features, target, alpha=1.0):
+    """|log((p / |p|) / (q / |q|))| of each feature, p and q its smoothed presence per class."""
+    present = (features != 0).astype(np.float64)
+    positive = alpha + np.asarray(present[target == 1].sum(axis=0)).ravel()
+    negative = alpha + np.asarray(present[target == 0].sum(axis=0)).ravel()
+    return np.abs(np.log(positive / positive.sum()) - np.log(negative / negative.sum()))
 
 
 def _held_out_log_loss(features, targets, weights, coef, intercept, n_classes=None):

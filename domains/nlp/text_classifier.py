@@ -116,6 +116,8 @@ class TextClassifier(WideAndDeepClassifier):
     LINEAR_C_GRID = (1.0, 4.0, 16.0, 64.0)
     LINEAR_C_DEFAULT = 4.0
     LINEAR_MAX_ITER = 1000
+    # Binary labels: n-grams weighted by their naive Bayes log-count ratio (NB-SVM).
+    LINEAR_NAIVE_BAYES = True
 
     def __init__(
         self,

@@ -49,3 +49,34 @@ def test_a_class_missing_from_a_fold_does_not_break_multiclass_cross_validation(
     assert model.linear_C_ in TextClassifier.LINEAR_C_GRID
     proba = model.predict_proba(texts)
     assert proba.shape == (120, 3) and np.allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+
+
+def _nb_scaled_reference(features, labels, C, naive_bayes):
+    """scikit-learn's logistic regression on (optionally NB-scaled) features; its probabilities."""
+    import scipy.sparse
+    from sklearn.linear_model import LogisticRegression
+
+    scale = np.ones(features.shape[1])
+    if naive_bayes:
+        present = (features != 0).astype(float)
+        p = 1.0 + np.asarray(present[labels == 1].sum(axis=0)).ravel()
+        q = 1.0 + np.asarray(present[labels == 0].sum(axis=0)).ravel()
+        scale = np.abs(np.log(p / p.sum()) - np.log(q / q.sum()))
+    scaled = features @ scipy.sparse.diags(scale)
+    model = LogisticRegression(C=C, max_iter=1000, tol=1e-4).fit(scaled, labels)
+    return model.predict_proba(scaled)[:, 1]
+
+
+def test_binary_text_n_grams_are_weighted_by_their_naive_bayes_log_count_ratio():
+    from core.backbones.text_model import text_model_parts
+
+    texts, labels = _texts(200, noise=0.15)
+    # No validation rows and a frozen deep path: the model is its linear path alone.
+    model = _model(validation_fraction=0.0, learning_rate=0.0).fit(texts, labels)
+    ids = model._transform(texts).astype(np.int64)
+    features = text_model_parts(model.model_).linear_path.sparse_features(ids)
+    proba = model.predict_proba(texts)[:, 1]
+    with_nb = _nb_scaled_reference(features, labels, model.linear_C_, naive_bayes=True)
+    without = _nb_scaled_reference(features, labels, model.linear_C_, naive_bayes=False)
+    assert np.abs(proba - with_nb).max() < 5e-3
+    assert np.abs(proba - without).max() > 2e-2
