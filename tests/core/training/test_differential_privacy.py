@@ -83,9 +83,11 @@ def test_dp_sgd_defeats_a_membership_inference_attack(tmp_path):
         "random_state": 0,
     }
     free = TabularClassifier(**options).fit(*members)
-    private = TabularClassifier(
-        privacy={"l2_norm_clip": 1.0, "noise_multiplier": 1.5, "delta": 1e-3}, **options
-    ).fit(*members)
+    # Epsilon 10.7 is just past the weak-guarantee line: the warning says so.
+    with pytest.warns(WeakPrivacyWarning, match="epsilon=10.7"):
+        private = TabularClassifier(
+            privacy={"l2_norm_clip": 1.0, "noise_multiplier": 1.5, "delta": 1e-3}, **options
+        ).fit(*members)
     free_auc = _attack_auc(free, members, non_members)
     private_auc = _attack_auc(private, members, non_members)
     assert free_auc > 0.75
