@@ -27,10 +27,11 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from core.tensorflow_import import import_tensorflow_quietly
 
 
 def main(argv=None):
@@ -53,34 +54,6 @@ def main(argv=None):
         message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         print(f"keras-domains: error: {message}", file=sys.stderr)
         return 2
-
-
-def import_tensorflow_quietly():
-    """Imports TensorFlow and finds its devices with its C++ log lines kept off stderr.
-
-    TensorFlow's native code writes start-up lines ("Could not find cuda
-    drivers", oneDNN notices) straight to file descriptor 2, before and
-    regardless of `TF_CPP_MIN_LOG_LEVEL`, so only redirecting the descriptor
-    hides them. If the import fails, what was written is replayed.
-    """
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()  # The CUDA probe runs here, once.
-        except BaseException:
-            os.dup2(saved, 2)
-            captured.seek(0)
-            sys.stderr.buffer.write(captured.read())
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
 
 
 def _build_parser():
@@ -513,7 +486,7 @@ def _export(args):
 def _demo(args):
     from core.demo import run_demo
 
-    return run_demo(args.sample_data, args.out)
+    return run_demo(args.sample_data, args.out, quiet=not args.verbose)
 
 
 # ---------------------------------------------------------------------- helpers

@@ -8,6 +8,7 @@ from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 
 from core.registry import get_task, list_tasks
+from core.tensorflow_import import import_tensorflow_quietly
 
 SAMPLE_DATA_ENV = "KERAS_DOMAINS_SAMPLE_DATA"
 #: Seconds each built-in demo took on 2 cores, to start the longest first.
@@ -48,7 +49,7 @@ def find_sample_data(folder=None):
     )
 
 
-def run_demo(sample_data=None, out_dir=None, workers=None):
+def run_demo(sample_data=None, out_dir=None, workers=None, quiet=False):
     """Runs each task's `demo` and prints one summary table.
 
     Tasks run in `workers` processes at once (each task trains small models
@@ -59,6 +60,8 @@ def run_demo(sample_data=None, out_dir=None, workers=None):
         sample_data: the sample data folder (found automatically when None).
         out_dir: where models are saved (a temporary folder when None).
         workers: processes; None uses one per core, at most 2; 1 runs in this process.
+        quiet: keep TensorFlow's native start-up lines of the worker processes
+            off stderr (`core.tensorflow_import.import_tensorflow_quietly`).
 
     Returns:
         0 when every task's demo succeeded, 1 otherwise.
@@ -75,7 +78,8 @@ def run_demo(sample_data=None, out_dir=None, workers=None):
             rows = [demo_row(name, sample_data, out_dir) for name in names]
         else:
             context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            initializer = import_tensorflow_quietly if quiet else None
+            with ProcessPoolExecutor(workers, mp_context=context, initializer=initializer) as pool:
                 rows = list(pool.map(demo_row, names, repeat(sample_data), repeat(out_dir)))
     rows.sort(key=lambda row: row["task"])
     _print_table(rows)

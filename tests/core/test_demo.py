@@ -36,3 +36,26 @@ def test_a_failing_task_is_reported_and_fails_the_run(monkeypatch, tmp_path, cap
     assert demo.run_demo(str(tmp_path), str(tmp_path), workers=1) == 1
     out = capsys.readouterr().out
     assert "error" in out and "no data" in out and "a.quick" in out
+
+
+def test_quiet_workers_import_tensorflow_quietly(monkeypatch, tmp_path):
+    _registry(monkeypatch, {"a.quick": _Quick})
+    seen = []
+
+    class _SerialPool:
+        def __init__(self, workers, mp_context=None, initializer=None):
+            seen.append(initializer)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def map(self, function, *iterables):
+            return map(function, *iterables)
+
+    monkeypatch.setattr(demo, "ProcessPoolExecutor", _SerialPool)
+    assert demo.run_demo(str(tmp_path), str(tmp_path), workers=2, quiet=True) == 0
+    assert demo.run_demo(str(tmp_path), str(tmp_path), workers=2) == 0
+    assert seen == [demo.import_tensorflow_quietly, None]
