@@ -1,9 +1,11 @@
 """The base of the post-hoc calibrators: a checked mode, `fit`/`transform`, a JSON state."""
 
+import abc
+
 MODES = ("binary", "multiclass", "multilabel")
 
 
-class Calibrator:
+class Calibrator(abc.ABC):
     """Maps a model's probabilities to calibrated ones, fitted on held-out data.
 
     Subclasses set `method` (the key of `CALIBRATORS`), fit their
@@ -21,6 +23,7 @@ class Calibrator:
             raise ValueError(f"`mode` must be one of {MODES}. Received: mode={mode!r}")
         self.mode = mode
 
+    @abc.abstractmethod
     def fit(self, proba, y):
         """Fits the calibration on held-out probabilities and their labels.
 
@@ -31,8 +34,7 @@ class Calibrator:
         Returns:
             self.
         """
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def transform(self, proba):
         """Calibrated probabilities, in the layout they came in."""
-        raise NotImplementedError
