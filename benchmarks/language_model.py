@@ -21,8 +21,8 @@ each text as `[CLS] tokens [SEP]`, every token after [CLS] predicted):
   classic n-gram reference; written here, about 60 lines).
 - Unigram: `TextGenerator.unigram_perplexity`, for scale.
 
-Speed: a plain Keras `model.fit` of the same architecture (built by the same
-`build_causal_lm_model`), on the same blocks, batch size, loss, optimizer and
+Speed: a plain Keras `model.fit` of the same architecture (`keras.models.clone_model`
+of the fitted model, freshly initialised), on the same blocks, batch size, loss, optimizer and
 validation rows, for as many epochs as `TextGenerator.fit` ran (at most
 `--speed-epochs`, default 3, each side), against `TextGenerator.fit` with
 `max_epochs` set to that number and early stopping off: tokens per second of
@@ -56,7 +56,6 @@ import numpy as np
 from benchmarks import text_quality
 from benchmarks.generation_speed import load_corpus
 from benchmarks.settings import parse_settings
-from core.backbones.causal_lm_model import build_causal_lm_model
 from domains.nlp import TextGenerator
 
 CORPORA = ("corpus", "docstrings")
@@ -156,15 +155,8 @@ def keras_fit_seconds(generator, train_texts, epochs, seed):
     order = np.random.default_rng(seed).permutation(len(blocks))
     n_val = round(generator.validation_fraction * len(blocks))
     val, blocks = blocks[order[:n_val]], blocks[order[n_val:]]
-    model = build_causal_lm_model(
-        len(generator.tokenizer_),
-        generator.max_length,
-        embedding_dim=generator.embedding_dim,
-        num_layers=generator.num_layers,
-        num_heads=generator.num_heads,
-        intermediate_dim=generator.intermediate_dim,
-        dropout=generator.dropout,
-    )
+    # The same architecture, freshly initialised, as the training-cost benchmark does.
+    model = keras.models.clone_model(generator.model_)
     model.compile(
         optimizer=keras.optimizers.AdamW(
             learning_rate=generator.learning_rate, weight_decay=generator.weight_decay
