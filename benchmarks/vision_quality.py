@@ -77,11 +77,18 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.svm import SVC
 
+from benchmarks.glyph_images import CLASSES as GLYPH_CLASSES
+from benchmarks.glyph_images import make_glyphs
 from benchmarks.settings import parse_settings
 from domains.vision import ImageClassifier
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("digits", "proxy")
+PROXY_SETS = ("glyphs", "digits")
+BUDGETS = (60, 120, 300)  # Seconds of `max_time` reported on the proxy.
+# On the glyphs the keras-io convnet scores 0.891 and the constant-rate default before the
+# cosine schedule 0.931 in 926 s: the target asks for at least that within 300 s.
+GLYPHS_ACCURACY_TARGET = 0.93
 DEFAULT_PARAMS = {}
 DIGITS_TARGET = 0.98
 BEAT_POINTS = 2.0  # Accuracy points (percent) by which ImageClassifier beats the convnet.
@@ -394,9 +401,13 @@ def run_image_classifier_child(data_path, params, seed, threads, timeout):
 
 def run_proxy(args, params):
     started = time.perf_counter()
-    X_train, y_train, X_test, y_test, n_src_train, n_src_test = make_proxy(
-        args.proxy_train, args.proxy_test, args.seed
-    )
+    if args.proxy_set == "glyphs":
+        X_train, y_train, X_test, y_test = make_glyphs(args.proxy_train, args.proxy_test, args.seed)
+        n_src_train = n_src_test = None
+    else:
+        X_train, y_train, X_test, y_test, n_src_train, n_src_test = make_proxy(
+            args.proxy_train, args.proxy_test, args.seed
+        )
     make_seconds = time.perf_counter() - started
     print(
         f"  [proxy] made {len(y_train)} + {len(y_test)} images in {make_seconds:.1f} s",
@@ -411,6 +422,20 @@ def run_proxy(args, params):
         ic, elapsed = run_image_classifier_child(
             data_path, params, args.seed, args.threads, timeout
         )
+        budgets = {}
+        for budget in args.budgets:
+            # Scaled like the fit time; a stalled child is stopped at twice its budget.
+            seconds = budget / scale
+            result, _ = run_image_classifier_child(
+                data_path, {**params, "max_time": seconds}, args.seed, args.threads, 2 * seconds
+            )
+            budgets[budget] = result
+            shown = "stopped" if result is None else f"{result['accuracy']:.4f}"
+            print(
+                f"  [proxy] {_short(IC)} max_time={seconds:.0f}s: {shown}",
+                file=sys.stderr,
+                flush=True,
+            )
     if ic is None:
         print(
             f"  [proxy] {_short(IC)} fit stopped after {elapsed:.0f} s (--proxy-timeout)",
@@ -445,7 +470,14 @@ def run_proxy(args, params):
         time_passed = seconds_12k < FIT_SECONDS_TARGET
         diff = 100.0 * (ic["accuracy"] - convnet["accuracy"])
         beat_passed = diff >= BEAT_POINTS
+    accuracy_target = GLYPHS_ACCURACY_TARGET if args.proxy_set == "glyphs" else None
     return {
+        "proxy_set": args.proxy_set,
+        "accuracy_target": accuracy_target,
+        "accuracy_passed": bool(
+            accuracy_target is None or (ic is not None and ic["accuracy"] >= accuracy_target)
+        ),
+        "budgets": budgets,
         "train_images": len(y_train),
         "test_images": len(y_test),
         "source_digits": [n_src_train, n_src_test],
@@ -506,12 +538,40 @@ def print_digits(result, params):
 
 def print_proxy(result, args):
     print()
+    if result["proxy_set"] == "glyphs":
+        print(
+            f"== CLOTHING-LIKE PROXY (glyphs {' '.join(GLYPH_CLASSES)} drawn from matplotlib's "
+            f"fonts with texture, shading, occlusion and noise; not the judged data set): "
+            f"28x28 grayscale uint8, 10 classes; {result['train_images']} train / "
+            f"{result['test_images']} test images (seed {args.seed}), made in "
+            f"{result['make_seconds']:.1f} s"
+        )
+    else:
+        _print_digits_proxy_title(result, args)
+    _print_proxy_rows(result)
+    for budget, model in result["budgets"].items():
+        label = f"ImageClassifier, max_time={budget}s"
+        if model is None:
+            print(f"   {label:<32} {'n/a':>9}  stopped at twice its budget")
+            continue
+        print(
+            f"   {label:<32} {model['accuracy']:>9.4f} {model['fit_seconds']:>8.1f} "
+            f"{model['cpu_seconds']:>9.1f} {model['epochs']:>6}"
+        )
+    if result["ic_minus_convnet_points"] is not None:
+        print(f"   IC - convnet: {result['ic_minus_convnet_points']:+.2f} accuracy points")
+
+
+def _print_digits_proxy_title(result, args):
     print(
         f"== MNIST-like PROXY (made from digits; not the judged data set): 28x28 grayscale uint8, "
         f"10 classes; {result['train_images']} train / {result['test_images']} test images "
         f"rendered from {result['source_digits'][0]} / {result['source_digits'][1]} disjoint "
         f"source digits (seed {args.seed}), made in {result['make_seconds']:.1f} s"
     )
+
+
+def _print_proxy_rows(result):
     print(f"   {'model':<32} {'accuracy':>9} {'s/fit':>8} {'cpu s/fit':>9} {'epochs':>6}")
     for name, model in result["models"].items():
         if model is None:
@@ -525,8 +585,6 @@ def print_proxy(result, args):
             f"   {LABELS[name]:<32} {model['accuracy']:>9.4f} {model['fit_seconds']:>8.1f} "
             f"{model['cpu_seconds']:>9.1f} {model['epochs']:>6}"
         )
-    if result["ic_minus_convnet_points"] is not None:
-        print(f"   IC - convnet: {result['ic_minus_convnet_points']:+.2f} accuracy points")
 
 
 def print_targets(digits_result, proxy_result, params, args):
@@ -563,6 +621,14 @@ def print_targets(digits_result, proxy_result, params, args):
             f"  proxy: ImageClassifier - convnet = {shown} (>= {BEAT_POINTS:.0f})  "
             f"{_verdict(proxy_result['beat_passed'])}"
         )
+        target = proxy_result["accuracy_target"]
+        if target is not None:
+            ic = proxy_result["models"][IC]
+            shown = "n/a (fit stopped)" if ic is None else f"{ic['accuracy']:.4f}"
+            print(
+                f"  proxy: ImageClassifier accuracy {shown} (>= {target})  "
+                f"{_verdict(proxy_result['accuracy_passed'])}"
+            )
 
 
 # ---------------------------------------------------------------------- CLI
@@ -618,6 +684,21 @@ def parse_args(argv=None):
         "0 = no limit)",
     )
     parser.add_argument(
+        "--proxy-set",
+        choices=PROXY_SETS,
+        default=PROXY_SETS[0],
+        help="the 28x28 proxy: glyphs drawn from fonts (clothing-like, default) or the "
+        "MNIST-like digits",
+    )
+    parser.add_argument(
+        "--budgets",
+        nargs="*",
+        type=float,
+        default=list(BUDGETS),
+        help="proxy: also fit with these max_time seconds, scaled like the fit time "
+        f"(default {' '.join(map(str, BUDGETS))}; --quick: none)",
+    )
+    parser.add_argument(
         "--set",
         dest="overrides",
         action="append",
@@ -636,6 +717,7 @@ def parse_args(argv=None):
         args.seeds = 1
         args.proxy_train = PROXY_TRAIN // QUICK_SHRINK
         args.proxy_test = PROXY_TEST // QUICK_SHRINK
+        args.budgets = []
     if args.seeds < 1:
         parser.error(f"--seeds is too small: {args.seeds}")
     if args.proxy_train < 100 or args.proxy_test < 10:
@@ -667,7 +749,11 @@ def main(argv=None):
     if digits_result is not None:
         judged.append(digits_result["accuracy_passed"])
     if proxy_result is not None:
-        judged += [proxy_result["time_passed"], proxy_result["beat_passed"]]
+        judged += [
+            proxy_result["time_passed"],
+            proxy_result["beat_passed"],
+            proxy_result["accuracy_passed"],
+        ]
     passed = all(judged)
     elapsed = time.perf_counter() - started
     print(f"Total time {elapsed / 60:.1f} min.")

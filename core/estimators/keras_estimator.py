@@ -338,9 +338,20 @@ class KerasEstimator(BaseEstimator, abc.ABC):
             validation,
             loss,
             self.learning_rate,
-            self.max_epochs,
+            self._epoch_limit(self._steps_per_epoch(X_train, y_train)),
             data_key=data_key,
         )
+
+    def _steps_per_epoch(self, X_train, y_train):
+        """Optimizer steps in one epoch: batches of the arrays, or of a batched dataset."""
+        if y_train is not None:
+            return -(-len(y_train) // self._batch_size(len(y_train)))
+        cardinality = int(X_train.cardinality())
+        return cardinality if cardinality > 0 else None
+
+    def _epoch_limit(self, steps_per_epoch):
+        """Hook: the epochs a training run may take; `max_epochs` unless a task plans them."""
+        return self.max_epochs
 
     def _train_epochs(
         self,
@@ -393,9 +404,13 @@ class KerasEstimator(BaseEstimator, abc.ABC):
                 monitor="val_loss", patience=self.patience, restore_best_weights=True
             )
             callbacks.append(early_stopping)
+        deadline = getattr(self, "_fit_deadline", None)
+        schedule = self._learning_rate_schedule(learning_rate, epochs, deadline)
+        if schedule is not None:
+            callbacks.append(schedule)
         time_budget = None
-        if getattr(self, "_fit_deadline", None) is not None:
-            time_budget = TimeBudget(self._fit_deadline)
+        if deadline is not None:
+            time_budget = TimeBudget(deadline)
             callbacks.append(time_budget)
         data = (X_train, y_train, sample_weight) if data_key is None else (X_train, data_key)
         checkpoint = self._checkpoint(stage, data, early_stopping)
@@ -450,6 +465,20 @@ class KerasEstimator(BaseEstimator, abc.ABC):
         if privacy is not None:
             self._spend_privacy(privacy, n_rows, batch_size, len(history["loss"]))
         return history
+
+    def _learning_rate_schedule(self, learning_rate, epochs, deadline):
+        """Hook: a callback that moves the learning rate during one training run, or None.
+
+        The default keeps `learning_rate` constant (AdamW's own adaptation);
+        a task whose measurements favour a decaying schedule returns one
+        (`ImageClassifier`: `core.training.CosineSchedule`).
+
+        Args:
+            learning_rate: the run's peak rate.
+            epochs: the run's epoch limit.
+            deadline: the fit's `max_time` deadline (`time.monotonic()`), or None.
+        """
+        return None
 
     def _checkpoint(self, stage, data, early_stopping):
         directory = getattr(self, "_checkpoint_dir", None)

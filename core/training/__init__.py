@@ -1,5 +1,6 @@
 """Training engines and options: checkpoints, distribution, mixed precision, DP-SGD."""
 
+from core.training.cosine_schedule import CosineSchedule
 from core.training.differential_privacy import DifferentialPrivacy
 from core.training.distribution import (
     DISTRIBUTIONS,
@@ -17,6 +18,7 @@ __all__ = [
     "DISTRIBUTIONS",
     "PRECISIONS",
     "WEAK_PRIVACY_EPSILON",
+    "CosineSchedule",
     "DifferentialPrivacy",
     "StepTrainer",
     "TimeBudget",

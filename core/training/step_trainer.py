@@ -93,7 +93,15 @@ class StepTrainer:
                 self._noise_seed = keras.random.SeedGenerator(self.seed)
         train_step = tf.function(self._train_step)
         eval_step = tf.function(self._eval_step)
-        callback_list = keras.callbacks.CallbackList(list(callbacks), model=self.model)
+        steps = None
+        if not isinstance(x, tf.data.Dataset):
+            # DP-SGD drops the last, smaller batch (see `_distributed`).
+            steps = len(y) // batch_size if self.privacy is not None else -(-len(y) // batch_size)
+        # Callbacks that move the learning rate find the optimizer where `fit` leaves it.
+        self.model.optimizer = self.optimizer
+        callback_list = keras.callbacks.CallbackList(
+            list(callbacks), model=self.model, epochs=epochs, steps=steps
+        )
         history = {"loss": []} if val is None else {"loss": [], "val_loss": []}
         self.model.stop_training = False
         callback_list.on_train_begin()
@@ -144,12 +152,14 @@ class StepTrainer:
     def _run(self, step, dataset, callback_list=None):
         """Runs `step` over a distributed dataset; returns the weighted mean loss per row.
 
-        With `callback_list` (training), each batch ends with its
-        `on_train_batch_end`, and a callback that sets `stop_training` ends the
-        epoch there, as in Keras' `fit`.
+        With `callback_list` (training), each batch starts with its
+        `on_train_batch_begin` and ends with its `on_train_batch_end`, and a
+        callback that sets `stop_training` ends the epoch there, as in Keras' `fit`.
         """
         totals = np.zeros(2)
         for index, batch in enumerate(dataset):
+            if callback_list is not None:
+                callback_list.on_train_batch_begin(index)
             totals += step(batch).numpy()
             if callback_list is not None:
                 callback_list.on_train_batch_end(index)

@@ -52,9 +52,12 @@ def test_defaults_pass_and_each_bad_value_is_named(task):
     estimator._check_parameters()  # Every default is accepted.
     taken = set(inspect.signature(cls.__init__).parameters) & set(SHARED_PARAMETERS)
     assert {"learning_rate", "max_epochs", "patience", "validation_fraction"} <= taken
+    checks = dict(SHARED_PARAMETERS)
+    for klass in reversed(cls.__mro__):  # A task may widen a shared parameter ("auto").
+        checks.update(vars(klass).get("parameter_checks", {}))
     for name in sorted(taken):
         bad = cls(**{name: BAD_VALUES[name]})
-        message = f"`{name}` must be {SHARED_PARAMETERS[name].expected}. Received: {name}="
+        message = f"`{name}` must be {checks[name].expected}. Received: {name}="
         with pytest.raises(ValueError, match="^" + re.escape(message)):
             bad._check_parameters()
 
