@@ -18,11 +18,17 @@ on the same split:
 - SVC(gamma=0.001) on the 64 raw pixel values (0-16), scikit-learn's own
   digits example and the project's quality reference (accuracy 0.990).
 
-proxy: an MNIST-like set made from the digits, because the 28 x 28, 10-class
-set of about 12,000 images that ImageClassifier is judged on is not available
-here. It is a PROXY: its difficulty, and so its accuracies, are not those of
-the judged set; the fit time is the figure that carries over, since it depends
-on the number and size of the images. The source digits are split stratified
+proxy: a 28 x 28, 10-class set of 12,000 training and 2,000 test images,
+because the clothing-like set ImageClassifier is judged on is not available
+here. `--proxy-set glyphs` (the default) draws confusable letters from the
+fonts matplotlib ships, with texture, shading, occlusion and noise
+(`benchmarks.glyph_images`); on it the keras-io convnet scores about 0.89
+(0.87 on the judged set). ImageClassifier also trains with `max_time` set to
+each of `--budgets` (default 60, 120 and 300 s), to show what a time budget
+buys. `--proxy-set digits` is the older MNIST-like set made from the digits,
+described next. Either is a PROXY: its difficulty is not that of the judged
+set; the fit time is the figure that carries over, since it depends on the
+number and size of the images. The source digits are split stratified
 75 / 25 (seed `--seed`); `--proxy-train` (default 12,000) training images are
 drawn from the first part and `--proxy-test` (default 2,000) test images from
 the second, so no test image is a variant of a training digit. Each image
@@ -46,14 +52,17 @@ Targets (exit status 1 when a judged one fails):
 - proxy: ImageClassifier default fit < 5 minutes on 2 cores (judged; with a
   smaller `--proxy-train`, as under `--quick`, the time is scaled linearly to
   12,000 images and the verdict says so);
-- proxy: ImageClassifier beats the convnet by >= 2 accuracy points (judged).
+- proxy: ImageClassifier beats the convnet by >= 2 accuracy points (judged);
+- glyphs: ImageClassifier accuracy >= the convnet's + 3 points, as the judged
+  set's 0.90 is 3 points over the convnet's 0.87 there (judged).
 
-`--quick`: 1 seed and a proxy 5 times smaller (2,400 + 400 images).
+`--quick`: 1 seed, a proxy 5 times smaller (2,400 + 400 images), no budgets.
 
 Run from the repository root:
 
     python -m benchmarks.vision_quality [--quick] [--seeds 3] [--parts digits proxy]
-        [--set max_epochs=20] [--threads 2] [--json out.json]
+        [--proxy-set glyphs] [--budgets 60 120 300] [--set max_epochs=20] [--threads 2]
+        [--json out.json]
 """
 
 import os
@@ -86,9 +95,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("digits", "proxy")
 PROXY_SETS = ("glyphs", "digits")
 BUDGETS = (60, 120, 300)  # Seconds of `max_time` reported on the proxy.
-# On the glyphs the keras-io convnet scores 0.891 and the constant-rate default before the
-# cosine schedule 0.931 in 926 s: the target asks for at least that within 300 s.
-GLYPHS_ACCURACY_TARGET = 0.93
+# The judged clothing-like set asks for 0.90 where the keras-io convnet scores 0.87: on the
+# glyphs the same target is the convnet's accuracy in the same run plus 3 points.
+GLYPHS_POINTS_OVER_CONVNET = 3.0
 DEFAULT_PARAMS = {}
 DIGITS_TARGET = 0.98
 BEAT_POINTS = 2.0  # Accuracy points (percent) by which ImageClassifier beats the convnet.
@@ -470,7 +479,9 @@ def run_proxy(args, params):
         time_passed = seconds_12k < FIT_SECONDS_TARGET
         diff = 100.0 * (ic["accuracy"] - convnet["accuracy"])
         beat_passed = diff >= BEAT_POINTS
-    accuracy_target = GLYPHS_ACCURACY_TARGET if args.proxy_set == "glyphs" else None
+    accuracy_target = None
+    if args.proxy_set == "glyphs":
+        accuracy_target = round(convnet["accuracy"] + GLYPHS_POINTS_OVER_CONVNET / 100.0, 4)
     return {
         "proxy_set": args.proxy_set,
         "accuracy_target": accuracy_target,
@@ -626,7 +637,9 @@ def print_targets(digits_result, proxy_result, params, args):
             ic = proxy_result["models"][IC]
             shown = "n/a (fit stopped)" if ic is None else f"{ic['accuracy']:.4f}"
             print(
-                f"  proxy: ImageClassifier accuracy {shown} (>= {target})  "
+                f"  proxy: ImageClassifier accuracy {shown} (>= {target}: the convnet's "
+                f"+ {GLYPHS_POINTS_OVER_CONVNET:.0f} points, as 0.90 is over 0.87 on the "
+                "judged set)  "
                 f"{_verdict(proxy_result['accuracy_passed'])}"
             )
 
