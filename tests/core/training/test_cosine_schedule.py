@@ -80,26 +80,34 @@ def _tiny_model():
     return model
 
 
-def test_keras_fit_follows_the_schedule_batch_by_batch():
+def _rows():
+    """40 rows of 3 features and their sums: 4 batches of 10."""
     X = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
-    y = X.sum(axis=1, keepdims=True)
+    return X, X.sum(axis=1, keepdims=True)
+
+
+def _expected_rates(schedule, epochs, steps=4):
+    return [
+        schedule.rate(epoch + batch / steps) for epoch in range(epochs) for batch in range(steps)
+    ]
+
+
+def test_keras_fit_follows_the_schedule_batch_by_batch():
+    X, y = _rows()
     model = _tiny_model()
     recorder = _RecordRate()
     schedule = CosineSchedule(1e-2, epochs=4)
     model.fit(X, y, batch_size=10, epochs=4, callbacks=[schedule, recorder], verbose=0)
-    expected = [schedule.rate(epoch + batch / 4) for epoch in range(4) for batch in range(4)]
-    np.testing.assert_allclose(recorder.rates, expected, rtol=1e-5)
+    np.testing.assert_allclose(recorder.rates, _expected_rates(schedule, 4), rtol=1e-5)
     assert recorder.rates[0] == pytest.approx(1e-3)
     assert recorder.rates[-1] < 1e-3
 
 
 def test_the_step_trainer_calls_the_schedule_before_every_batch():
-    X = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
-    y = X.sum(axis=1, keepdims=True)
+    X, y = _rows()
     model = _tiny_model()
     recorder = _RecordRate()
     schedule = CosineSchedule(1e-2, epochs=2)
     trainer = StepTrainer(model, keras.losses.MeanSquaredError(), keras.optimizers.AdamW(1e-2))
     trainer.fit(X, y, None, None, 2, 10, callbacks=[schedule, recorder])
-    expected = [schedule.rate(epoch + batch / 4) for epoch in range(2) for batch in range(4)]
-    np.testing.assert_allclose(recorder.rates, expected, rtol=1e-5)
+    np.testing.assert_allclose(recorder.rates, _expected_rates(schedule, 2), rtol=1e-5)
