@@ -94,10 +94,10 @@ def single_row(clf, X, args):
     """Interleaved single-row timings of both paths (and of the preprocessing alone)."""
     n_rows = len(X)
     rows = [X.iloc[[i % n_rows]] for i in range(args.warmup + args.repeats)]
-    matrices = [clf.preprocessor_.transform(row) for row in rows]
-    for row, matrix in zip(rows[: args.warmup], matrices[: args.warmup], strict=True):
+    encoded = [clf.preprocessor_.transform(row) for row in rows]  # The model's named inputs.
+    for row, inputs in zip(rows[: args.warmup], encoded[: args.warmup], strict=True):
         clf.predict_proba(row)
-        clf.model_.predict(matrix, verbose=0)
+        clf.model_.predict(inputs, verbose=0)
         clf.preprocessor_.transform(row)
 
     ours, keras_times, preprocessing = [], [], []
@@ -105,19 +105,19 @@ def single_row(clf, X, args):
     # Spread the slower model.predict calls evenly among the predict_proba calls.
     keras_at = set(np.linspace(0, args.repeats - 1, args.keras_repeats).round().astype(int))
     for k in range(args.repeats):
-        row, matrix = rows[args.warmup + k], matrices[args.warmup + k]
+        row, inputs = rows[args.warmup + k], encoded[args.warmup + k]
         seconds, proba = timed(clf.predict_proba, row)
         ours.append(seconds)
         seconds, _ = timed(clf.preprocessor_.transform, row)
         preprocessing.append(seconds)
         if k in keras_at:
-            seconds, logits = timed(clf.model_.predict, matrix, verbose=0)
+            seconds, logits = timed(clf.model_.predict, inputs, verbose=0)
             keras_times.append(seconds)
             diff = np.abs(proba[:, 1] - probability_from_logits(logits)).max()
             max_diff = max(max_diff, float(diff))
     # `keras_at` may hold fewer points than asked when keras_repeats > repeats.
     while len(keras_times) < args.keras_repeats:
-        seconds, _ = timed(clf.model_.predict, matrices[-1], verbose=0)
+        seconds, _ = timed(clf.model_.predict, encoded[-1], verbose=0)
         keras_times.append(seconds)
     return summary(ours), summary(keras_times), summary(preprocessing), max_diff
 
@@ -126,14 +126,14 @@ def batch(clf, X, args):
     """Timings of one `batch_rows`-row call through each path, interleaved."""
     index = np.arange(args.batch_rows) % len(X)
     frame = X.iloc[index].reset_index(drop=True)
-    matrix = clf.preprocessor_.transform(frame)
+    inputs = clf.preprocessor_.transform(frame)
     clf.predict_proba(frame)
-    clf.model_.predict(matrix, verbose=0)
+    clf.model_.predict(inputs, verbose=0)
     ours, keras_times = [], []
     for _ in range(args.batch_repeats):
         seconds, proba = timed(clf.predict_proba, frame)
         ours.append(seconds)
-        seconds, logits = timed(clf.model_.predict, matrix, verbose=0)
+        seconds, logits = timed(clf.model_.predict, inputs, verbose=0)
         keras_times.append(seconds)
     max_diff = float(np.abs(proba[:, 1] - probability_from_logits(logits)).max())
     return summary(ours), summary(keras_times), max_diff
@@ -154,10 +154,10 @@ def print_report(results):
     lines = [
         ("predict_proba(1-row DataFrame)", single["predict_proba"]),
         ("  of which preprocessor_.transform(1-row DataFrame)", single["preprocessing"]),
-        ("model_.predict(1-row matrix, verbose=0)", single["model_predict"]),
+        ("model_.predict(1 row encoded, verbose=0)", single["model_predict"]),
         (f"predict_proba({batch_result['rows']}-row DataFrame)", batch_result["predict_proba"]),
         (
-            f"model_.predict({batch_result['rows']}-row matrix, verbose=0)",
+            f"model_.predict({batch_result['rows']} rows encoded, verbose=0)",
             batch_result["model_predict"],
         ),
     ]

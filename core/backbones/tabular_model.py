@@ -10,6 +10,8 @@ from core.layers import (
     SelectFeatures,
     TabularEmbedding,
 )
+from core.layers.tabular_embedding import CATEGORICAL as CATEGORICAL_INPUT
+from core.layers.tabular_embedding import NUMERIC as NUMERIC_INPUT
 
 BACKBONES = ("mlp", "transformer")
 EMBEDDING_LAYER = "feature_embedding"
@@ -62,13 +64,13 @@ def build_tabular_model(
         name: model name.
 
     Returns:
-        A `keras.Model` mapping `(batch, 2 * num_numeric + n_categorical)` floats
-        to logits of shape `(batch, n_members, n_outputs)`.
+        A `keras.Model` mapping named inputs, `"numeric"` `(batch, 2 * num_numeric)`
+        floats and `"categorical"` `(batch, n_categorical)` int32 codes (each
+        only when it has columns), to logits of shape `(batch, n_members, n_outputs)`.
     """
     if backbone not in BACKBONES:
         raise ValueError(f"`backbone` must be one of {BACKBONES}. Received: backbone={backbone!r}")
     n_tokens = num_numeric + len(categorical_cardinalities)
-    n_features = 2 * num_numeric + len(categorical_cardinalities)
     monotone_columns = [(int(i), int(s)) for i, s in monotone_columns]
     if monotone_columns and n_outputs != 1:
         raise ValueError(
@@ -79,7 +81,7 @@ def build_tabular_model(
     head_inputs = [tokens_in]
     free_tokens = tokens_in
     if monotone_columns:
-        features_in = keras.Input((n_features,), name="features_for_monotone")
+        features_in = keras.Input((2 * num_numeric,), name="numeric_for_monotone")
         head_inputs.append(features_in)
         constrained = {i for i, _ in monotone_columns}
         free = [i for i in range(n_tokens) if i not in constrained]
@@ -109,13 +111,18 @@ def build_tabular_model(
     )
     head = keras.Model(head_inputs if monotone_columns else tokens_in, stacked, name=HEAD_MODEL)
 
-    features = keras.Input((n_features,), name="features")
+    features = {}
+    if num_numeric:
+        features[NUMERIC_INPUT] = keras.Input((2 * num_numeric,), name=NUMERIC_INPUT)
+    if categorical_cardinalities:
+        features[CATEGORICAL_INPUT] = keras.Input(
+            (len(categorical_cardinalities),), dtype="int32", name=CATEGORICAL_INPUT
+        )
     tokens = TabularEmbedding(
         num_numeric, list(categorical_cardinalities), embedding_dim, name=EMBEDDING_LAYER
     )(features)
-    return keras.Model(
-        features, head([tokens, features] if monotone_columns else tokens), name=name
-    )
+    head_input = [tokens, features[NUMERIC_INPUT]] if monotone_columns else tokens
+    return keras.Model(features, head(head_input), name=name)
 
 
 def _wide_and_deep(

@@ -101,7 +101,7 @@ def build_text_classifier_model(
         **encoder_kwargs: passed to `build_text_encoder`.
 
     Returns:
-        A `keras.Model` from float token ids `(batch, input_length)` to logits
+        A `keras.Model` from int32 token ids `(batch, input_length)` to logits
         `(batch, 1, n_outputs)`.
     """
     input_length = input_length or sequence_length
@@ -110,7 +110,7 @@ def build_text_classifier_model(
             f"`input_length` must be >= `sequence_length`. Received: input_length="
             f"{input_length}, sequence_length={sequence_length}"
         )
-    ids = keras.Input((input_length,), name="token_ids")
+    ids = keras.Input((input_length,), dtype="int32", name="token_ids")
     deep_ids = ids
     if input_length > sequence_length:
         deep_ids = SelectFeatures(list(range(sequence_length)), name="encoder_tokens")(ids)

@@ -1,6 +1,13 @@
 """Data in: tables too large for memory (read in chunks, sampled, streamed) and time columns."""
 
 from core.data.chunk_dataset import chunk_dataset, shuffled_batches
+from core.data.model_inputs import (
+    concatenate_rows,
+    count_rows,
+    repeat_rows,
+    take_rows,
+    tile_rows,
+)
 from core.data.row_keys import keys_below, row_keys
 from core.data.table_scan import TableScan
 from core.data.table_source import (
@@ -16,11 +23,16 @@ __all__ = [
     "TableScan",
     "TableSource",
     "chunk_dataset",
+    "concatenate_rows",
+    "count_rows",
     "is_table_path",
     "keys_below",
     "parse_times",
+    "repeat_rows",
     "require_pyarrow",
     "row_keys",
     "shuffled_batches",
+    "take_rows",
+    "tile_rows",
     "to_datetimes",
 ]

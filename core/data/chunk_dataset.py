@@ -4,6 +4,8 @@ import itertools
 
 import numpy as np
 
+from core.data.model_inputs import concatenate_rows, count_rows, take_rows
+
 
 def shuffled_batches(arrays, batch_size, shuffle_rows, rng):
     """Batches of rows drawn at random from a bounded buffer fed by a stream of chunks.
@@ -16,8 +18,8 @@ def shuffled_batches(arrays, batch_size, shuffle_rows, rng):
     handed out, the last batch possibly smaller.
 
     Args:
-        arrays: iterable of tuples of arrays, each tuple one chunk whose
-            arrays share their first dimension (rows).
+        arrays: iterable of tuples, each tuple one chunk of arrays (or dicts
+            of named arrays, such as a model's input) that share their rows.
         batch_size: rows per batch.
         shuffle_rows: rows kept back in the buffer; 0 only shuffles within
             each chunk.
@@ -28,27 +30,34 @@ def shuffled_batches(arrays, batch_size, shuffle_rows, rng):
     """
     pool = None
     for chunk in arrays:
-        if len(chunk[0]) == 0:
+        if count_rows(chunk[0]) == 0:
             continue
         pool = chunk if pool is None else tuple(map(_concatenate, pool, chunk))
-        n_out = (len(pool[0]) - shuffle_rows) // batch_size * batch_size
+        n_pool = count_rows(pool[0])
+        n_out = (n_pool - shuffle_rows) // batch_size * batch_size
         if n_out <= 0:
             continue
-        order = rng.permutation(len(pool[0]))
-        pool = tuple(a[order] for a in pool)
-        for start in range(0, n_out, batch_size):
-            yield tuple(a[start : start + batch_size] for a in pool)
-        # Copies, so the rows handed out are freed with their batches.
-        pool = tuple(a[n_out:].copy() for a in pool)
-    if pool is not None and len(pool[0]):
-        order = rng.permutation(len(pool[0]))
-        pool = tuple(a[order] for a in pool)
-        for start in range(0, len(pool[0]), batch_size):
-            yield tuple(a[start : start + batch_size] for a in pool)
+        pool = _shuffled(pool, rng)
+        yield from _batches(pool, n_out, batch_size)
+        # A copy (indexing by an array), so the rows handed out are freed with their batches.
+        pool = tuple(take_rows(a, np.arange(n_out, n_pool)) for a in pool)
+    if pool is not None and count_rows(pool[0]):
+        pool = _shuffled(pool, rng)
+        yield from _batches(pool, count_rows(pool[0]), batch_size)
+
+
+def _shuffled(pool, rng):
+    order = rng.permutation(count_rows(pool[0]))
+    return tuple(take_rows(a, order) for a in pool)
+
+
+def _batches(pool, n_rows, batch_size):
+    for start in range(0, n_rows, batch_size):
+        yield tuple(take_rows(a, slice(start, start + batch_size)) for a in pool)
 
 
 def _concatenate(first, second):
-    return np.concatenate([first, second])
+    return concatenate_rows([first, second])
 
 
 def chunk_dataset(chunks, encode, signature, batch_size, shuffle_rows, seed, n_rows=None):
@@ -65,8 +74,8 @@ def chunk_dataset(chunks, encode, signature, batch_size, shuffle_rows, seed, n_r
             0, 1, 2, ... (so it can read in a different order every epoch).
         encode: `chunk -> tuple of arrays` sharing their first dimension
             (e.g. `(inputs, targets, weights)`); may return empty arrays.
-        signature: tuple of `tf.TensorSpec`, one per array `encode` returns,
-            with a first dimension of None.
+        signature: tuple of `tf.TensorSpec` (or of dicts of them), one per
+            item `encode` returns, with a first dimension of None.
         batch_size: rows per batch.
         shuffle_rows: rows of the shuffle buffer.
         seed: integer seed of the shuffling; epoch `e` shuffles with `(seed, e)`.

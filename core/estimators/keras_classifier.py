@@ -2,6 +2,7 @@
 
 import warnings
 
+import keras
 import numpy as np
 import pandas as pd
 from sklearn.base import ClassifierMixin
@@ -18,6 +19,7 @@ from core.calibration import (
     nonconformity_scores,
 )
 from core.calibration.split_conformal import check_alpha
+from core.data import count_rows, take_rows
 from core.estimators.keras_estimator import KerasEstimator
 from core.losses import EnsembleCrossEntropy
 from core.metrics import binary_report, expected_calibration_error, multiclass_report
@@ -221,7 +223,7 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
         """Ensemble members the model averages; each is cross-fitted when there are several."""
         return 1
 
-    def _train(self, matrix, y_encoded, stratify, weights, rng, rows=None, start=None):
+    def _train(self, inputs, y_encoded, stratify, weights, rng, rows=None, start=None):
         """The default training scheme: cross-fitted members, or a held-out share of rows.
 
         With several members and enough rows, members are cross-fitted: the
@@ -232,21 +234,21 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
         rows, where a 15% hold-out is too small and too noisy to stop on.
         Otherwise `validation_fraction` of the rows is held out.
         """
-        n_rows, n_members = len(matrix), self._members()
+        n_rows, n_members = count_rows(inputs), self._members()
         targets = y_encoded.reshape(n_rows, -1).astype(np.float32)
         if self.validation_fraction and n_members >= 2 and n_rows >= 4 * n_members:
             self._check_calibration_rows(n_rows)
             folds = _fold_ids(n_rows, n_members, stratify, rng)
             held_out = np.eye(n_members, dtype=np.float32)[folds]
             self._fit_model(
-                matrix,
+                inputs,
                 np.hstack([targets, 1.0 - held_out]),
                 weights,
-                (matrix, np.hstack([targets, held_out]), weights),
+                (inputs, np.hstack([targets, held_out]), weights),
                 loss=EnsembleCrossEntropy(mode=self._loss_mode(), masked_members=n_members),
                 start=start,
             )
-            self._fit_calibration((matrix, targets), folds=folds)
+            self._fit_calibration((inputs, targets), folds=folds)
             return
         n_val = round(self.validation_fraction * n_rows)
         train_idx, val_idx = np.arange(n_rows), None
@@ -257,16 +259,16 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
                 )
             except ValueError:  # A class too small to stratify on.
                 train_idx, val_idx = train_test_split(train_idx, test_size=n_val, random_state=rng)
-        self._fit_held_out(matrix, targets, weights, train_idx, val_idx, start)
+        self._fit_held_out(inputs, targets, weights, train_idx, val_idx, start)
 
-    def _fit_held_out(self, matrix, targets, weights, train_idx, val_idx, start):
+    def _fit_held_out(self, inputs, targets, weights, train_idx, val_idx, start):
         """Trains on `train_idx`; early stopping and calibration use `val_idx` (or none)."""
         validation = None
         if val_idx is not None:
-            validation = (matrix[val_idx], targets[val_idx], weights[val_idx])
-        self._check_calibration_rows(0 if validation is None else len(validation[0]))
+            validation = (take_rows(inputs, val_idx), targets[val_idx], weights[val_idx])
+        self._check_calibration_rows(0 if validation is None else len(validation[1]))
         self._fit_model(
-            matrix[train_idx],
+            take_rows(inputs, train_idx),
             targets[train_idx],
             weights[train_idx],
             validation,
@@ -275,7 +277,7 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
         )
         self._fit_calibration(validation)
 
-    def _train_out_of_time(self, matrix, y_encoded, stratify, weights, times, start=None):
+    def _train_out_of_time(self, inputs, y_encoded, stratify, weights, times, start=None):
         """The out-of-time scheme: the latest `validation_fraction` of rows are held out.
 
         Early stopping and calibration then watch the rows most like those a
@@ -286,9 +288,9 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
             times: one sortable time per row.
         """
         order = np.argsort(times, kind="stable")
-        n_val = round(self.validation_fraction * len(matrix))
+        n_val = round(self.validation_fraction * len(times))
         train_idx, val_idx = order, None
-        if n_val >= 2 and len(matrix) - n_val >= 2:
+        if n_val >= 2 and len(times) - n_val >= 2:
             train_idx, val_idx = order[:-n_val], order[-n_val:]
             if stratify is not None and len(np.unique(stratify[val_idx])) < len(self.classes_):
                 rng = np.random.RandomState(0)
@@ -299,7 +301,7 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
                     ]
                 )
                 train_idx = np.setdiff1d(order, val_idx)
-        self._fit_held_out(matrix, y_encoded, weights, train_idx, val_idx, start)
+        self._fit_held_out(inputs, y_encoded, weights, train_idx, val_idx, start)
 
     # --------------------------------------------------------------- trust
     def _check_calibration_rows(self, n_held_out):
@@ -364,10 +366,10 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
     def _held_out_logits(self, validation):
         """Logits and targets of the held-out rows, from arrays or from a dataset."""
         if isinstance(validation, tuple | list):
-            return self._predict_raw(np.asarray(validation[0])), np.asarray(validation[1])
+            return self._predict_raw(validation[0]), np.asarray(validation[1])
         logits, targets = [], []
         for batch in validation:
-            logits.append(self._predict_raw(np.asarray(batch[0])))
+            logits.append(self._predict_raw(keras.tree.map_structure(np.asarray, batch[0])))
             targets.append(np.asarray(batch[1]))
         return np.concatenate(logits), np.concatenate(targets)
 

@@ -305,8 +305,9 @@ class KerasEstimator(BaseEstimator, abc.ABC):
         """Builds, compiles and trains `self.model_`.
 
         Args:
-            X_train: float32 inputs, or a batched `tf.data.Dataset` of
-                `(inputs, targets)` (then `y_train` and `sample_weight` are None).
+            X_train: the model's input (an array or a dict of named arrays), or a
+                batched `tf.data.Dataset` of `(inputs, targets)` (then `y_train`
+                and `sample_weight` are None).
             y_train: targets in the loss' format.
             sample_weight: per-row weights, or None.
             validation: `(X_val, y_val, w_val)`, a dataset, or None to train
@@ -442,7 +443,7 @@ class KerasEstimator(BaseEstimator, abc.ABC):
                 initial_epoch=initial_epoch,
             )
         else:
-            if isinstance(X_train, np.ndarray):
+            if isinstance(X_train, np.ndarray | dict):
                 batching = {"batch_size": batch_size, "shuffle": True}
             else:  # A dataset batches and shuffles itself.
                 batching = {"shuffle": False}
@@ -563,9 +564,9 @@ class KerasEstimator(BaseEstimator, abc.ABC):
             np.random.set_state(numpy_state)  # noqa: NPY002
 
     # ----------------------------------------------------------- inference
-    def _predict_raw(self, matrix):
-        """Runs the model on a float matrix through its compiled inference function."""
-        return self._predict_function(matrix)
+    def _predict_raw(self, inputs):
+        """Runs the model on its input (an array, or named arrays) through the compiled function."""
+        return self._predict_function(inputs)
 
     def warm_up(self):
         """Traces the compiled inference function now, so the first prediction is no slower.
@@ -577,7 +578,7 @@ class KerasEstimator(BaseEstimator, abc.ABC):
             self.
         """
         check_is_fitted(self)
-        self._predict_raw(np.zeros((1, *self.model_.input_shape[1:]), dtype=np.float32))
+        self._predict_raw(self._predict_function.zeros())
         return self
 
     # -------------------------------------------------- pickling and files

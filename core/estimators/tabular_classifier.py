@@ -9,12 +9,19 @@ from sklearn.utils.validation import check_is_fitted
 
 from core.backbones import BACKBONES, build_tabular_model
 from core.backbones.tabular_model import tabular_model_parts
-from core.data import TableSource, chunk_dataset, is_table_path
+from core.data import (
+    TableSource,
+    chunk_dataset,
+    count_rows,
+    is_table_path,
+    repeat_rows,
+    tile_rows,
+)
 from core.estimators.keras_classifier import KerasClassifier
 from core.estimators.parameter import Parameter
 from core.explain import integrated_gradients
 from core.losses import EnsembleCrossEntropy
-from core.preprocessing import TabularPreprocessor
+from core.preprocessing import NUMERIC_INPUT, TabularPreprocessor
 
 # Fitting from a file: rows of the random sample that preprocessing is fitted on,
 STREAM_SAMPLE_ROWS = 100_000
@@ -248,10 +255,10 @@ class TabularClassifier(KerasClassifier):
         return weights.astype(np.float32)
 
     def _encode_rows(self, frame, target, class_weights):
-        """`(inputs, targets, weights)` float32 arrays of rows read from a file."""
+        """`(inputs, targets, weights)` of rows read from a file: named arrays, float32 arrays."""
         if len(frame) == 0:
-            n_features = self.preprocessor_.n_output_features_
-            empty = np.zeros((0, n_features), np.float32)
+            widths = self.preprocessor_.output_widths_
+            empty = {name: np.zeros((0, width), dtype) for name, (width, dtype) in widths.items()}
             return empty, np.zeros((0, 1), np.float32), np.zeros(0, np.float32)
         codes = pd.Index(self.classes_).get_indexer(frame[target])
         if (codes < 0).any():
@@ -283,8 +290,9 @@ class TabularClassifier(KerasClassifier):
         def encode(chunk):
             return self._encode_rows(chunk, target, class_weights)
 
+        widths = self.preprocessor_.output_widths_
         signature = (
-            tf.TensorSpec((None, self.preprocessor_.n_output_features_), tf.float32),
+            {name: tf.TensorSpec((None, width), dtype) for name, (width, dtype) in widths.items()},
             tf.TensorSpec((None, 1), tf.float32),
             tf.TensorSpec((None,), tf.float32),
         )
@@ -308,10 +316,10 @@ class TabularClassifier(KerasClassifier):
             value needs `predict_proba`'s DataFrame checks and messages.
         """
         check_is_fitted(self)
-        matrix = self.preprocessor_.transform_values(rows, columns)
-        if matrix is None:
+        inputs = self.preprocessor_.transform_values(rows, columns)
+        if inputs is None:
             return None
-        return self._proba_from_logits(self._predict_raw(matrix))
+        return self._proba_from_logits(self._predict_raw(inputs))
 
     def _logits(self, X, **context):
         """Logits of raw rows; a file path is read in chunks (a label column in it is ignored).
@@ -453,11 +461,11 @@ class TabularClassifier(KerasClassifier):
         """
         check_is_fitted(self)
         frame = self._validate_X(X, fitting=False)
-        matrix = self.preprocessor_.transform(frame)
-        targets = self._explained_outputs(matrix, target)
-        reference = self.preprocessor_.baseline()[None, :]
+        inputs = self.preprocessor_.transform(frame)
+        targets = self._explained_outputs(inputs, target)
+        reference = self.preprocessor_.baseline()
         values = self._column_attributions(
-            matrix, reference, self._member_average, targets=targets, steps=steps
+            inputs, reference, self._member_average, targets=targets, steps=steps
         )
         attributions = self._attribution_frame(values, X)
         head = tabular_model_parts(self.model_).head
@@ -465,13 +473,13 @@ class TabularClassifier(KerasClassifier):
         attributions.attrs["baseline"] = base_proba[targets].tolist()
         return attributions
 
-    def _column_attributions(self, matrix, references, output, targets=None, steps=64):
+    def _column_attributions(self, inputs, references, output, targets=None, steps=64):
         """Integrated gradients per input column, averaged over reference rows.
 
         Args:
-            matrix: preprocessed rows `(n, n_features)`.
-            references: preprocessed reference rows `(k, n_features)`; each
-                row's attributions are averaged over the k paths.
+            inputs: preprocessed rows (the preprocessor's named arrays), n of them.
+            references: preprocessed reference rows, k of them; each row's
+                attributions are averaged over the k paths.
             output: differentiable map from the model's logits to `(batch,)`
                 or `(batch, k)` values to explain.
             targets: output index per row when `output` has several.
@@ -483,9 +491,9 @@ class TabularClassifier(KerasClassifier):
         """
         parts = tabular_model_parts(self.model_)
         embedding, head = parts.embedding, parts.head
-        n, k = len(matrix), len(references)
-        rows = np.repeat(matrix, k, axis=0)
-        base_rows = np.tile(references, (n, 1))
+        n, k = count_rows(inputs), count_rows(references)
+        rows = repeat_rows(inputs, k)
+        base_rows = tile_rows(references, n)
         targets = None if targets is None else np.repeat(targets, k)
         tokens = np.asarray(embedding(rows))
         base_tokens = np.asarray(embedding(base_rows))
@@ -495,26 +503,30 @@ class TabularClassifier(KerasClassifier):
                 tokens, base_tokens, targets=targets, steps=steps,
             )  # fmt: skip
             per_column = token_attr.sum(axis=-1)
-        else:  # Monotone columns reach the head as raw features, beside the tokens.
+        else:  # Monotone columns reach the head as raw numbers, beside the tokens.
+            numeric, base_numeric = rows[NUMERIC_INPUT], base_rows[NUMERIC_INPUT]
             token_attr, feature_attr = integrated_gradients(
-                lambda inputs: output(head(inputs, training=False)),
-                [tokens, rows], [base_tokens, base_rows], targets=targets, steps=steps,
+                lambda pair: output(head(pair, training=False)),
+                [tokens, numeric], [base_tokens, base_numeric], targets=targets, steps=steps,
             )  # fmt: skip
             per_column = token_attr.sum(axis=-1) + self._fold_feature_columns(feature_attr)
         return per_column.reshape(n, k, -1).mean(axis=1)
 
-    def _fold_feature_columns(self, feature_attr):
-        """Adds each numeric column's value and missing-indicator attributions together."""
+    def _fold_feature_columns(self, numeric_attr):
+        """Per column in token order: a numeric column's value and missing-indicator
+        attributions added together; categorical columns get none this way."""
         n_numeric = len(self.preprocessor_.numeric_columns_)
-        numeric = feature_attr[:, :n_numeric] + feature_attr[:, n_numeric : 2 * n_numeric]
-        return np.hstack([numeric, feature_attr[:, 2 * n_numeric :]])
+        numeric = numeric_attr[:, :n_numeric] + numeric_attr[:, n_numeric : 2 * n_numeric]
+        categorical = np.zeros((len(numeric), len(self.preprocessor_.categorical_columns_)))
+        return np.hstack([numeric, categorical])
 
-    def _head_call(self, head, matrix):
+    def _head_call(self, head, inputs):
+        tokens = tabular_model_parts(self.model_).embedding(inputs)
+        if len(head.inputs) == 1:
+            return head(tokens, training=False)
         from keras import ops
 
-        matrix = ops.convert_to_tensor(matrix, "float32")
-        tokens = tabular_model_parts(self.model_).embedding(matrix)
-        return head(tokens if len(head.inputs) == 1 else [tokens, matrix], training=False)
+        return head([tokens, ops.convert_to_tensor(inputs[NUMERIC_INPUT])], training=False)
 
     def _attribution_frame(self, values, X):
         """Token-ordered attributions as a DataFrame in the input's column order and index."""
@@ -526,7 +538,7 @@ class TabularClassifier(KerasClassifier):
             frame.index = X.index
         return frame
 
-    def _explained_outputs(self, matrix, target):
+    def _explained_outputs(self, inputs, target):
         """Index of the output explained for each row."""
         if target is not None:
             matches = np.flatnonzero(self.classes_ == target)
@@ -534,10 +546,10 @@ class TabularClassifier(KerasClassifier):
                 raise ValueError(
                     f"`target` must be one of {self.classes_.tolist()}. Received: target={target!r}"
                 )
-            return np.full(len(matrix), matches[0])
+            return np.full(count_rows(inputs), matches[0])
         if self.target_type_ == "binary":
-            return np.ones(len(matrix), dtype=int)
-        return np.argmax(self._proba_from_logits(self._predict_raw(matrix)), axis=1)
+            return np.ones(count_rows(inputs), dtype=int)
+        return np.argmax(self._proba_from_logits(self._predict_raw(inputs)), axis=1)
 
     def _member_average(self, logits):
         """Differentiable `logits -> probabilities` in `predict_proba`'s layout."""

@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 
 from core.export.export_signature import ExportSignature
-from core.preprocessing.tabular_preprocessor import MISSING_CODE, RESERVED_CODES, UNKNOWN_CODE
+from core.preprocessing.tabular_preprocessor import (
+    CATEGORICAL_INPUT,
+    MISSING_CODE,
+    NUMERIC_INPUT,
+    RESERVED_CODES,
+    UNKNOWN_CODE,
+)
 
 #: What a categorical input holds for a missing value.
 MISSING_CATEGORY = ""
@@ -58,7 +64,7 @@ class TableSignature(ExportSignature):
         import tensorflow as tf
 
         pre = self.preprocessor
-        parts = []
+        arrays = {}
         if pre.numeric_columns_:
             values = tf.concat([inputs[self.input_names[c]] for c in pre.numeric_columns_], 1)
             is_nan = tf.math.is_nan(values)
@@ -67,18 +73,23 @@ class TableSignature(ExportSignature):
                 tf.where(is_nan, tf.zeros_like(scaled), scaled), -pre.clip, pre.clip
             )
             missing = tf.logical_and(is_nan, np.asarray(pre.missing_seen_)[None, :])
-            parts += [tf.cast(scaled, tf.float32), tf.cast(missing, tf.float32)]
+            arrays[NUMERIC_INPUT] = tf.concat(
+                [tf.cast(scaled, tf.float32), tf.cast(missing, tf.float32)], axis=1
+            )
+        codes = []
         for column, vocabulary in zip(pre.categorical_columns_, pre.vocabularies_, strict=True):
             name = self.input_names[column]
             if for_onnx:
-                parts.append(inputs[_code_name(name)])
+                codes.append(inputs[_code_name(name)])
                 continue
-            keys, codes, default = _lookup_table(vocabulary)
+            keys, key_codes, default = _lookup_table(vocabulary)
             matches = tf.equal(inputs[name], tf.constant(keys)[None, :])
             found = tf.reduce_any(matches, axis=1, keepdims=True)
-            code = tf.reduce_sum(tf.cast(matches, tf.float32) * codes, axis=1, keepdims=True)
-            parts.append(tf.where(found, code, default))
-        return tf.concat(parts, axis=1)
+            code = tf.reduce_sum(tf.cast(matches, tf.float32) * key_codes, axis=1, keepdims=True)
+            codes.append(tf.where(found, code, default))
+        if codes:  # Looked up as small exact floats (ONNX's LabelEncoder gives floats).
+            arrays[CATEGORICAL_INPUT] = tf.cast(tf.concat(codes, axis=1), tf.int32)
+        return arrays
 
     def feed(self, X):
         frame = self.validate(X) if self.validate is not None else X

@@ -5,6 +5,8 @@ import logging
 import keras
 import numpy as np
 
+from core.data.model_inputs import count_rows, take_rows
+
 # Rows per call of the compiled function; larger inputs go in chunks.
 INFERENCE_CHUNK = 4096
 
@@ -19,32 +21,51 @@ class InferenceFunction:
     per-call state, and tracing twice under a race gives equal graphs.
 
     Args:
-        model: a built Keras model taking one float32 matrix.
+        model: a built Keras model taking one array or a dict of named arrays.
     """
 
     def __init__(self, model):
         self._model = model
         self._call = None
 
-    def __call__(self, matrix):
+    def __call__(self, inputs):
         """Runs the model in inference mode, in chunks of `INFERENCE_CHUNK` rows.
 
         Args:
-            matrix: model input, converted to float32.
+            inputs: the model's input: one array, or a dict of named arrays
+                for a model with named inputs; each is converted to the
+                dtype of its model input (ids stay integers).
 
         Returns:
             The model's output as a numpy array.
         """
         if self._call is None:
             self._call = self._trace()
-        matrix = np.asarray(matrix, dtype=np.float32)
-        if len(matrix) <= INFERENCE_CHUNK:
-            return self._call(matrix)
+        inputs = self._typed(inputs)
+        n_rows = count_rows(inputs)
+        if n_rows <= INFERENCE_CHUNK:
+            return self._call(inputs)
         chunks = [
-            self._call(matrix[i : i + INFERENCE_CHUNK])
-            for i in range(0, len(matrix), INFERENCE_CHUNK)
+            self._call(take_rows(inputs, slice(i, i + INFERENCE_CHUNK)))
+            for i in range(0, n_rows, INFERENCE_CHUNK)
         ]
         return np.concatenate(chunks, axis=0)
+
+    def _typed(self, inputs):
+        if isinstance(inputs, dict):
+            dtypes = {tensor.name: tensor.dtype for tensor in self._model.inputs}
+            return {name: np.asarray(inputs[name], dtype=dtypes[name]) for name in dtypes}
+        return np.asarray(inputs, dtype=self._model.inputs[0].dtype)
+
+    def zeros(self, n_rows=1):
+        """An all-zero input of `n_rows` rows in the model's input structure (for warm-up)."""
+        specs = {t.name: (t.shape[1:], t.dtype) for t in self._model.inputs}
+        arrays = {name: np.zeros((n_rows, *shape), dtype) for name, (shape, dtype) in specs.items()}
+        return (
+            arrays
+            if isinstance(_input_structure(self._model), dict)
+            else next(iter(arrays.values()))
+        )
 
     def _trace(self):
         model = self._model
@@ -53,15 +74,26 @@ class InferenceFunction:
             import tensorflow as tf
 
             _quiet_retracing_warning(tf)
-            spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
-            concrete = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
-            return lambda matrix: concrete(tf.constant(matrix)).numpy()
+            specs = keras.tree.map_structure(
+                lambda t: tf.TensorSpec((None, *t.shape[1:]), t.dtype, name=t.name),
+                _input_structure(model),
+            )
+            concrete = tf.function(lambda x: model(x, training=False)).get_concrete_function(specs)
+            return lambda inputs: concrete(keras.tree.map_structure(tf.constant, inputs)).numpy()
         if backend == "jax":
             import jax
 
             function = jax.jit(lambda x: model(x, training=False))
-            return lambda matrix: np.asarray(function(matrix))
-        return lambda matrix: keras.ops.convert_to_numpy(model(matrix, training=False))
+            return lambda inputs: np.asarray(function(inputs))
+        return lambda inputs: keras.ops.convert_to_numpy(model(inputs, training=False))
+
+
+def _input_structure(model):
+    """The model's inputs as it is called: a dict of named inputs, or one input."""
+    try:
+        return model.input
+    except AttributeError:  # A Sequential model answers only `inputs`.
+        return model.inputs[0]
 
 
 class _DropRetracingWarning(logging.Filter):

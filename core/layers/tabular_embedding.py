@@ -6,18 +6,25 @@ from keras import ops
 
 from core.layers.layer_checks import check_positive_integers
 
+#: Names of the two inputs (those `TabularPreprocessor.transform` returns).
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
+
 
 @keras.saving.register_keras_serializable(package="keras_domains")
 class TabularEmbedding(keras.layers.Layer):
     """Turns one row of a preprocessed table into a sequence of feature tokens.
 
-    The input packs three blocks side by side:
-    `[numeric values | numeric missing indicators | categorical codes]`.
+    The input is a dict of two named arrays (as `TabularPreprocessor`
+    returns): `"numeric"`, floats `[values | missing indicators]` of width
+    `2 * num_numeric`, and `"categorical"`, integer codes of width
+    `len(categorical_cardinalities)`; a block without columns is left out.
     Numeric values are expected to be imputed and scaled already, missing
-    indicators are 0/1, and categorical codes are integers stored as floats
-    where 0 means missing, 1 means unknown or rare and 2.. are known
-    categories. Any code outside `[0, cardinality)` (including NaN) is looked
-    up in the unknown slot 1.
+    indicators are 0/1, and category code 0 means missing, 1 unknown or rare
+    and 2.. the known categories. Any code outside `[0, cardinality)` is
+    looked up in the unknown slot 1. One float matrix packing the blocks side
+    by side, `[values | missing indicators | codes]`, is also accepted (codes
+    as floats; NaN is unknown), for models that read one matrix.
 
     Numeric column `f` becomes `x_f * W_f + b_f + missing_f * M_f`; categorical
     column `j` becomes the row of its own embedding table for the code plus a
@@ -33,7 +40,9 @@ class TabularEmbedding(keras.layers.Layer):
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Call arguments:
-        inputs: float tensor of shape
+        inputs: dict `{"numeric": (batch, 2 * num_numeric) floats,
+            "categorical": (batch, len(categorical_cardinalities)) ints}`,
+            or the packed float tensor
             `(batch, 2 * num_numeric + len(categorical_cardinalities))`.
 
     Returns:
@@ -43,7 +52,8 @@ class TabularEmbedding(keras.layers.Layer):
     Example:
 
     >>> layer = TabularEmbedding(2, [4], embedding_dim=8)
-    >>> x = np.array([[0.5, -1.0, 0.0, 1.0, 3.0]])  # 2 numeric, 2 flags, 1 code
+    >>> x = {"numeric": np.array([[0.5, -1.0, 0.0, 1.0]]),  # 2 values, 2 flags
+    ...      "categorical": np.array([[3]], dtype="int32")}
     >>> layer(x).shape
     (1, 3, 8)
     """
@@ -107,7 +117,20 @@ class TabularEmbedding(keras.layers.Layer):
         return keras.initializers.RandomUniform(-scale, scale)
 
     def build(self, input_shape):
-        if input_shape[-1] is not None and input_shape[-1] != self.input_dim:
+        if isinstance(input_shape, dict):
+            expected = {NUMERIC: 2 * self.num_numeric, CATEGORICAL: self.num_categorical}
+            received = {name: shape[-1] for name, shape in input_shape.items()}
+            wanted = {name: width for name, width in expected.items() if width}
+            if set(received) != set(wanted) or any(
+                received[name] not in (None, width) for name, width in wanted.items()
+            ):
+                raise ValueError(
+                    f"`TabularEmbedding` expects inputs {wanted} (name: columns; "
+                    f"num_numeric={self.num_numeric} values and missing indicators, "
+                    f"{self.num_categorical} categorical codes). "
+                    f"Received: input_shape={input_shape}"
+                )
+        elif input_shape[-1] is not None and input_shape[-1] != self.input_dim:
             raise ValueError(
                 f"`TabularEmbedding` expects inputs with {self.input_dim} columns "
                 f"(2 * num_numeric={2 * self.num_numeric} numeric values and missing "
@@ -146,20 +169,32 @@ class TabularEmbedding(keras.layers.Layer):
     def call(self, inputs):
         tokens = []
         n = self.num_numeric
+        if isinstance(inputs, dict):
+            numeric, codes = inputs.get(NUMERIC), inputs.get(CATEGORICAL)
+        else:
+            numeric, codes = inputs[:, : 2 * n], inputs[:, 2 * n :]
         if n:
-            values = ops.cast(inputs[:, :n], self.compute_dtype)
-            missing = ops.cast(inputs[:, n : 2 * n], self.compute_dtype)
+            values = ops.cast(numeric[:, :n], self.compute_dtype)
+            missing = ops.cast(numeric[:, n : 2 * n], self.compute_dtype)
             tokens.append(
                 values[:, :, None] * self.numeric_kernel
                 + self.numeric_bias
                 + missing[:, :, None] * self.missing_embeddings
             )
         if self.num_categorical:
-            codes = ops.round(ops.cast(inputs[:, 2 * n :], "float32"))
-            cardinalities = ops.convert_to_tensor(self.categorical_cardinalities, "float32")
-            # NaN fails both comparisons, so it also lands in the unknown slot.
-            valid = ops.logical_and(ops.greater_equal(codes, 0.0), ops.less(codes, cardinalities))
-            codes = ops.cast(ops.where(valid, codes, 1.0), "int32")
+            if "int" in str(codes.dtype):
+                codes = ops.cast(codes, "int32")
+                cardinalities = ops.convert_to_tensor(self.categorical_cardinalities, "int32")
+                valid = ops.logical_and(ops.greater_equal(codes, 0), ops.less(codes, cardinalities))
+                codes = ops.where(valid, codes, 1)
+            else:  # Packed float codes.
+                codes = ops.round(ops.cast(codes, "float32"))
+                cardinalities = ops.convert_to_tensor(self.categorical_cardinalities, "float32")
+                # NaN fails both comparisons, so it also lands in the unknown slot.
+                valid = ops.logical_and(
+                    ops.greater_equal(codes, 0.0), ops.less(codes, cardinalities)
+                )
+                codes = ops.cast(ops.where(valid, codes, 1.0), "int32")
             indices = codes + ops.convert_to_tensor(self._offsets, "int32")
             embedded = ops.take(self.categorical_embeddings, indices, axis=0)
             tokens.append(embedded + self.categorical_bias)
@@ -168,6 +203,8 @@ class TabularEmbedding(keras.layers.Layer):
         return ops.concatenate(tokens, axis=1)
 
     def compute_output_shape(self, input_shape):
+        if isinstance(input_shape, dict):
+            input_shape = next(iter(input_shape.values()))
         return (input_shape[0], self.num_features, self.embedding_dim)
 
     def get_config(self):

@@ -2,13 +2,21 @@
 
 from core.preprocessing.event_sequence_encoder import EventSequenceEncoder, EventSequences
 from core.preprocessing.image_preprocessor import ImagePreprocessor
-from core.preprocessing.tabular_preprocessor import TabularPreprocessor
+from core.preprocessing.tabular_preprocessor import (
+    CATEGORICAL_INPUT,
+    NUMERIC_INPUT,
+    TabularPreprocessor,
+    packed,
+)
 from core.preprocessing.word_piece_tokenizer import WordPieceTokenizer
 
 __all__ = [
+    "CATEGORICAL_INPUT",
+    "NUMERIC_INPUT",
     "EventSequenceEncoder",
     "EventSequences",
     "ImagePreprocessor",
     "TabularPreprocessor",
     "WordPieceTokenizer",
+    "packed",
 ]

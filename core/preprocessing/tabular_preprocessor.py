@@ -6,20 +6,26 @@ import pandas as pd
 MISSING_CODE = 0
 UNKNOWN_CODE = 1
 RESERVED_CODES = 2
+#: Names of the arrays `transform` returns: numbers with their missing indicators, category codes.
+NUMERIC_INPUT = "numeric"
+CATEGORICAL_INPUT = "categorical"
 # Inputs up to this many rows take the single-row path of `transform`.
 SMALL_INPUT_ROWS = 16
 
 
 class TabularPreprocessor:
-    """Turns a raw DataFrame into the float matrix that `TabularEmbedding` reads.
+    """Turns a raw DataFrame into the named arrays that `TabularEmbedding` reads.
 
     Numeric columns are imputed with the training median, get a missing
     indicator (only where values were missing at fit time, as scikit-learn's
     `SimpleImputer(add_indicator=True)` does) and are scaled robustly by the
     median and the inter-quartile range, then clipped. Categorical, string and
     boolean columns get a vocabulary ordered by frequency, with code 0 for a
-    missing value and code 1 for an unknown or rare category. The whole state
-    is plain JSON (`get_state` / `from_state`).
+    missing value and code 1 for an unknown or rare category. `transform`
+    returns a dict: `"numeric"`, float32 `(n, 2 * n_numeric)` (scaled values,
+    then missing indicators) and `"categorical"`, int32 codes `(n,
+    n_categorical)`; a block without columns is left out. The whole state is
+    plain JSON (`get_state` / `from_state`).
 
     Args:
         min_frequency: categories seen fewer times than this at fit time are
@@ -39,7 +45,7 @@ class TabularPreprocessor:
 
     Example:
     >>> pre = TabularPreprocessor().fit(df)
-    >>> matrix = pre.transform(df)  # (n_rows, 2 * n_numeric + n_categorical)
+    >>> arrays = pre.transform(df)  # {"numeric": (n, 2 * n_numeric), "categorical": (n, k)}
     """
 
     def __init__(self, min_frequency=5, max_categories=100, clip=5.0):
@@ -129,7 +135,23 @@ class TabularPreprocessor:
 
     @property
     def n_output_features_(self):
+        """Columns of `packed(transform(X))`."""
         return 2 * len(self.numeric_columns_) + len(self.categorical_columns_)
+
+    @property
+    def output_widths_(self):
+        """`{array name: (columns, dtype)}` of what `transform` returns (blocks with columns)."""
+        widths = {
+            NUMERIC_INPUT: (2 * len(self.numeric_columns_), "float32"),
+            CATEGORICAL_INPUT: (len(self.categorical_columns_), "int32"),
+        }
+        return {name: spec for name, spec in widths.items() if spec[0]}
+
+    def _empty(self, n_rows):
+        return {
+            name: np.empty((n_rows, width), dtype)
+            for name, (width, dtype) in self.output_widths_.items()
+        }
 
     def transform(self, X):
         """Encodes a DataFrame with the columns seen at fit time.
@@ -140,8 +162,8 @@ class TabularPreprocessor:
             X: a pandas DataFrame.
 
         Returns:
-            float32 array of shape `(n_rows, 2 * n_numeric + n_categorical)`:
-            scaled numbers, missing indicators, category codes.
+            dict of arrays (see the class): `"numeric"` scaled numbers and
+            missing indicators, `"categorical"` category codes.
         """
         X = _check_frame(X, "X", allow_empty=True)
         positions = X.columns.get_indexer(self.feature_names_in_)
@@ -155,14 +177,13 @@ class TabularPreprocessor:
             encoded = self._transform_small(X, positions)
             if encoded is not None:
                 return encoded
-        out = np.empty((len(X), self.n_output_features_), dtype=np.float32)
-        n_numeric = len(self.numeric_columns_)
-        if n_numeric:
-            self._encode_numeric(self._numeric_block(X), out)
+        out = self._empty(len(X))
+        if self.numeric_columns_:
+            self._encode_numeric(self._numeric_block(X), out[NUMERIC_INPUT])
         for j, (name, vocabulary) in enumerate(
             zip(self.categorical_columns_, self.vocabularies_, strict=True)
         ):
-            out[:, 2 * n_numeric + j] = _encode_categories(X[name], vocabulary)
+            out[CATEGORICAL_INPUT][:, j] = _encode_categories(X[name], vocabulary)
         return out
 
     def _transform_small(self, X, positions):
@@ -187,7 +208,7 @@ class TabularPreprocessor:
                 there (others are ignored).
 
         Returns:
-            float32 array as `transform` returns, or None when a value needs
+            the arrays `transform` returns, or None when a value needs
             `transform`'s checks and messages (text or infinity in a numeric
             column): call `transform` on a DataFrame then.
         """
@@ -204,20 +225,19 @@ class TabularPreprocessor:
 
     def _encode_values(self, values):
         """Encodes an object array whose columns are `feature_names_in_`, or returns None."""
-        out = np.empty((len(values), self.n_output_features_), dtype=np.float32)
-        n_numeric = len(self.numeric_columns_)
-        if n_numeric:
+        out = self._empty(len(values))
+        if self.numeric_columns_:
             try:
                 numeric = values[:, self._numeric_positions].astype(np.float64)
             except (TypeError, ValueError, OverflowError):
                 return None
             if np.isinf(numeric).any():
                 return None
-            self._encode_numeric(numeric, out)
+            self._encode_numeric(numeric, out[NUMERIC_INPUT])
         for j, (position, lookup) in enumerate(
             zip(self._categorical_positions, self._lookups, strict=True)
         ):
-            out[:, 2 * n_numeric + j] = [
+            out[CATEGORICAL_INPUT][:, j] = [
                 MISSING_CODE if _is_missing(v) else lookup.get(str(v), UNKNOWN_CODE)
                 for v in values[:, position]
             ]
@@ -235,15 +255,15 @@ class TabularPreprocessor:
         return self
 
     def _encode_numeric(self, values, out):
+        """Writes scaled values, then missing indicators, into `out` `(n, 2 * n_numeric)`."""
         n_numeric = len(self.numeric_columns_)
-        if n_numeric:
-            is_missing = np.isnan(values) & np.asarray(self.missing_seen_)
-            # A huge value overflows to +-inf here, which the clip below saturates.
-            with np.errstate(over="ignore"):
-                scaled = (values - np.asarray(self.medians_)) / np.asarray(self.scales_)
-            scaled = np.where(np.isnan(scaled), 0.0, scaled)
-            out[:, :n_numeric] = np.clip(scaled, -self.clip, self.clip)
-            out[:, n_numeric : 2 * n_numeric] = is_missing
+        is_missing = np.isnan(values) & np.asarray(self.missing_seen_)
+        # A huge value overflows to +-inf here, which the clip below saturates.
+        with np.errstate(over="ignore"):
+            scaled = (values - np.asarray(self.medians_)) / np.asarray(self.scales_)
+        scaled = np.where(np.isnan(scaled), 0.0, scaled)
+        out[:, :n_numeric] = np.clip(scaled, -self.clip, self.clip)
+        out[:, n_numeric:] = is_missing
 
     def _numeric_block(self, X):
         block = X[self.numeric_columns_]
@@ -264,17 +284,19 @@ class TabularPreprocessor:
         """The reference row used by explanations: a typical, fully observed patient.
 
         Returns:
-            float32 array of shape `(n_output_features_,)`: medians (0 after
+            one row of the arrays `transform` returns: medians (0 after
             scaling), no missing indicators, the most frequent category.
         """
-        n_numeric = len(self.numeric_columns_)
-        base = np.zeros(self.n_output_features_, dtype=np.float32)
+        base = {
+            name: np.zeros((1, width), dtype)
+            for name, (width, dtype) in self.output_widths_.items()
+        }
         for j, vocabulary in enumerate(self.vocabularies_):
-            base[2 * n_numeric + j] = RESERVED_CODES if vocabulary else UNKNOWN_CODE
+            base[CATEGORICAL_INPUT][0, j] = RESERVED_CODES if vocabulary else UNKNOWN_CODE
         return base
 
     def output_columns(self):
-        """For each output column, the input column it comes from."""
+        """For each column of `packed(transform(X))`, the input column it comes from."""
         return self.numeric_columns_ * 2 + self.categorical_columns_
 
     # ---------------------------------------------------------------- state
@@ -317,6 +339,26 @@ class TabularPreprocessor:
         ]
         order = {name: i for i, name in enumerate(self.feature_names_in_)}
         return sorted(schema, key=lambda item: order[item["name"]])
+
+
+def packed(arrays):
+    """The arrays of `TabularPreprocessor.transform` side by side in one float32 matrix.
+
+    For models that still read one matrix (`[numeric | categorical codes]`);
+    codes are exact in float32 (at most `max_categories` + 2 of them).
+
+    Args:
+        arrays: dict as `transform` returns it.
+
+    Returns:
+        float32 array `(n, 2 * n_numeric + n_categorical)`.
+    """
+    blocks = [
+        arrays[name].astype(np.float32, copy=False)
+        for name in (NUMERIC_INPUT, CATEGORICAL_INPUT)
+        if name in arrays
+    ]
+    return np.hstack(blocks)
 
 
 def _check_frame(X, name, allow_empty=False):

@@ -12,7 +12,7 @@ from core.data.time_values import parse_times
 from core.estimators import KerasClassifier
 from core.estimators.parameter import Parameter
 from core.explain import integrated_gradients
-from core.preprocessing import TabularPreprocessor
+from core.preprocessing import TabularPreprocessor, packed
 from core.registry import register_task
 from domains.finance.reports import (
     average_precision,
@@ -131,7 +131,9 @@ class FraudDetector(KerasClassifier):
     def _fit_inputs(self, rows, rng):
         accounts, times, features = rows
         self.preprocessor_ = TabularPreprocessor(min_frequency=self.min_frequency).fit(features)
-        return self._with_history(self.preprocessor_.transform(features), accounts, times), None
+        return self._with_history(
+            packed(self.preprocessor_.transform(features)), accounts, times
+        ), None
 
     def _train(self, flat, y_encoded, stratify, weights, rng, rows=None, start=None):
         """The out-of-time scheme: the latest transactions are held out."""
@@ -255,7 +257,7 @@ class FraudDetector(KerasClassifier):
             accounts = np.concatenate([h_accounts, accounts])
             times = np.concatenate([h_times, times])
             features = pd.concat([h_features, features], ignore_index=True)
-        flat = self._with_history(self.preprocessor_.transform(features), accounts, times)
+        flat = self._with_history(packed(self.preprocessor_.transform(features)), accounts, times)
         return flat if history is None else flat[len(history) :]
 
     # ---------------------------------------------------------- prediction
@@ -320,7 +322,7 @@ class FraudDetector(KerasClassifier):
         flat = self._transform(X, history)
         parts = event_sequence_model_parts(self.model_)
         tokens, gaps, mask = parts.events(flat)
-        baseline_row = self.preprocessor_.baseline()[None, :]
+        baseline_row = packed(self.preprocessor_.baseline())
         base_flat = self._with_history(baseline_row, np.array(["reference"]), np.zeros(1))
         base_tokens = np.asarray(parts.events(base_flat)[0])
         head = parts.head

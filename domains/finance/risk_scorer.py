@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
+from core.data import count_rows, take_rows
 from core.estimators import TabularClassifier
 from core.estimators.parameter import Parameter
 from core.registry import register_task
@@ -41,7 +42,7 @@ class RiskScorer(TabularClassifier):
         **other arguments: as `core.estimators.TabularClassifier`.
 
     Attributes:
-        reference_: preprocessed reference applicants for `reason_codes`.
+        reference_: preprocessed reference applicants for `reason_codes` (named arrays).
         excluded_columns_: the columns left out.
     """
 
@@ -98,9 +99,10 @@ class RiskScorer(TabularClassifier):
         reference applicants are still a random draw from the whole file.
         """
         rng = np.random.default_rng(0 if self.random_state is None else self.random_state)
-        matrix = self.preprocessor_.transform(frame)
-        rows = rng.choice(len(matrix), size=min(REFERENCE_ROWS, len(matrix)), replace=False)
-        self.reference_ = matrix[np.sort(rows)]
+        inputs = self.preprocessor_.transform(frame)
+        n_rows = count_rows(inputs)
+        rows = rng.choice(n_rows, size=min(REFERENCE_ROWS, n_rows), replace=False)
+        self.reference_ = take_rows(inputs, np.sort(rows))
 
     def _validate_X(self, X, fitting):
         if self.exclude:
@@ -196,8 +198,8 @@ class RiskScorer(TabularClassifier):
         check_is_fitted(self)
         if not isinstance(n, int) or n < 1:
             raise ValueError(f"`n` must be a positive integer. Received: n={n!r}")
-        matrix = self.preprocessor_.transform(self._validate_X(X, fitting=False))
-        lost = -self._column_attributions(matrix, self.reference_, self._points_of, steps=steps)
+        inputs = self.preprocessor_.transform(self._validate_X(X, fitting=False))
+        lost = -self._column_attributions(inputs, self.reference_, self._points_of, steps=steps)
         lost = self._attribution_frame(lost, X)
         names = np.asarray(lost.columns, dtype=object)
         order = np.argsort(-lost.to_numpy(), axis=1, kind="stable")[:, :n]
@@ -225,13 +227,17 @@ class RiskScorer(TabularClassifier):
     # --------------------------------------------------------------- state
     def _get_fitted_state(self):
         state = super()._get_fitted_state()
-        state["reference"] = self.reference_.tolist()
+        state["reference"] = {name: rows.tolist() for name, rows in self.reference_.items()}
         state["excluded_columns"] = getattr(self, "excluded_columns_", None)
         return state
 
     def _set_fitted_state(self, state):
         super()._set_fitted_state(state)
-        self.reference_ = np.asarray(state["reference"], dtype=np.float32)
+        widths = self.preprocessor_.output_widths_
+        self.reference_ = {
+            name: np.asarray(rows, dtype=widths[name][1]).reshape(-1, widths[name][0])
+            for name, rows in state["reference"].items()
+        }
         if state["excluded_columns"] is not None:
             self.excluded_columns_ = state["excluded_columns"]
 

@@ -305,7 +305,7 @@ class TextClassifier(WideAndDeepClassifier):
         ids = tokenizer.encode(texts, max_length=self.input_length_)
         # The n-gram path adapts to the training ids; pretrained layers seed the encoder.
         start = {"ids": ids, "layers": None if source is None else source[2:]}
-        return ids.astype(np.float32), start
+        return ids, start
 
     def _new_tokenizer(self):
         return WordPieceTokenizer(
@@ -407,7 +407,7 @@ class TextClassifier(WideAndDeepClassifier):
     def _transform(self, X):
         check_is_fitted(self)
         texts = as_text_list(X, "X", column=self.text_column_)
-        return self.tokenizer_.encode(texts, max_length=self.input_length_).astype(np.float32)
+        return self.tokenizer_.encode(texts, max_length=self.input_length_)
 
     def explain(self, X, target=None, level="word", steps=32):
         """Integrated gradients per token: what moved each text's score.

@@ -146,7 +146,10 @@ def test_risk_scorer_fits_from_a_path(files, tmp_path):
     model = RiskScorer(exclude=["site"], calibration="temperature", **params)
     model.fit(tmp_path / "loans.parquet", target="default")
     assert list(model.feature_names_in_) == ["age", "lab", "smoker"]
-    assert model.reference_.shape == (32, model.preprocessor_.n_output_features_)
+    widths = model.preprocessor_.output_widths_
+    assert {name: rows.shape for name, rows in model.reference_.items()} == {
+        name: (32, width) for name, (width, _) in widths.items()
+    }
     assert model.calibrator_ is not None
     X_test = files["test"].drop(columns="label")
     np.testing.assert_allclose(model.points(files["test_parquet"]), model.points(X_test))

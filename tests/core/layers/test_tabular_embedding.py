@@ -129,3 +129,42 @@ def test_wrong_input_width():
     layer = TabularEmbedding(2, [4], embedding_dim=4)
     with pytest.raises(ValueError, match="expects inputs with 5 columns"):
         layer(np.zeros((2, 6), "float32"))
+
+
+def _named(inputs):
+    """The named arrays `TabularPreprocessor` gives for the packed INPUTS: integer codes."""
+    return {"numeric": inputs[:, :4], "categorical": inputs[:, 4:].astype("int32")}
+
+
+def test_named_inputs_give_the_packed_matrix_tokens():
+    layer = TabularEmbedding(2, [4, 3], embedding_dim=4)
+    named = keras.ops.convert_to_numpy(layer(_named(INPUTS)))
+    np.testing.assert_allclose(named, keras.ops.convert_to_numpy(layer(INPUTS)), atol=1e-6)
+    assert layer.compute_output_shape({"numeric": (None, 4), "categorical": (None, 2)}) == (
+        None, 4, 4,
+    )  # fmt: skip
+
+
+def test_named_integer_codes_out_of_range_go_to_unknown_slot():
+    layer = TabularEmbedding(0, [3], embedding_dim=2)
+    codes = np.array([[3], [70_000_000], [-1], [1]], dtype="int32")  # Above 2**24 too.
+    output = keras.ops.convert_to_numpy(layer({"categorical": codes}))
+    unknown = _weights(layer, "categorical_embeddings")[1] + _weights(layer, "categorical_bias")[0]
+    for row in output:
+        np.testing.assert_allclose(row[0], unknown, atol=1e-6)
+    known = keras.ops.convert_to_numpy(layer({"categorical": np.array([[2]], "int32")}))[0, 0]
+    assert not np.allclose(known, unknown)
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        {"numeric": np.zeros((2, 4), "float32")},  # The codes are missing.
+        {"numeric": np.zeros((2, 3), "float32"), "categorical": np.zeros((2, 1), "int32")},
+        {"numeric": np.zeros((2, 4), "float32"), "codes": np.zeros((2, 1), "int32")},
+    ],
+)
+def test_wrong_named_inputs_are_named_in_the_error(inputs):
+    layer = TabularEmbedding(2, [4], embedding_dim=4)
+    with pytest.raises(ValueError, match=r"expects inputs \{'numeric': 4, 'categorical': 1\}"):
+        layer(inputs)

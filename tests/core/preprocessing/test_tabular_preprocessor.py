@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.preprocessing.tabular_preprocessor import TabularPreprocessor
+from core.preprocessing.tabular_preprocessor import TabularPreprocessor, packed
 
 CITIES = ["paris"] * 5 + ["rome"] * 3 + ["oslo"] * 3 + ["lima"] + [None] * 2
 
@@ -23,6 +23,11 @@ def _frame(n=14, seed=0):
             "grade": pd.Categorical(rng.choice(["low", "high"], n)),
         }
     )
+
+
+def _encoded(pre, X):
+    """`pre.transform(X)` as one matrix `[values | missing indicators | codes]`."""
+    return packed(pre.transform(X))
 
 
 def _expected_numeric(column, fit_column, clip):
@@ -49,18 +54,34 @@ def test_column_typing_and_output_layout():
         "grade",
         "text",
     ]
-    out = pre.transform(df)
+    arrays = pre.transform(df)
+    # Named arrays: numbers as floats beside their missing indicators, codes as integers.
+    assert {name: (a.shape, a.dtype) for name, a in arrays.items()} == {
+        "numeric": ((14, 6), np.float32),
+        "categorical": ((14, 4), np.int32),
+    }
+    assert pre.output_widths_ == {"numeric": (6, "float32"), "categorical": (4, "int32")}
+    out = packed(arrays)
     assert out.dtype == np.float32
     assert out.shape == (14, pre.n_output_features_) == (14, 10)
     assert len(pre.output_columns()) == out.shape[1]
     assert sorted(pre.vocabularies_[1]) == ["False", "True"]
 
 
+@pytest.mark.parametrize("kind", ["numeric", "categorical"])
+def test_a_kind_without_columns_has_no_array(kind):
+    df = _frame()[["age"]] if kind == "numeric" else _frame()[["city"]]
+    pre = TabularPreprocessor(min_frequency=1).fit(df)
+    assert list(pre.transform(df)) == [kind] == list(pre.output_widths_) == list(pre.baseline())
+    # The single-row path and the large path agree on that too.
+    assert list(pre.transform_values([[df.iloc[0, 0]]], list(df.columns))) == [kind]
+
+
 # ----------------------------------------------------------------- numbers
 def test_median_imputation_and_robust_scaling():
     df = _frame()
     pre = TabularPreprocessor().fit(df)
-    out = pre.transform(df)
+    out = _encoded(pre, df)
     age = df["age"].to_numpy()
     present = age[~np.isnan(age)]
     assert pre.medians_[0] == pytest.approx(np.median(present))
@@ -77,26 +98,26 @@ def test_new_data_uses_fit_statistics():
     pre = TabularPreprocessor().fit(fit)
     new = pd.DataFrame({"x": [2.0, 3.0, 5.0, np.nan]})
     # median 3, IQR 4 - 2 = 2 (the outlier does not move them).
-    np.testing.assert_allclose(pre.transform(new)[:, 0], [-0.5, 0.0, 1.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(_encoded(pre, new)[:, 0], [-0.5, 0.0, 1.0, 0.0], atol=1e-6)
 
 
 def test_constant_column_does_not_divide_by_zero():
     pre = TabularPreprocessor().fit(pd.DataFrame({"x": [7.0] * 6}))
-    out = pre.transform(pd.DataFrame({"x": [7.0, 8.0, np.nan]}))
+    out = _encoded(pre, pd.DataFrame({"x": [7.0, 8.0, np.nan]}))
     assert np.isfinite(out).all()
     assert out[0, 0] == 0.0 and out[2, 0] == 0.0 and out[1, 0] > 0.0
 
 
 def test_all_missing_numeric_column():
     pre = TabularPreprocessor().fit(pd.DataFrame({"x": [np.nan, np.nan, np.nan]}))
-    out = pre.transform(pd.DataFrame({"x": [np.nan, 2.0]}))
+    out = _encoded(pre, pd.DataFrame({"x": [np.nan, 2.0]}))
     np.testing.assert_array_equal(out, [[0.0, 1.0], [2.0, 0.0]])
 
 
 def test_clipping():
     fit = pd.DataFrame({"x": np.arange(10, dtype=float)})  # median 4.5, IQR 4.5
     pre = TabularPreprocessor(clip=2.0).fit(fit)
-    out = pre.transform(pd.DataFrame({"x": [1e9, -1e9, 4.5 + 4.5 * 1.5, 4.5 - 4.5 * 2.5]}))
+    out = _encoded(pre, pd.DataFrame({"x": [1e9, -1e9, 4.5 + 4.5 * 1.5, 4.5 - 4.5 * 2.5]}))
     np.testing.assert_allclose(out[:, 0], [2.0, -2.0, 1.5, -2.0], atol=1e-6)
 
 
@@ -104,7 +125,7 @@ def test_missing_indicator_only_for_columns_missing_at_fit():
     fit = pd.DataFrame({"gappy": [1.0, np.nan, 3.0, 4.0], "full": [1.0, 2.0, 3.0, 4.0]})
     pre = TabularPreprocessor().fit(fit)
     assert pre.missing_seen_ == [True, False]
-    out = pre.transform(pd.DataFrame({"gappy": [np.nan, 2.0], "full": [np.nan, np.nan]}))
+    out = _encoded(pre, pd.DataFrame({"gappy": [np.nan, 2.0], "full": [np.nan, np.nan]}))
     # columns: gappy, full, gappy_missing, full_missing
     np.testing.assert_array_equal(out[:, 2], [1.0, 0.0])
     np.testing.assert_array_equal(out[:, 3], [0.0, 0.0])
@@ -120,14 +141,14 @@ def test_vocabulary_ordered_by_frequency_with_reserved_codes():
     assert pre.vocabularies_ == [["paris", "oslo", "rome", "lima"]]
     assert pre.cardinalities_ == [6]
     new = pd.DataFrame({"city": ["paris", "oslo", "rome", "lima", None, np.nan, "tokyo"]})
-    np.testing.assert_array_equal(pre.transform(new)[:, 0], [2, 3, 4, 5, 0, 0, 1])
+    np.testing.assert_array_equal(_encoded(pre, new)[:, 0], [2, 3, 4, 5, 0, 0, 1])
 
 
 def test_rare_categories_are_folded_into_unknown():
     df = pd.DataFrame({"city": pd.Series(CITIES, dtype=object)})
     pre = TabularPreprocessor(min_frequency=3).fit(df)
     assert pre.vocabularies_ == [["paris", "oslo", "rome"]]
-    codes = pre.transform(pd.DataFrame({"city": ["lima", "paris", None]}))[:, 0]
+    codes = _encoded(pre, pd.DataFrame({"city": ["lima", "paris", None]}))[:, 0]
     np.testing.assert_array_equal(codes, [1, 2, 0])
 
 
@@ -135,7 +156,7 @@ def test_max_categories_keeps_the_most_frequent():
     df = pd.DataFrame({"city": pd.Series(CITIES, dtype=object)})
     pre = TabularPreprocessor(min_frequency=1, max_categories=2).fit(df)
     assert pre.vocabularies_ == [["paris", "oslo"]]
-    codes = pre.transform(pd.DataFrame({"city": ["rome", "lima", "paris", "oslo"]}))[:, 0]
+    codes = _encoded(pre, pd.DataFrame({"city": ["rome", "lima", "paris", "oslo"]}))[:, 0]
     np.testing.assert_array_equal(codes, [1, 1, 2, 3])
 
 
@@ -144,7 +165,7 @@ def test_unseen_category_maps_to_unknown_without_error():
     new = _frame(n=3)
     new["city"] = ["atlantis", "paris", "mars"]
     new["grade"] = pd.Categorical(["medium", "low", "high"])
-    out = pre.transform(new)
+    out = _encoded(pre, new)
     city = 2 * 2 + 0
     grade = 2 * 2 + 2
     np.testing.assert_array_equal(out[:, city], [1, 2, 1])
@@ -156,7 +177,7 @@ def test_booleans_are_categories():
     pre = TabularPreprocessor(min_frequency=1).fit(df)
     assert pre.numeric_columns_ == [] and pre.vocabularies_ == [["True", "False"]]
     new = pd.DataFrame({"flag": pd.Series([False, None, True], dtype=object)})
-    np.testing.assert_array_equal(pre.transform(new)[:, 0], [3, 0, 2])
+    np.testing.assert_array_equal(_encoded(pre, new)[:, 0], [3, 0, 2])
 
 
 def test_large_and_small_inputs_encode_categories_the_same_way():
@@ -168,9 +189,9 @@ def test_large_and_small_inputs_encode_categories_the_same_way():
     df["cat"] = pd.Categorical(rng.choice(["x", "y", "z"], 300))
     df.loc[df.index[::7], "cat"] = np.nan
     pre = TabularPreprocessor(min_frequency=10).fit(df.iloc[:200])
-    big = pre.transform(df)  # > 64 rows
+    big = _encoded(pre, df)  # > 64 rows
     assert len(df) > 64
-    chunks = [pre.transform(df.iloc[i : i + 30]) for i in range(0, len(df), 30)]  # <= 64 rows
+    chunks = [_encoded(pre, df.iloc[i : i + 30]) for i in range(0, len(df), 30)]  # <= 64 rows
     np.testing.assert_array_equal(big, np.concatenate(chunks))
     # Both paths really produced known, unknown and missing codes.
     assert {0.0, 1.0, 2.0} <= set(np.unique(big[:, 0]))
@@ -181,13 +202,13 @@ def test_column_order_is_irrelevant_and_extra_columns_are_ignored():
     df = _frame()
     pre = TabularPreprocessor(min_frequency=1).fit(df)
     shuffled = df[list(reversed(df.columns))].assign(extra=np.arange(len(df)), other="zzz")
-    np.testing.assert_array_equal(pre.transform(shuffled), pre.transform(df))
+    np.testing.assert_array_equal(_encoded(pre, shuffled), _encoded(pre, df))
 
 
 def test_missing_columns_are_named():
     pre = TabularPreprocessor().fit(_frame())
     with pytest.raises(ValueError, match=r"city.*smoker|smoker.*city"):
-        pre.transform(_frame().drop(columns=["city", "smoker"]))
+        _encoded(pre, _frame().drop(columns=["city", "smoker"]))
 
 
 def test_non_numeric_string_in_numeric_column_names_the_column():
@@ -195,7 +216,7 @@ def test_non_numeric_string_in_numeric_column_names_the_column():
     new = _frame(n=3)
     new["age"] = pd.Series(["51", "forty", None], dtype=object)
     with pytest.raises(ValueError, match=r"'age'.*forty"):
-        pre.transform(new)
+        _encoded(pre, new)
 
 
 def test_numeric_strings_in_object_column_are_accepted():
@@ -204,7 +225,7 @@ def test_numeric_strings_in_object_column_are_accepted():
     as_numbers["age"] = [51.5, np.nan, 40.0]
     as_strings = as_numbers.copy()
     as_strings["age"] = pd.Series(["51.5", None, "40"], dtype=object)
-    np.testing.assert_array_equal(pre.transform(as_strings), pre.transform(as_numbers))
+    np.testing.assert_array_equal(_encoded(pre, as_strings), _encoded(pre, as_numbers))
 
 
 @pytest.mark.parametrize("bad", [np.inf, -np.inf])
@@ -214,9 +235,9 @@ def test_infinite_values_are_rejected(bad):
         TabularPreprocessor().fit(df)
     pre = TabularPreprocessor().fit(df.assign(x=[1.0, 2.0, 3.0]))
     with pytest.raises(ValueError, match=r"\['x'\].*infinite"):
-        pre.transform(df)
+        _encoded(pre, df)
     with pytest.raises(ValueError, match="infinite"):
-        pre.transform(df.assign(x=pd.Series(["1", str(bad), None], dtype=object)))
+        _encoded(pre, df.assign(x=pd.Series(["1", str(bad), None], dtype=object)))
 
 
 def test_empty_and_non_dataframe_inputs():
@@ -228,8 +249,8 @@ def test_empty_and_non_dataframe_inputs():
         TabularPreprocessor().fit(np.zeros((3, 2)))
     pre = TabularPreprocessor().fit(pd.DataFrame({"x": [1.0, 2.0], "c": ["a", "b"]}))
     with pytest.raises(TypeError, match=r"DataFrame.*dict"):
-        pre.transform({"x": [1.0], "c": ["a"]})
-    empty = pre.transform(pd.DataFrame({"x": pd.Series([], dtype=float), "c": []}))
+        _encoded(pre, {"x": [1.0], "c": ["a"]})
+    empty = _encoded(pre, pd.DataFrame({"x": pd.Series([], dtype=float), "c": []}))
     assert empty.shape == (0, 3)
 
 
@@ -255,7 +276,7 @@ def test_non_string_column_names():
     df = pd.DataFrame({0: [1.0, 2.0, 3.0], 1: ["a", "b", "a"]})
     pre = TabularPreprocessor(min_frequency=1).fit(df)
     expected = TabularPreprocessor(min_frequency=1).fit(df.rename(columns=str))
-    np.testing.assert_array_equal(pre.transform(df), expected.transform(df.rename(columns=str)))
+    np.testing.assert_array_equal(_encoded(pre, df), _encoded(expected, df.rename(columns=str)))
 
 
 # ------------------------------------------------------------------- state
@@ -267,8 +288,8 @@ def test_state_is_json_and_round_trips():
     assert (restored.min_frequency, restored.max_categories, restored.clip) == (2, 3, 3.0)
     new = _frame(n=80, seed=5)
     new.loc[3, "city"] = "unseen"
-    np.testing.assert_array_equal(restored.transform(new), pre.transform(new))
-    np.testing.assert_array_equal(restored.baseline(), pre.baseline())
+    np.testing.assert_array_equal(_encoded(restored, new), _encoded(pre, new))
+    np.testing.assert_array_equal(packed(restored.baseline()), packed(pre.baseline()))
     assert restored.output_columns() == pre.output_columns()
     assert restored.input_schema() == pre.input_schema()
 
@@ -277,8 +298,10 @@ def test_baseline_is_a_typical_fully_observed_row():
     df = _frame()
     df["all_rare"] = [f"id{i}" for i in range(len(df))]
     pre = TabularPreprocessor(min_frequency=2).fit(df)
-    base = pre.baseline()
-    assert base.shape == (pre.n_output_features_,) and base.dtype == np.float32
+    named = pre.baseline()
+    assert named["categorical"].dtype == np.int32 and named["numeric"].dtype == np.float32
+    base = packed(named)[0]
+    assert base.shape == (pre.n_output_features_,)
     typical = pd.DataFrame(
         {
             "age": [df["age"].median()],
@@ -289,7 +312,7 @@ def test_baseline_is_a_typical_fully_observed_row():
             "all_rare": ["id0"],  # every category is rare, so the reference is "unknown"
         }
     )
-    np.testing.assert_allclose(base, pre.transform(typical)[0], atol=1e-6)
+    np.testing.assert_allclose(base, _encoded(pre, typical)[0], atol=1e-6)
     np.testing.assert_array_equal(base[-4:], [2, 2, 2, 1])
 
 
@@ -300,11 +323,11 @@ def test_duplicate_and_complex_columns_are_named():
         TabularPreprocessor().fit(duplicated)
     pre = TabularPreprocessor().fit(df)
     with pytest.raises(ValueError, match=r"duplicate column names \['x'\]"):
-        pre.transform(duplicated)
+        _encoded(pre, duplicated)
     with pytest.raises(ValueError, match=r"\['z'\].*complex"):
         TabularPreprocessor().fit(df.assign(z=[1j, 2.0]))
     with pytest.raises(ValueError, match=r"'x'.*complex"):
-        pre.transform(df.assign(x=pd.Series([1j, 2.0], dtype=object)))
+        _encoded(pre, df.assign(x=pd.Series([1j, 2.0], dtype=object)))
 
 
 @pytest.mark.parametrize("n_rows", [2, 40])  # The single-row path and the full one.
@@ -312,11 +335,11 @@ def test_dates_and_odd_objects_in_a_numeric_column_are_refused(n_rows):
     pre = TabularPreprocessor().fit(pd.DataFrame({"x": [1.0, 2.0, 3.0]}))
     dates = pd.DataFrame({"x": pd.to_datetime(["2020-01-01"] * n_rows)})
     with pytest.raises(ValueError, match=r"'x' was numeric.*datetime64"):
-        pre.transform(dates)
+        _encoded(pre, dates)
     with pytest.raises(ValueError, match=r"'x' was numeric.*non-numeric.*\\x80"):
-        pre.transform(pd.DataFrame({"x": pd.Series([b"\x80"] * n_rows, dtype=object)}))
+        _encoded(pre, pd.DataFrame({"x": pd.Series([b"\x80"] * n_rows, dtype=object)}))
     with pytest.raises(ValueError, match=r"\['x'\].*infinite"):
-        pre.transform(pd.DataFrame({"x": pd.Series([10**400] * n_rows, dtype=object)}))
+        _encoded(pre, pd.DataFrame({"x": pd.Series([10**400] * n_rows, dtype=object)}))
 
 
 def test_numbers_near_float64_limits():
@@ -326,5 +349,5 @@ def test_numbers_near_float64_limits():
     # At transform, a huge number saturates at the clip instead of overflowing.
     pre = TabularPreprocessor(clip=5.0).fit(pd.DataFrame({"x": [0.0, 1e-300, 2e-300]}))
     with np.errstate(all="raise"):
-        out = pre.transform(pd.DataFrame({"x": [1e308, -1e308]}))
+        out = _encoded(pre, pd.DataFrame({"x": [1e308, -1e308]}))
     np.testing.assert_array_equal(out[:, 0], [5.0, -5.0])

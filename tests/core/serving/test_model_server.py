@@ -341,7 +341,11 @@ def test_request_rows_encode_as_the_preprocessor(saved, patients):
     X.loc[X.index[10], "age"] = 1e300
     rows = [tuple(None if pd.isna(v) else v for v in row) for row in X.itertuples(index=False)]
     encoded = preprocessor.transform_values(rows, list(X.columns))
-    np.testing.assert_array_equal(encoded, preprocessor.transform(X))
+    expected = preprocessor.transform(X)
+    assert encoded.keys() == expected.keys() == {"numeric", "categorical"}
+    for name, array in expected.items():
+        assert encoded[name].dtype == array.dtype
+        np.testing.assert_array_equal(encoded[name], array)
     assert preprocessor.transform_values([("a word",) * X.shape[1]], list(X.columns)) is None
     with pytest.raises(ValueError, match="lacks columns"):
         preprocessor.transform_values(rows, ["age"])

@@ -79,7 +79,10 @@ def test_scaling_is_saved_with_the_model(data, tmp_path):
     reloaded = RiskScorer.load(model.save(tmp_path / "scorer.kdm"))
     assert (reloaded.pdo, reloaded.base_score, reloaded.base_odds) == (40, 500, 20)
     np.testing.assert_allclose(reloaded.points(X.iloc[200:]), model.points(X.iloc[200:]), atol=1e-4)
-    np.testing.assert_allclose(reloaded.reference_, model.reference_)
+    assert reloaded.reference_.keys() == model.reference_.keys() == {"numeric", "categorical"}
+    for name, rows in model.reference_.items():
+        assert reloaded.reference_[name].dtype == rows.dtype
+        np.testing.assert_array_equal(reloaded.reference_[name], rows)
 
 
 @pytest.mark.parametrize(("column", "sign"), [("debt_to_income", 1), ("income", -1)])

@@ -15,6 +15,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_sp
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+from core.data import count_rows
 from core.persistence import ModelFileError
 from domains.medical import DiagnosisPredictor
 
@@ -374,7 +375,7 @@ def test_cross_fitted_members_each_hold_out_a_fold(patients, monkeypatch):
     tiny(n_members=3, max_epochs=1).fit(X.iloc[:120], y.iloc[:120])
     train_masks, val_masks = seen["y"][:, -3:], seen["validation"][1][:, -3:]
     # Every row trains all members but one, and validates exactly that one.
-    assert len(seen["X"]) == 120 and seen["loss"].masked_members == 3
+    assert count_rows(seen["X"]) == 120 and seen["loss"].masked_members == 3
     np.testing.assert_array_equal(train_masks.sum(axis=1), 2)
     np.testing.assert_array_equal(train_masks + val_masks, 1)
     # Folds are stratified: each holds about a third of the positives.

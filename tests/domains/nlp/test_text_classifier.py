@@ -108,6 +108,13 @@ def test_max_length_auto_covers_the_texts_and_input_length_is_longer(fitted, dat
     assert fitted.input_length_ >= fitted.encoder_config_["sequence_length"]
 
 
+def test_token_ids_reach_the_model_as_integers(fitted, data):
+    texts, _, _ = data
+    assert [(t.name, t.dtype) for t in fitted.model_.inputs] == [("token_ids", "int32")]
+    ids = fitted._transform(texts[:3])
+    assert ids.dtype == np.int32 and ids.shape == (3, fitted.input_length_)
+
+
 def test_pretrain_lowers_masked_lm_loss_and_fit_starts_from_it(data, tmp_path):
     texts, labels, _ = data
     path = tmp_path / "encoder.kdm"
