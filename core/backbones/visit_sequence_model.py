@@ -10,10 +10,10 @@ from core.layers.sparse_linear import SparseLinear
 from core.layers.tied_token_logits import TiedTokenLogits
 from core.layers.time_gap_encoding import TimeGapEncoding
 from core.layers.visit_embedding import VisitEmbedding
-from core.layers.visit_sequence_split import VisitSequenceSplit
+from core.layers.visit_mask import VisitMask
 
 VISIT_BACKBONES = ENCODER_STACKS
-SPLIT_LAYER = "split"
+MASK_LAYER = "visit_mask"
 EMBEDDING_LAYER = "visit_embedding"
 ENCODER_MODEL = "encoder"
 BODY_MODEL = "body"
@@ -92,7 +92,7 @@ def build_visit_sequence_model(
     dropout=0.1,
     **encoder_kwargs,
 ):
-    """Builds `flat row -> (visit encoder + attention pooling) + sparse linear -> logits`.
+    """Builds `visit arrays -> (visit encoder + attention pooling) + sparse linear -> logits`.
 
     A wide-and-deep model of a patient's history. The deep path embeds each
     visit as a bag of codes (`VisitEmbedding`), reads the visits with the
@@ -119,18 +119,24 @@ def build_visit_sequence_model(
         **encoder_kwargs: passed to `build_visit_encoder`.
 
     Returns:
-        A `keras.Model` from `(batch, width)` floats (the layout of
-        `VisitSequenceSplit`) to logits `(batch, 1, n_outputs)`.
+        A `keras.Model` from the named inputs of `EventSequences.arrays`:
+        `codes` int32 `(batch, num_visits, num_codes)`, `values` (with
+        `use_values`), `times` `(batch, num_visits, 2)`, `wide_ids` int32 and
+        `wide_values` `(batch, wide_slots)` (when `wide_slots > 0`), to logits
+        `(batch, 1, n_outputs)`.
     """
-    width = VisitSequenceSplit.flat_width(num_visits, num_codes, use_values, wide_slots)
-    flat = keras.Input((width,), name="visit_sequences")
-    parts = VisitSequenceSplit(num_visits, num_codes, use_values, wide_slots, name=SPLIT_LAYER)(
-        flat
-    )
+    inputs = {"codes": keras.Input((num_visits, num_codes), dtype="int32", name="codes")}
+    if use_values:
+        inputs["values"] = keras.Input((num_visits, num_codes), name="values")
+    inputs["times"] = keras.Input((num_visits, 2), name="times")
+    if wide_slots:
+        inputs["wide_ids"] = keras.Input((wide_slots,), dtype="int32", name="wide_ids")
+        inputs["wide_values"] = keras.Input((wide_slots,), name="wide_values")
+    visit_mask = VisitMask(name=MASK_LAYER)(inputs["codes"])
     embedding = VisitEmbedding(
         vocabulary_size, embedding_dim, use_values=use_values, name=EMBEDDING_LAYER
     )
-    vectors = embedding(parts["codes"], values=parts.get("values"))
+    vectors = embedding(inputs["codes"], values=inputs.get("values"))
 
     encoder = build_visit_encoder(embedding_dim, dropout=dropout, **encoder_kwargs)
     vectors_in = keras.Input((num_visits, embedding_dim), name="visit_vectors")
@@ -145,14 +151,14 @@ def build_visit_sequence_model(
     )
     body = keras.Model([vectors_in, times_in, mask_in], deep_logits, name=BODY_MODEL)
 
-    logits = body([vectors, parts["times"], parts["visit_mask"]])
+    logits = body([vectors, inputs["times"], visit_mask])
     if wide_slots:
         wide = SparseLinear(wide_features, n_outputs, name=WIDE_LAYER)(
-            parts["wide_ids"], values=parts["wide_values"]
+            inputs["wide_ids"], values=inputs["wide_values"]
         )
         logits = keras.layers.Add(name="wide_and_deep")([logits, wide])
     logits = keras.layers.Reshape((1, n_outputs), name="member")(logits)
-    return keras.Model(flat, logits, name="visit_sequence_classifier")
+    return keras.Model(inputs, logits, name="visit_sequence_classifier")
 
 
 def build_masked_code_model(embedding, encoder, num_visits, num_codes, max_predictions):
@@ -186,7 +192,7 @@ def build_masked_code_model(embedding, encoder, num_visits, num_codes, max_predi
 
 #: Where each part of a `build_visit_sequence_model` model lives.
 VISIT_SEQUENCE_MODEL_PARTS = {
-    "split": SPLIT_LAYER,
+    "visit_mask": MASK_LAYER,
     "embedding": EMBEDDING_LAYER,
     "encoder": (BODY_MODEL, ENCODER_MODEL),
     "body": BODY_MODEL,

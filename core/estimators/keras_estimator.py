@@ -27,6 +27,7 @@ from core.persistence import (
 from core.persistence.metadata import jsonable, library_versions
 from core.training import (
     WEAK_PRIVACY_EPSILON,
+    CosineSchedule,
     DifferentialPrivacy,
     StepTrainer,
     TimeBudget,
@@ -470,16 +471,20 @@ class KerasEstimator(BaseEstimator, abc.ABC):
     def _learning_rate_schedule(self, learning_rate, epochs, deadline):
         """Hook: a callback that moves the learning rate during one training run, or None.
 
-        The default keeps `learning_rate` constant (AdamW's own adaptation);
-        a task whose measurements favour a decaying schedule returns one
-        (`ImageClassifier`: `core.training.CosineSchedule`).
+        A task with the parameter `learning_rate_schedule="cosine"` gets
+        `core.training.CosineSchedule` (warm-up, then a cosine decay to zero
+        at the run's last epoch, or at the last one `max_time` leaves room
+        for); without it, or with `"constant"`, the rate stays (AdamW's own
+        adaptation).
 
         Args:
             learning_rate: the run's peak rate.
             epochs: the run's epoch limit.
             deadline: the fit's `max_time` deadline (`time.monotonic()`), or None.
         """
-        return None
+        if getattr(self, "learning_rate_schedule", "constant") != "cosine":
+            return None
+        return CosineSchedule(learning_rate, epochs, deadline=deadline)
 
     def _checkpoint(self, stage, data, early_stopping):
         directory = getattr(self, "_checkpoint_dir", None)

@@ -27,7 +27,7 @@ SHARED_PARAMETERS = {
     "intermediate_dim": _POSITIVE,
     "lstm_units": _POSITIVE,
     "hidden_units": Parameter.integers(minimum=1),
-    # Token ids reach the model as float32 values, exact up to 2**24.
+    # Token ids reach the model as int32; past 2**24 the embedding table alone takes gigabytes.
     "vocabulary_size": Parameter.integer(minimum=8, maximum=2**24),
     "dropout": _RATE,
     "n_members": _POSITIVE.or_value("auto"),
@@ -35,6 +35,8 @@ SHARED_PARAMETERS = {
     # Optimisation.
     # 0 is allowed: it freezes the weights, e.g. to check that fine-tuning starts from a file.
     "learning_rate": Parameter.number(minimum=0.0),
+    # "cosine": `core.training.CosineSchedule` (warm-up, then decay to zero at the last epoch).
+    "learning_rate_schedule": Parameter.choice(("cosine", "constant")),
     "weight_decay": Parameter.number(minimum=0.0),
     "batch_size": _POSITIVE.or_value("auto"),
     "max_epochs": _POSITIVE,

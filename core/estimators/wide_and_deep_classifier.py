@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import scipy.sparse
 
+from core.data import count_rows, take_rows
 from core.estimators.keras_classifier import KerasClassifier
 
 
@@ -180,12 +181,12 @@ def _validation_losses(model, loss, validation):
     # Called directly, in chunks: `model.predict` would trace a new function after each compile.
     predictions = np.concatenate(
         [
-            keras.ops.convert_to_numpy(model(X_val[i : i + 256], training=False))
-            for i in range(0, len(X_val), 256)
+            keras.ops.convert_to_numpy(model(take_rows(X_val, slice(i, i + 256)), training=False))
+            for i in range(0, count_rows(X_val), 256)
         ]
     )
     losses = keras.ops.convert_to_numpy(loss.call(y_val, predictions)).astype(np.float64)
-    losses = losses.reshape(len(X_val), -1).mean(axis=1)
+    losses = losses.reshape(len(y_val), -1).mean(axis=1)
     return losses * np.asarray(w_val, dtype=np.float64)
 
 

@@ -4,7 +4,9 @@ import keras
 import numpy as np
 
 
-def integrated_gradients(function, inputs, baseline, targets=None, steps=64, batch_size=4096):
+def integrated_gradients(
+    function, inputs, baseline, targets=None, steps=64, batch_size=4096, context=None
+):
     """Attributes `function(inputs)` to each input element.
 
     The path integral from `baseline` to `inputs` is computed with the
@@ -24,6 +26,11 @@ def integrated_gradients(function, inputs, baseline, targets=None, steps=64, bat
             for each row, integers of shape `(n,)`.
         steps: integration intervals; more is more exact and slower.
         batch_size: rows (examples times steps) per gradient call.
+        context: None, or arrays (a dict of them, say a model's named
+            inputs) with the rows of `inputs` that stay fixed along the path:
+            `function` then takes them as its second argument, each row
+            repeated for its path's points, their dtypes kept (ids stay
+            integers).
 
     Returns:
         Attributions with the shape of `inputs` (a list when `inputs` is one).
@@ -65,7 +72,15 @@ def integrated_gradients(function, inputs, baseline, targets=None, steps=64, bat
         with tf.GradientTape() as tape:
             for path in paths:
                 tape.watch(path)
-            values = function(paths if several else paths[0])
+            moving = paths if several else paths[0]
+            if context is None:
+                values = function(moving)
+            else:
+                fixed = keras.tree.map_structure(
+                    lambda a, rows=chunk: np.repeat(np.asarray(a)[rows], steps + 1, axis=0),
+                    context,
+                )
+                values = function(moving, fixed)
             if targets is not None:
                 chosen = np.repeat(targets[chunk], steps + 1)
                 selector = np.eye(values.shape[-1], dtype=np.float32)[chosen]

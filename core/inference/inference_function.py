@@ -63,7 +63,7 @@ class InferenceFunction:
         arrays = {name: np.zeros((n_rows, *shape), dtype) for name, (shape, dtype) in specs.items()}
         return (
             arrays
-            if isinstance(_input_structure(self._model), dict)
+            if isinstance(input_structure(self._model), dict)
             else next(iter(arrays.values()))
         )
 
@@ -76,7 +76,7 @@ class InferenceFunction:
             _quiet_retracing_warning(tf)
             specs = keras.tree.map_structure(
                 lambda t: tf.TensorSpec((None, *t.shape[1:]), t.dtype, name=t.name),
-                _input_structure(model),
+                input_structure(model),
             )
             concrete = tf.function(lambda x: model(x, training=False)).get_concrete_function(specs)
             return lambda inputs: concrete(keras.tree.map_structure(tf.constant, inputs)).numpy()
@@ -88,8 +88,15 @@ class InferenceFunction:
         return lambda inputs: keras.ops.convert_to_numpy(model(inputs, training=False))
 
 
-def _input_structure(model):
-    """The model's inputs as it is called: a dict of named inputs, or one input."""
+def input_structure(model):
+    """The model's inputs as it is called: a dict of named inputs, or one input.
+
+    Args:
+        model: a built Keras model.
+
+    Returns:
+        A dict `{name: KerasTensor}` for a model built on named inputs, else its one input.
+    """
     try:
         return model.input
     except AttributeError:  # A Sequential model answers only `inputs`.

@@ -16,7 +16,7 @@ from core.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from core.layers.transformer_decoder import TransformerDecoder
 from core.layers.transformer_encoder import TransformerEncoder
 from core.layers.visit_embedding import VisitEmbedding
-from core.layers.visit_sequence_split import VisitSequenceSplit
+from core.layers.visit_mask import VisitMask
 
 __all__ = [
     "AttentionPooling",
@@ -35,5 +35,5 @@ __all__ = [
     "TransformerDecoder",
     "TransformerEncoder",
     "VisitEmbedding",
-    "VisitSequenceSplit",
+    "VisitMask",
 ]

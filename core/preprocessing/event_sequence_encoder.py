@@ -5,8 +5,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-#: Ids reach the model as float32 values, which hold every integer exactly up to 2**24.
-MAX_EXACT_ID = 2**24
+#: Ids reach the model as int32.
+MAX_ID = 2**31 - 1
 PAD_ID = 0
 UNKNOWN_ID = 1
 MASK_ID = 2
@@ -48,22 +48,25 @@ class EventSequences:
     wide_values: np.ndarray
     events: dict | None = None
 
-    def matrix(self, wide=True):
-        """One float32 row per entity: `[codes | values | times | wide ids | wide values]`.
-
-        The layout `core.layers.VisitSequenceSplit` unpacks.
+    def arrays(self, wide=True):
+        """The named inputs of a visit-sequence model, one row per entity.
 
         Args:
-            wide: include the sparse feature blocks.
+            wide: include the sparse history features.
+
+        Returns:
+            dict: `codes` (int32), `values` (when the encoder has values),
+            `times`, and with `wide` (and wide slots) `wide_ids` (int32) and
+            `wide_values`; each as the attribute of that name.
         """
-        n = len(self.entities)
-        blocks = [self.codes.reshape(n, -1)]
+        arrays = {"codes": self.codes.astype(np.int32, copy=False)}
         if self.values is not None:
-            blocks.append(self.values.reshape(n, -1))
-        blocks.append(self.times.reshape(n, -1))
+            arrays["values"] = self.values.astype(np.float32, copy=False)
+        arrays["times"] = self.times.astype(np.float32, copy=False)
         if wide and self.wide_ids.shape[1]:
-            blocks += [self.wide_ids, self.wide_values]
-        return np.concatenate([b.astype(np.float32) for b in blocks], axis=1)
+            arrays["wide_ids"] = self.wide_ids.astype(np.int32, copy=False)
+            arrays["wide_values"] = self.wide_values.astype(np.float32, copy=False)
+        return arrays
 
 
 class EventSequenceEncoder:
@@ -109,7 +112,7 @@ class EventSequenceEncoder:
     Example:
     >>> enc = EventSequenceEncoder(max_visits=8).fit(ids, days_before, codes)
     >>> seqs = enc.transform(ids, days_before, codes)
-    >>> seqs.matrix().shape  # (n_entities, enc.flat_width)
+    >>> seqs.arrays()["codes"].shape  # (n_entities, enc.num_visits_, enc.num_codes_)
     """
 
     def __init__(
@@ -186,12 +189,11 @@ class EventSequenceEncoder:
                         )
                     self.value_stats_[str(code)] = [float(median), float(scale)]
         self._index()
-        if self.num_wide_features > MAX_EXACT_ID:
-            # The model reads ids from a float32 row, exact only below 2**24.
+        if self.num_wide_features > MAX_ID:
             raise ValueError(
                 f"The events have {len(self.vocabulary_)} distinct codes seen at least "
-                f"min_frequency={self.min_frequency} times, too many for the model's float32 "
-                f"input (at most {(MAX_EXACT_ID - len(SUMMARY_FEATURES)) // 4 - RESERVED_IDS}). "
+                f"min_frequency={self.min_frequency} times, too many for the model's int32 "
+                f"ids (at most {(MAX_ID - len(SUMMARY_FEATURES)) // 4 - RESERVED_IDS}). "
                 "Raise `min_frequency` or map codes to a coarser level."
             )
         self.num_visits_ = self.max_visits
@@ -229,12 +231,6 @@ class EventSequenceEncoder:
     def num_wide_features(self):
         """Number of sparse feature ids (see `wide_feature_names`)."""
         return 4 * self.vocabulary_size + len(SUMMARY_FEATURES)
-
-    @property
-    def flat_width(self):
-        """Width of `EventSequences.matrix()` rows."""
-        cells = self.num_visits_ * self.num_codes_
-        return cells * (2 if self.use_values_ else 1) + 2 * self.num_visits_ + 2 * self.wide_slots_
 
     def code_names(self):
         """Name of each code id: the codes, with `[PAD]`, `[UNK]` and `[MASK]` first."""

@@ -19,6 +19,7 @@ from core.backbones.visit_sequence_model import (
     visit_backbone_parts,
     visit_sequence_model_parts,
 )
+from core.data import take_rows
 from core.estimators import WideAndDeepClassifier
 from core.estimators.parameter import Parameter
 from core.explain import integrated_gradients
@@ -401,7 +402,7 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         self.sequence_encoder_, self.encoder_config_ = sequence_encoder, config
         sequences = self._sequences(table, patients, keep, days_before)
         # Pretrained embeddings and encoder seed the model (`_build_model`).
-        return sequences.matrix(wide=self.counts), None if source is None else source[2:]
+        return sequences.arrays(wide=self.counts), None if source is None else source[2:]
 
     def _fit_finished(self, rows):
         labels = rows[-1]
@@ -468,9 +469,9 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         return bool(self.counts)
 
     def _linear_features(self, model, X):
-        k = self.sequence_encoder_.wide_slots_
-        ids, values = X[:, -2 * k : -k].astype(np.int64), X[:, -k:]
-        features = visit_sequence_model_parts(model).linear_path.sparse_features(ids, values)
+        features = visit_sequence_model_parts(model).linear_path.sparse_features(
+            X["wide_ids"].astype(np.int64), X["wide_values"]
+        )
         # The per-patient summaries (events, visits, days since the last, span) stay out of
         # the linear path: they made it 0.5-1.9 AUC points worse than logistic regression on
         # the code counts alone (`python -m benchmarks.medical_sequences --set
@@ -492,24 +493,24 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         return 32 if n_rows < 2000 else 64 if n_rows < 20000 else 128
 
     # ---------------------------------------------------------- prediction
-    def _matrix(self, X, prediction_time, return_events=False):
-        """`(table, patients, keep, days_before, sequences, matrix)` for an events table."""
+    def _encoded(self, X, prediction_time, return_events=False):
+        """`(table, patients, keep, days_before, sequences, inputs)` for an events table."""
         check_is_fitted(self)
         table = self._read(X)
         patients = table.patient_index()
         keep, days_before = self._history(table, patients, prediction_time)
         sequences = self._sequences(table, patients, keep, days_before, return_events=return_events)
-        return table, patients, keep, days_before, sequences, sequences.matrix(wide=self.counts)
+        return table, patients, keep, days_before, sequences, sequences.arrays(wide=self.counts)
 
     def _transform(self, X, prediction_time=None):
-        """The model's input matrix: one row per patient, in `patient_index(X)` order.
+        """The model's named inputs: one row per patient, in `patient_index(X)` order.
 
         Args:
             X: events DataFrame.
             prediction_time: None, one time, or a Series per patient id; only
                 events at or before it are read.
         """
-        return self._matrix(X, prediction_time)[-1]
+        return self._encoded(X, prediction_time)[-1]
 
     def _aligned_truth(self, X, y, sample_weight):
         """Labels and weights matched to X's patients by id (predictions are per patient)."""
@@ -577,12 +578,12 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         """
         if level not in EXPLAIN_LEVELS:
             raise ValueError(f"`level` must be one of {EXPLAIN_LEVELS}. Received: level={level!r}")
-        table, patients, keep, days_before, sequences, matrix = self._matrix(
+        table, patients, keep, days_before, sequences, inputs = self._encoded(
             X, prediction_time, return_events=True
         )
-        logits = self._predict_raw(matrix)[:, 0, :]
+        logits = self._predict_raw(inputs)[:, 0, :]
         outputs, signs = self._explained_targets(logits, target)
-        code_attr, baseline = self._code_attributions(matrix, sequences, outputs, steps)
+        code_attr, baseline = self._code_attributions(inputs, sequences, outputs, steps)
         wide_attr = None
         if self.counts:
             wide = visit_sequence_model_parts(self.model_).linear_path
@@ -645,32 +646,33 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
             raise ValueError(f"`target` must be one of {names}. Received: target={target!r}")
         return np.full(n, names.index(target)), np.ones(n)
 
-    def _code_attributions(self, matrix, sequences, outputs, steps):
+    def _code_attributions(self, inputs, sequences, outputs, steps):
         """Deep-path attributions `(n, visits, codes)` and the baseline logits `(n, n_outputs)`."""
         parts = visit_sequence_model_parts(self.model_)
-        split, embedding, body = parts.split, parts.embedding, parts.body
+        embedding, body, visit_mask = parts.embedding, parts.body, parts.visit_mask
 
-        def scores(inputs):
-            gates, flat = inputs
-            parts = split(flat)
-            vectors = embedding(parts["codes"], values=parts.get("values"), code_gates=gates)
-            return body([vectors, parts["times"], parts["visit_mask"]], training=False)
+        def scores(gates, arrays):
+            arrays = keras.tree.map_structure(keras.ops.convert_to_tensor, arrays)
+            codes = arrays["codes"]
+            vectors = embedding(codes, values=arrays.get("values"), code_gates=gates)
+            return body([vectors, arrays["times"], visit_mask(codes)], training=False)
 
         gates = (sequences.codes != 0).astype(np.float32)
         attributions = integrated_gradients(
             scores,
-            [gates, matrix],
-            [np.zeros_like(gates), matrix],
+            gates,
+            np.zeros_like(gates),
             targets=outputs,
             steps=steps,
             batch_size=1024,
-        )[0]
+            context=inputs,
+        )
         baseline = np.concatenate(
             [
                 keras.ops.convert_to_numpy(
-                    scores([np.zeros_like(gates[i : i + 256]), matrix[i : i + 256]])
+                    scores(np.zeros_like(gates[i : i + 256]), take_rows(inputs, slice(i, i + 256)))
                 )
-                for i in range(0, len(matrix), 256)
+                for i in range(0, len(gates), 256)
             ]
         )
         if self.counts:
@@ -709,7 +711,7 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         from core.export import ExportSignature
 
         def transform(X, prediction_time=None):
-            return self._matrix(X, prediction_time)[-1]
+            return self._encoded(X, prediction_time)[-1]
 
         return ExportSignature(self.model_, transform, self._export_preprocessing())
 

@@ -21,7 +21,6 @@ from core.preprocessing.image_preprocessor import (
     scan_folder,
 )
 from core.registry import register_task
-from core.training import CosineSchedule
 
 # A cosine schedule converges in a set number of optimizer steps more than epochs: about
 # 1,000 on the 28 x 28 sets measured (`benchmarks/vision_quality.py`), with 10 to 60 epochs.
@@ -94,7 +93,6 @@ class ImageClassifier(KerasClassifier):
         "flip": Parameter.choice((None, "horizontal", "vertical", "horizontal_and_vertical")),
         "patch_size": Parameter.integer(minimum=1),
         "head_epochs": Parameter.integer(minimum=0),
-        "learning_rate_schedule": Parameter.choice(("cosine", "constant")),
         "max_epochs": Parameter.integer(minimum=1).or_value("auto"),
     }
 
@@ -295,11 +293,6 @@ class ImageClassifier(KerasClassifier):
             dropout=self.dropout,
             augmentation=augmentation,
         )
-
-    def _learning_rate_schedule(self, learning_rate, epochs, deadline):
-        if self.learning_rate_schedule == "constant":
-            return None
-        return CosineSchedule(learning_rate, epochs, deadline=deadline)
 
     def _train_model(self, X_train, y_train, sample_weight, validation, loss, data_key=None):
         """With `start_from`: the saved backbone, the head first (backbone frozen), then all."""

@@ -13,7 +13,7 @@ from core.backbones.visit_sequence_model import (
     ENCODER_MODEL,
     WIDE_LAYER,
 )
-from core.layers import VisitEmbedding, VisitSequenceSplit
+from core.layers import VisitEmbedding, VisitMask
 
 VOCABULARY, V, C, K, FEATURES = 12, 4, 3, 5, 40
 TINY = {"embedding_dim": 8, "num_layers": 1, "num_heads": 2, "intermediate_dim": 16}
@@ -29,10 +29,13 @@ def _rows(n=3, seed=0):
     codes[:, -1] = 0  # A padding visit.
     values = rng.standard_normal((n, V, C)) * (codes > 0)
     times = np.abs(rng.standard_normal((n, V, 2))) * 100
-    wide_ids = rng.integers(1, FEATURES, size=(n, K))
-    wide_values = rng.uniform(size=(n, K))
-    blocks = [codes.reshape(n, -1), values.reshape(n, -1), times.reshape(n, -1)]
-    return np.concatenate([*blocks, wide_ids, wide_values], axis=1).astype("float32")
+    return {
+        "codes": codes.astype("int32"),
+        "values": values.astype("float32"),
+        "times": times.astype("float32"),
+        "wide_ids": rng.integers(1, FEATURES, size=(n, K)).astype("int32"),
+        "wide_values": rng.uniform(size=(n, K)).astype("float32"),
+    }
 
 
 @pytest.mark.parametrize("backbone", ["transformer", "lstm"])
@@ -50,11 +53,17 @@ def test_wide_and_deep_model_starts_as_its_wide_path(backbone):
         **TINY,
     )
     rows = _rows()
-    assert model.input_shape == (None, VisitSequenceSplit.flat_width(V, C, True, K))
+    assert {t.name: (tuple(t.shape), t.dtype) for t in model.inputs} == {
+        "codes": ((None, V, C), "int32"),
+        "values": ((None, V, C), "float32"),
+        "times": ((None, V, 2), "float32"),
+        "wide_ids": ((None, K), "int32"),
+        "wide_values": ((None, K), "float32"),
+    }
     wide = model.get_layer(WIDE_LAYER)
     kernel = np.random.default_rng(1).standard_normal((FEATURES, 2))
     wide.set_coefficients(kernel, [0.5, -0.5])
-    dense = wide.sparse_features(rows[:, -2 * K : -K].astype(int), rows[:, -K:]).toarray()
+    dense = wide.sparse_features(rows["wide_ids"], rows["wide_values"]).toarray()
     logits = _np(model(rows))
     assert logits.shape == (3, 1, 2)
     # The deep path's output layer starts at zero: the logits are the wide path's.
@@ -64,16 +73,15 @@ def test_wide_and_deep_model_starts_as_its_wide_path(backbone):
 
 def test_deep_only_model_reads_codes_and_ignores_padding_visits():
     model = build_visit_sequence_model(VOCABULARY, V, C, 1, **TINY)
-    rows = _rows()[:, : V * C]
-    times = np.ones((3, V * 2), dtype="float32")
-    flat = np.concatenate([rows, times], axis=1)
+    assert [t.name for t in model.inputs] == ["codes", "times"]
+    rows = {"codes": _rows()["codes"], "times": np.ones((3, V, 2), dtype="float32")}
     deep = model.get_layer(BODY_MODEL).get_layer("deep_logits")
     deep.set_weights([np.ones_like(w) for w in deep.get_weights()])
-    out = _np(model(flat))
+    out = _np(model(rows))
     assert out.shape == (3, 1, 1) and np.all(np.isfinite(out))
     # Times of the padding visit (the last) change nothing.
-    moved = flat.copy()
-    moved[:, -2:] = 999.0
+    moved = {**rows, "times": rows["times"].copy()}
+    moved["times"][:, -1] = 999.0
     np.testing.assert_allclose(_np(model(moved)), out, atol=1e-5)
     assert isinstance(model.get_layer(EMBEDDING_LAYER), VisitEmbedding)
 
@@ -105,3 +113,8 @@ def test_masked_code_model_scores_the_vocabulary_at_masked_visits():
     assert tuple(logits.shape) == (3, 2, VOCABULARY)
     # The output layer is tied to the code embeddings: both train together.
     assert any(w is embedding.code_embeddings.embeddings for w in model.trainable_weights)
+
+
+def test_visit_mask_marks_visits_with_a_code():
+    codes = np.array([[[4, 0], [0, 0], [0, 7]]], dtype="int32")
+    np.testing.assert_array_equal(_np(VisitMask()(codes)), [[True, False, True]])

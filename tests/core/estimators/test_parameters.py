@@ -24,6 +24,7 @@ BAD_VALUES = {
     "n_members": 0,
     "min_frequency": 0,
     "learning_rate": -1e-3,
+    "learning_rate_schedule": "one-cycle",
     "max_time": 0,
     "weight_decay": float("nan"),
     "batch_size": "big",

@@ -142,7 +142,10 @@ def test_sequence_export_leaves_event_encoding_to_the_caller(exported):
     with open(folder / "sequence.onnx.json") as f:
         companion = json.load(f)
     assert companion["preprocessing_in_graph"] is False
-    assert companion["inputs"][0]["name"] == "features"
+    # One graph input per named model input; ids stay integers.
+    dtypes = {spec["name"]: spec["dtype"] for spec in companion["inputs"]}
+    assert dtypes["codes"] == dtypes["wide_ids"] == "int32"
+    assert dtypes["times"] == dtypes["wide_values"] == "float32"
     assert "fitted_state" in companion["preprocessing"]
 
 

@@ -1,11 +1,9 @@
 import json
 
-import keras
 import numpy as np
 import pandas as pd
 import pytest
 
-from core.layers import VisitSequenceSplit
 from core.preprocessing import EventSequenceEncoder
 from core.preprocessing.event_sequence_encoder import MASK_ID, SUMMARY_FEATURES, UNKNOWN_ID
 
@@ -151,28 +149,29 @@ def test_events_bookkeeping_points_at_each_events_slot():
     }
 
 
-def test_matrix_layout_is_what_the_split_layer_reads():
+def test_arrays_are_the_named_model_inputs_with_integer_ids():
     encoder = _fit(_events())
     seqs = _transform(encoder, _events())
-    matrix = seqs.matrix()
-    assert matrix.shape == (3, encoder.flat_width) and matrix.dtype == np.float32
-    split = VisitSequenceSplit(
-        encoder.num_visits_, encoder.num_codes_, use_values=True, wide_slots=encoder.wide_slots_
-    )
-    parts = {k: keras.ops.convert_to_numpy(v) for k, v in split(matrix).items()}
-    np.testing.assert_array_equal(parts["codes"], seqs.codes)
-    np.testing.assert_array_equal(parts["values"], seqs.values)
-    np.testing.assert_array_equal(parts["wide_ids"], seqs.wide_ids)
-    assert seqs.matrix(wide=False).shape[1] == encoder.flat_width - 2 * encoder.wide_slots_
+    arrays = seqs.arrays()
+    assert {name: a.dtype for name, a in arrays.items()} == {
+        "codes": np.int32,
+        "values": np.float32,
+        "times": np.float32,
+        "wide_ids": np.int32,
+        "wide_values": np.float32,
+    }
+    for name, array in arrays.items():
+        np.testing.assert_array_equal(array, getattr(seqs, name))
+    assert list(seqs.arrays(wide=False)) == ["codes", "values", "times"]
 
 
 def test_state_is_json_and_round_trips():
     encoder = _fit(_events(), max_visits=2, recent_days=50.0)
     state = json.loads(json.dumps(encoder.get_state()))
     revived = EventSequenceEncoder.from_state(state)
-    np.testing.assert_array_equal(
-        _transform(revived, _events()).matrix(), _transform(encoder, _events()).matrix()
-    )
+    revived_arrays = _transform(revived, _events()).arrays()
+    for name, array in _transform(encoder, _events()).arrays().items():
+        np.testing.assert_array_equal(revived_arrays[name], array)
 
 
 def test_without_values_and_with_unseen_codes():
@@ -184,7 +183,7 @@ def test_without_values_and_with_unseen_codes():
     new = frame.assign(code=frame["code"].replace({"A": "never seen"}))
     seqs = encoder.transform(new["patient"], new["days"], new["code"])
     assert seqs.values is None and UNKNOWN_ID in seqs.codes
-    assert seqs.matrix().shape[1] == encoder.flat_width
+    assert list(seqs.arrays()) == ["codes", "times", "wide_ids", "wide_values"]
 
 
 def test_bad_input_is_named():
@@ -197,15 +196,15 @@ def test_bad_input_is_named():
         EventSequenceEncoder(max_visits=0)
 
 
-def test_too_many_codes_for_the_float32_row_are_refused(monkeypatch):
-    # Ids travel to the model in a float32 row; past 2**24 they would silently collide.
+def test_too_many_codes_for_int32_ids_are_refused(monkeypatch):
+    # Wide feature ids (4 per code) reach the model as int32.
     import core.preprocessing.event_sequence_encoder as module
 
     frame = _events()
     n_codes = frame["code"].nunique()
     limit = 4 * (module.RESERVED_IDS + n_codes) + len(SUMMARY_FEATURES)
-    monkeypatch.setattr(module, "MAX_EXACT_ID", limit)
+    monkeypatch.setattr(module, "MAX_ID", limit)
     EventSequenceEncoder(min_frequency=1).fit(frame["patient"], frame["days"], frame["code"])
-    monkeypatch.setattr(module, "MAX_EXACT_ID", limit - 1)
+    monkeypatch.setattr(module, "MAX_ID", limit - 1)
     with pytest.raises(ValueError, match=r"distinct codes .* Raise `min_frequency`"):
         EventSequenceEncoder(min_frequency=1).fit(frame["patient"], frame["days"], frame["code"])
