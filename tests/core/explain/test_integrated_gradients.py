@@ -116,3 +116,21 @@ def test_several_inputs_move_along_one_path():
     total = attr_a.sum(axis=1) + attr_b.sum(axis=1)
     np.testing.assert_allclose(total, f([a, b]).numpy(), rtol=1e-3, atol=1e-4)
     assert attr_a.shape == a.shape and attr_b.shape == b.shape
+
+
+def test_context_arrays_stay_fixed_and_keep_their_integer_dtype():
+    # f(x) = sum(x * w[ids]): the ids select the weights and never move along the path.
+    weights = tf.constant([0.5, -2.0, 3.0, 7.0])
+    seen = []
+
+    def function(x, context):
+        seen.append(context["ids"].dtype)
+        return tf.reduce_sum(x * tf.gather(weights, context["ids"]), axis=1)
+
+    x = np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]], dtype=np.float32)
+    ids = np.array([[0, 1], [2, 3], [3, 3]], dtype=np.int32)
+    attributions = integrated_gradients(
+        function, x, np.zeros_like(x), steps=4, batch_size=10, context={"ids": ids}
+    )
+    np.testing.assert_allclose(attributions, x * weights.numpy()[ids], rtol=1e-5)
+    assert set(seen) == {np.dtype(np.int32)}  # Every batch (of 2 rows x 5 points) got integer ids.
