@@ -50,7 +50,8 @@ def run_layer_test(
     Args:
         layer_cls: The layer class under test.
         init_kwargs: dict of constructor arguments.
-        input_data: numpy array passed as the layer's first input.
+        input_data: numpy array passed as the layer's first input, or a dict
+            of named arrays for a layer that takes named inputs.
         expected_output_shape: tuple, the exact output shape.
         call_kwargs: dict of extra call arguments. Array values become extra
             model inputs in the save/load round trip.
@@ -66,7 +67,10 @@ def run_layer_test(
         The layer under test, built and called once.
     """
     call_kwargs = dict(call_kwargs or {})
-    input_data = np.asarray(input_data)
+    named = isinstance(input_data, dict)
+    input_data = (
+        {k: np.asarray(v) for k, v in input_data.items()} if named else np.asarray(input_data)
+    )
     keras.utils.set_random_seed(1337)
 
     layer = layer_cls(**init_kwargs)
@@ -98,7 +102,11 @@ def run_layer_test(
     )
 
     # Functional model saved to `.keras` and reloaded without custom_objects.
-    model_inputs = [_as_input("inputs", input_data)]
+    if named:
+        first = {name: _as_input(name, value) for name, value in input_data.items()}
+    else:
+        first = _as_input("inputs", input_data)
+    model_inputs = [first]
     model_data = [input_data]
     symbolic_kwargs = {}
     for key, value in call_kwargs.items():

@@ -4,15 +4,11 @@ import keras
 
 from core.backbones.encoder_stack import encoder_stack
 from core.backbones.model_parts import ModelParts
-from core.layers import (
-    EventHistorySplit,
-    LSTMEncoder,
-    SelectFeatures,
-    TabularEmbedding,
-)
+from core.layers import LSTMEncoder, SelectFeatures, TabularEmbedding
+from core.layers.tabular_embedding import CATEGORICAL, NUMERIC
 
 ENCODERS = ("lstm", "transformer")
-EVENTS_MODEL = "events"
+EMBEDDING_LAYER = "feature_embedding"
 HEAD_MODEL = "head"
 
 
@@ -31,7 +27,7 @@ def build_event_sequence_model(
     dropout=0.1,
     name="event_sequence_model",
 ):
-    """Builds `flat row -> (event tokens, gaps, mask) -> head -> logits`.
+    """Builds `event arrays -> (event tokens, gaps, mask) -> head -> logits`.
 
     Every event (the `window` preceding ones and the current one, last) is
     embedded column by column with one shared `TabularEmbedding`, projected
@@ -58,23 +54,34 @@ def build_event_sequence_model(
         name: model name.
 
     Returns:
-        A `keras.Model` from `(batch, F + window * (F + 2))` floats, F =
-        `2 * num_numeric + len(categorical_cardinalities)`, to logits
-        `(batch, 1, n_outputs)` (one ensemble member).
+        A `keras.Model` from named inputs, each with `steps = window + 1`
+        events, the preceding ones oldest first and the current one last:
+        `"numeric"` `(batch, steps, 2 * num_numeric)` floats and
+        `"categorical"` `(batch, steps, n_categorical)` int32 codes (as
+        `TabularPreprocessor` gives them per event, each only when it has
+        columns), `"gaps"` `(batch, steps, 1)` (log1p hours before the current
+        event; 0 for it) and `"present"` `(batch, steps)` booleans (False for
+        history slots without an event); to logits `(batch, 1, n_outputs)`
+        (one ensemble member).
     """
     if encoder not in ENCODERS:
         raise ValueError(f"`encoder` must be one of {ENCODERS}. Received: encoder={encoder!r}")
-    n_features = 2 * num_numeric + len(categorical_cardinalities)
     n_tokens = num_numeric + len(categorical_cardinalities)
     steps = window + 1
 
-    features = keras.Input((n_features + window * (n_features + 2),), name="features")
-    events, gaps, mask = EventHistorySplit(n_features, window, name="split_history")(features)
+    inputs = {}
+    if num_numeric:
+        inputs[NUMERIC] = keras.Input((steps, 2 * num_numeric), name=NUMERIC)
+    if categorical_cardinalities:
+        inputs[CATEGORICAL] = keras.Input(
+            (steps, len(categorical_cardinalities)), dtype="int32", name=CATEGORICAL
+        )
+    inputs["gaps"] = keras.Input((steps, 1), name="gaps")
+    inputs["present"] = keras.Input((steps,), dtype="bool", name="present")
     embedding = TabularEmbedding(
-        num_numeric, list(categorical_cardinalities), embedding_dim, name="feature_embedding"
+        num_numeric, list(categorical_cardinalities), embedding_dim, name=EMBEDDING_LAYER
     )
-    tokens = keras.layers.TimeDistributed(embedding, name="event_embedding")(events)
-    events_model = keras.Model(features, [tokens, gaps, mask], name=EVENTS_MODEL)
+    tokens = embedding({name: inputs[name] for name in (NUMERIC, CATEGORICAL) if name in inputs})
 
     tokens_in = keras.Input((steps, n_tokens, embedding_dim), name="event_tokens")
     gaps_in = keras.Input((steps, 1), name="gaps")
@@ -110,11 +117,11 @@ def build_event_sequence_model(
     logits = keras.layers.Add(name="logits")([wide, deep])
     logits = keras.layers.Reshape((1, n_outputs), name="member")(logits)
     head = keras.Model([tokens_in, gaps_in, mask_in], logits, name=HEAD_MODEL)
-    return keras.Model(features, head(events_model(features)), name=name)
+    return keras.Model(inputs, head([tokens, inputs["gaps"], inputs["present"]]), name=name)
 
 
 #: Where each part of a `build_event_sequence_model` model lives.
-EVENT_SEQUENCE_MODEL_PARTS = {"events": EVENTS_MODEL, "head": HEAD_MODEL}
+EVENT_SEQUENCE_MODEL_PARTS = {"embedding": EMBEDDING_LAYER, "head": HEAD_MODEL}
 
 
 def event_sequence_model_parts(model):

@@ -2,7 +2,6 @@
 
 from core.layers.attention_pooling import AttentionPooling
 from core.layers.drop_mask import DropMask
-from core.layers.event_history_split import EventHistorySplit
 from core.layers.lstm_encoder import LSTMEncoder
 from core.layers.monotone_feature_effects import MonotoneFeatureEffects
 from core.layers.patch_embedding import PatchEmbedding
@@ -21,7 +20,6 @@ from core.layers.visit_mask import VisitMask
 __all__ = [
     "AttentionPooling",
     "DropMask",
-    "EventHistorySplit",
     "LSTMEncoder",
     "MonotoneFeatureEffects",
     "PatchEmbedding",

@@ -22,9 +22,7 @@ class TabularEmbedding(keras.layers.Layer):
     Numeric values are expected to be imputed and scaled already, missing
     indicators are 0/1, and category code 0 means missing, 1 unknown or rare
     and 2.. the known categories. Any code outside `[0, cardinality)` is
-    looked up in the unknown slot 1. One float matrix packing the blocks side
-    by side, `[values | missing indicators | codes]`, is also accepted (codes
-    as floats; NaN is unknown), for models that read one matrix.
+    looked up in the unknown slot 1.
 
     Numeric column `f` becomes `x_f * W_f + b_f + missing_f * M_f`; categorical
     column `j` becomes the row of its own embedding table for the code plus a
@@ -41,9 +39,10 @@ class TabularEmbedding(keras.layers.Layer):
 
     Call arguments:
         inputs: dict `{"numeric": (batch, 2 * num_numeric) floats,
-            "categorical": (batch, len(categorical_cardinalities)) ints}`,
-            or the packed float tensor
-            `(batch, 2 * num_numeric + len(categorical_cardinalities))`.
+            "categorical": (batch, len(categorical_cardinalities)) ints}`.
+            Axes between the batch and the columns (the events of a
+            sequence, say) are kept: `(batch, steps, width)` inputs give
+            `(batch, steps, num_features, embedding_dim)` tokens.
 
     Returns:
         Float tensor of shape `(batch, num_features, embedding_dim)` with
@@ -99,43 +98,32 @@ class TabularEmbedding(keras.layers.Layer):
         self.embedding_dim = int(embedding_dim)
         self.num_categorical = len(self.categorical_cardinalities)
         self.num_features = self.num_numeric + self.num_categorical
-        self.input_dim = 2 * self.num_numeric + self.num_categorical
         # Start of each column's rows in the flat categorical table.
         self._offsets = [0]
         for cardinality in self.categorical_cardinalities[:-1]:
             self._offsets.append(self._offsets[-1] + cardinality)
-
-    @property
-    def input_dtype(self):
-        # Keep inputs in float32 even under a float16 or bfloat16 policy, which
-        # would round categorical codes above 2048 (float16) or 256 (bfloat16).
-        # `call` casts the numeric block to the compute dtype itself.
-        return "float32"
 
     def _uniform(self):
         scale = 1.0 / math.sqrt(self.embedding_dim)
         return keras.initializers.RandomUniform(-scale, scale)
 
     def build(self, input_shape):
-        if isinstance(input_shape, dict):
-            expected = {NUMERIC: 2 * self.num_numeric, CATEGORICAL: self.num_categorical}
-            received = {name: shape[-1] for name, shape in input_shape.items()}
-            wanted = {name: width for name, width in expected.items() if width}
-            if set(received) != set(wanted) or any(
-                received[name] not in (None, width) for name, width in wanted.items()
-            ):
-                raise ValueError(
-                    f"`TabularEmbedding` expects inputs {wanted} (name: columns; "
-                    f"num_numeric={self.num_numeric} values and missing indicators, "
-                    f"{self.num_categorical} categorical codes). "
-                    f"Received: input_shape={input_shape}"
-                )
-        elif input_shape[-1] is not None and input_shape[-1] != self.input_dim:
+        expected = {NUMERIC: 2 * self.num_numeric, CATEGORICAL: self.num_categorical}
+        wanted = {name: width for name, width in expected.items() if width}
+        received = (
+            {name: shape[-1] for name, shape in input_shape.items()}
+            if isinstance(input_shape, dict)
+            else None
+        )
+        if (
+            received is None
+            or set(received) != set(wanted)
+            or any(received[name] not in (None, width) for name, width in wanted.items())
+        ):
             raise ValueError(
-                f"`TabularEmbedding` expects inputs with {self.input_dim} columns "
-                f"(2 * num_numeric={2 * self.num_numeric} numeric values and missing "
-                f"indicators + {self.num_categorical} categorical codes). "
-                f"Received: input_shape={input_shape}"
+                f"`TabularEmbedding` expects a dict of inputs {wanted} (name: columns; "
+                f"num_numeric={self.num_numeric} values and missing indicators, "
+                f"{self.num_categorical} categorical codes). Received: input_shape={input_shape}"
             )
         dim = self.embedding_dim
         if self.num_numeric:
@@ -169,43 +157,31 @@ class TabularEmbedding(keras.layers.Layer):
     def call(self, inputs):
         tokens = []
         n = self.num_numeric
-        if isinstance(inputs, dict):
-            numeric, codes = inputs.get(NUMERIC), inputs.get(CATEGORICAL)
-        else:
-            numeric, codes = inputs[:, : 2 * n], inputs[:, 2 * n :]
+        numeric, codes = inputs.get(NUMERIC), inputs.get(CATEGORICAL)
         if n:
-            values = ops.cast(numeric[:, :n], self.compute_dtype)
-            missing = ops.cast(numeric[:, n : 2 * n], self.compute_dtype)
+            values = ops.cast(numeric[..., :n], self.compute_dtype)
+            missing = ops.cast(numeric[..., n : 2 * n], self.compute_dtype)
             tokens.append(
-                values[:, :, None] * self.numeric_kernel
+                values[..., None] * self.numeric_kernel
                 + self.numeric_bias
-                + missing[:, :, None] * self.missing_embeddings
+                + missing[..., None] * self.missing_embeddings
             )
         if self.num_categorical:
-            if "int" in str(codes.dtype):
-                codes = ops.cast(codes, "int32")
-                cardinalities = ops.convert_to_tensor(self.categorical_cardinalities, "int32")
-                valid = ops.logical_and(ops.greater_equal(codes, 0), ops.less(codes, cardinalities))
-                codes = ops.where(valid, codes, 1)
-            else:  # Packed float codes.
-                codes = ops.round(ops.cast(codes, "float32"))
-                cardinalities = ops.convert_to_tensor(self.categorical_cardinalities, "float32")
-                # NaN fails both comparisons, so it also lands in the unknown slot.
-                valid = ops.logical_and(
-                    ops.greater_equal(codes, 0.0), ops.less(codes, cardinalities)
-                )
-                codes = ops.cast(ops.where(valid, codes, 1.0), "int32")
+            codes = ops.cast(codes, "int32")
+            cardinalities = ops.convert_to_tensor(self.categorical_cardinalities, "int32")
+            valid = ops.logical_and(ops.greater_equal(codes, 0), ops.less(codes, cardinalities))
+            codes = ops.where(valid, codes, 1)
             indices = codes + ops.convert_to_tensor(self._offsets, "int32")
             embedded = ops.take(self.categorical_embeddings, indices, axis=0)
             tokens.append(embedded + self.categorical_bias)
         if len(tokens) == 1:
             return tokens[0]
-        return ops.concatenate(tokens, axis=1)
+        return ops.concatenate(tokens, axis=-2)
 
     def compute_output_shape(self, input_shape):
         if isinstance(input_shape, dict):
             input_shape = next(iter(input_shape.values()))
-        return (input_shape[0], self.num_features, self.embedding_dim)
+        return (*input_shape[:-1], self.num_features, self.embedding_dim)
 
     def get_config(self):
         config = super().get_config()

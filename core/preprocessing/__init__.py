@@ -6,7 +6,6 @@ from core.preprocessing.tabular_preprocessor import (
     CATEGORICAL_INPUT,
     NUMERIC_INPUT,
     TabularPreprocessor,
-    packed,
 )
 from core.preprocessing.word_piece_tokenizer import WordPieceTokenizer
 
@@ -18,5 +17,4 @@ __all__ = [
     "ImagePreprocessor",
     "TabularPreprocessor",
     "WordPieceTokenizer",
-    "packed",
 ]

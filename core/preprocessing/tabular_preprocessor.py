@@ -134,11 +134,6 @@ class TabularPreprocessor:
         return [len(v) + RESERVED_CODES for v in self.vocabularies_]
 
     @property
-    def n_output_features_(self):
-        """Columns of `packed(transform(X))`."""
-        return 2 * len(self.numeric_columns_) + len(self.categorical_columns_)
-
-    @property
     def output_widths_(self):
         """`{array name: (columns, dtype)}` of what `transform` returns (blocks with columns)."""
         widths = {
@@ -295,10 +290,6 @@ class TabularPreprocessor:
             base[CATEGORICAL_INPUT][0, j] = RESERVED_CODES if vocabulary else UNKNOWN_CODE
         return base
 
-    def output_columns(self):
-        """For each column of `packed(transform(X))`, the input column it comes from."""
-        return self.numeric_columns_ * 2 + self.categorical_columns_
-
     # ---------------------------------------------------------------- state
     def get_state(self):
         """Returns the fitted state as a JSON-serialisable dict."""
@@ -339,26 +330,6 @@ class TabularPreprocessor:
         ]
         order = {name: i for i, name in enumerate(self.feature_names_in_)}
         return sorted(schema, key=lambda item: order[item["name"]])
-
-
-def packed(arrays):
-    """The arrays of `TabularPreprocessor.transform` side by side in one float32 matrix.
-
-    For models that still read one matrix (`[numeric | categorical codes]`);
-    codes are exact in float32 (at most `max_categories` + 2 of them).
-
-    Args:
-        arrays: dict as `transform` returns it.
-
-    Returns:
-        float32 array `(n, 2 * n_numeric + n_categorical)`.
-    """
-    blocks = [
-        arrays[name].astype(np.float32, copy=False)
-        for name in (NUMERIC_INPUT, CATEGORICAL_INPUT)
-        if name in arrays
-    ]
-    return np.hstack(blocks)
 
 
 def _check_frame(X, name, allow_empty=False):

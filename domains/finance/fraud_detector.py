@@ -8,11 +8,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from core.backbones import ENCODERS, build_event_sequence_model
 from core.backbones.event_sequence_model import event_sequence_model_parts
+from core.data import count_rows, take_rows
 from core.data.time_values import parse_times
 from core.estimators import KerasClassifier
 from core.estimators.parameter import Parameter
 from core.explain import integrated_gradients
-from core.preprocessing import TabularPreprocessor, packed
+from core.preprocessing import CATEGORICAL_INPUT, NUMERIC_INPUT, TabularPreprocessor
 from core.registry import register_task
 from domains.finance.reports import (
     average_precision,
@@ -131,13 +132,11 @@ class FraudDetector(KerasClassifier):
     def _fit_inputs(self, rows, rng):
         accounts, times, features = rows
         self.preprocessor_ = TabularPreprocessor(min_frequency=self.min_frequency).fit(features)
-        return self._with_history(
-            packed(self.preprocessor_.transform(features)), accounts, times
-        ), None
+        return self._with_history(self.preprocessor_.transform(features), accounts, times), None
 
-    def _train(self, flat, y_encoded, stratify, weights, rng, rows=None, start=None):
+    def _train(self, inputs, y_encoded, stratify, weights, rng, rows=None, start=None):
         """The out-of-time scheme: the latest transactions are held out."""
-        self._train_out_of_time(flat, y_encoded, stratify, weights, rows[1], start)
+        self._train_out_of_time(inputs, y_encoded, stratify, weights, rows[1], start)
 
     def _build_model(self, start=None):
         pre = self.preprocessor_
@@ -222,15 +221,27 @@ class FraudDetector(KerasClassifier):
         features.columns = [str(c) for c in features.columns]
         return accounts, times, features
 
-    def _with_history(self, matrix, accounts, times):
-        """Appends to each row the features, time gaps and presence of its account's history.
+    def _with_history(self, arrays, accounts, times):
+        """Each transaction with the preceding ones of its account: the model's named inputs.
 
-        Rows are ordered by account, then time (ties by input order); slot j
-        of a row's history holds the (window - j)-th preceding transaction.
+        Rows are ordered by account, then time (ties by input order). Every
+        array of `arrays` (one row per transaction) becomes `(n, window + 1,
+        width)`: history slot j holds the (window - j)-th preceding
+        transaction, the current one is last. `gaps` holds log1p of the hours
+        back to each (0 for the current one), `present` whether the slot has
+        a transaction.
         """
-        n, width, window = len(matrix), matrix.shape[1], int(self.window)
-        out = np.zeros((n, width + window * (width + 2)), dtype=np.float32)
-        out[:, :width] = matrix
+        n, window = count_rows(arrays), int(self.window)
+        steps = window + 1
+        out = {
+            name: np.zeros((n, steps, array.shape[1]), dtype=array.dtype)
+            for name, array in arrays.items()
+        }
+        out["gaps"] = np.zeros((n, steps, 1), dtype=np.float32)
+        out["present"] = np.zeros((n, steps), dtype=bool)
+        for name, array in arrays.items():
+            out[name][:, -1] = array
+        out["present"][:, -1] = True
         if window == 0:
             return out
         order = np.lexsort((np.arange(n), times, accounts))
@@ -242,23 +253,23 @@ class FraudDetector(KerasClassifier):
             back = window - slot
             has = position >= back
             rows, previous = order[has], order[np.flatnonzero(has) - back]
-            start = width + slot * width
-            out[rows, start : start + width] = matrix[previous]
+            for name, array in arrays.items():
+                out[name][rows, slot] = array[previous]
             hours = np.maximum(times[rows] - times[previous], 0.0) / 3600.0
-            out[rows, width + window * width + slot] = np.log1p(hours)
-            out[rows, width + window * width + window + slot] = 1.0
+            out["gaps"][rows, slot, 0] = np.log1p(hours)
+            out["present"][rows, slot] = True
         return out
 
     def _transform(self, X, history=None):
-        """Flat model input for X's rows, in X's order, with history from X and `history`."""
+        """Model inputs for X's rows, in X's order, with history from X and `history`."""
         accounts, times, features = self._split_columns(X)
         if history is not None:
             h_accounts, h_times, h_features = self._split_columns(history, name="history")
             accounts = np.concatenate([h_accounts, accounts])
             times = np.concatenate([h_times, times])
             features = pd.concat([h_features, features], ignore_index=True)
-        flat = self._with_history(packed(self.preprocessor_.transform(features)), accounts, times)
-        return flat if history is None else flat[len(history) :]
+        inputs = self._with_history(self.preprocessor_.transform(features), accounts, times)
+        return inputs if history is None else take_rows(inputs, slice(len(history), None))
 
     # ---------------------------------------------------------- prediction
     def report(self, X, y, k=10, max_fpr=0.01, history=None):
@@ -319,19 +330,18 @@ class FraudDetector(KerasClassifier):
             before the calibration map.
         """
         check_is_fitted(self)
-        flat = self._transform(X, history)
+        inputs = self._transform(X, history)
         parts = event_sequence_model_parts(self.model_)
-        tokens, gaps, mask = parts.events(flat)
-        baseline_row = packed(self.preprocessor_.baseline())
-        base_flat = self._with_history(baseline_row, np.array(["reference"]), np.zeros(1))
-        base_tokens = np.asarray(parts.events(base_flat)[0])
-        head = parts.head
-        mask = np.asarray(mask, dtype=np.float32)
-        reference_tokens = np.broadcast_to(base_tokens[:, -1:], tokens.shape)
+        embedding, head = parts.embedding, parts.head
+        tokens = np.asarray(embedding(self._event_features(inputs)))
+        # The reference transaction's tokens in every present slot of each row.
+        base_tokens = np.asarray(embedding(self._event_features(self.preprocessor_.baseline())))
+        reference_tokens = np.broadcast_to(base_tokens[:, None], tokens.shape)
+        gaps, mask = inputs["gaps"], inputs["present"].astype(np.float32)
         attributions = integrated_gradients(
-            lambda inputs: self._fraud_probability(head, inputs),
-            [np.asarray(tokens), np.asarray(gaps), mask],
-            [reference_tokens, np.asarray(gaps), mask],
+            lambda moving: self._fraud_probability(head, moving),
+            [tokens, gaps, mask],
+            [reference_tokens, gaps, mask],
             steps=steps,
         )[0].sum(axis=-1)
         names = self.preprocessor_.numeric_columns_ + self.preprocessor_.categorical_columns_
@@ -341,6 +351,11 @@ class FraudDetector(KerasClassifier):
         reference = self._fraud_probability(head, [reference_tokens, np.asarray(gaps), mask])
         frame.attrs["baseline"] = np.asarray(reference).tolist()
         return frame
+
+    @staticmethod
+    def _event_features(arrays):
+        """The preprocessed transaction columns of the model's inputs, for its embedding."""
+        return {name: arrays[name] for name in (NUMERIC_INPUT, CATEGORICAL_INPUT) if name in arrays}
 
     @staticmethod
     def _fraud_probability(head, inputs):

@@ -83,12 +83,16 @@ def test_history_window_reaches_back(detector, transactions):
     frame, _, train = transactions
     rows = frame[train]
     account_rows = rows[rows["account_id"] == rows["account_id"].iloc[0]]
-    flat = detector._transform(account_rows)
-    width = detector.preprocessor_.n_output_features_
-    present = flat[:, width + 8 * width + 8 :]
+    inputs = detector._transform(account_rows)
+    assert inputs["categorical"].dtype == np.int32 and inputs["present"].dtype == bool
+    assert inputs["numeric"].shape[:2] == inputs["present"].shape == (len(account_rows), 9)
+    present = inputs["present"][:, :-1]  # History slots; the current transaction is last.
     order = np.argsort(pd.to_datetime(account_rows["timestamp"]).to_numpy(), kind="stable")
     # The k-th transaction of an account has min(k, window) predecessors.
     np.testing.assert_array_equal(present[order].sum(axis=1), np.minimum(np.arange(len(order)), 8))
+    # Its last history slot holds the transaction just before it, columns and codes alike.
+    for name in ("numeric", "categorical"):
+        np.testing.assert_array_equal(inputs[name][order[1:], -2], inputs[name][order[:-1], -1])
 
 
 def test_save_load_and_report(detector, transactions, tmp_path):
