@@ -24,6 +24,7 @@ def tiny(**params):
         intermediate_dim=32,
         dropout=0.0,
         learning_rate=1e-2,
+        learning_rate_schedule="constant",  # What the behaviour checks below were sized for.
         max_epochs=25,
         patience=25,
         random_state=0,
@@ -138,3 +139,18 @@ def test_bad_inputs_name_the_problem(generator):
         tiny().fit([])
     with pytest.raises(ValueError, match="`max_length` must be"):
         tiny(max_length=2).fit(["the cat"])
+
+
+def test_the_cosine_schedule_warms_up_then_anneals_to_the_last_epoch():
+    from core.training import CosineSchedule
+
+    cosine = TextGenerator(learning_rate_schedule="cosine")
+    schedule = cosine._learning_rate_schedule(2e-3, 20, None)
+    assert isinstance(schedule, CosineSchedule)
+    assert (schedule.peak, schedule.horizon) == (2e-3, 20)
+    assert TextGenerator()._learning_rate_schedule(1, 5, None) is None  # Constant by default.
+    model = tiny(learning_rate_schedule="cosine", max_epochs=3, patience=3, validation_fraction=0.0)
+    model.fit(corpus(64))
+    # The last batch starts late in epoch 3 of 3: the rate has fallen most of the way to zero.
+    assert model.n_epochs_ == 3
+    assert float(model.model_.optimizer.learning_rate.numpy()) < 0.2 * model.learning_rate
