@@ -19,7 +19,9 @@ is not exactly such a zip:
   `MAX_MODEL_EXPANSION` (100) times the archive's size or 64 MiB, whichever is
   larger. Members are inflated no further than their declared size, so these
   caps bound the memory a file can claim;
-- a format version newer than `FORMAT_VERSION`, with both versions named;
+- a format version newer than `FORMAT_VERSION`, with both versions named, or
+  older than `OLDEST_FORMAT_VERSION` (version 1 models took one packed float
+  matrix; from version 2 they take named inputs with integer ids);
 - a `model.keras` or `state.json` whose SHA-256 differs from the digest recorded
   in `metadata.json`: a truncated, corrupted or edited file.
 
@@ -44,7 +46,9 @@ import keras
 from core.persistence.atomic_file import atomic_write
 
 FORMAT_NAME = "keras-domains-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Version 1 models read one packed float matrix; nothing since can feed them.
+OLDEST_FORMAT_VERSION = 2
 MODEL_MEMBER = "model.keras"
 STATE_MEMBER = "state.json"
 METADATA_MEMBER = "metadata.json"
@@ -181,6 +185,13 @@ def read_archive(path):
         raise ModelFileError(
             f"{path!r} has an invalid format version: expected an integer from 1 to "
             f"{FORMAT_VERSION}. Received: format_version={version!r}"
+        )
+    if version < OLDEST_FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path!r} was saved in model file format version {version} by an earlier "
+            f"keras-domains, whose models took one packed float matrix; this keras-domains "
+            f"reads format versions {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION} (models with "
+            "named inputs). Fit the model again, or load it with the release that saved it."
         )
     if version > FORMAT_VERSION:
         raise ModelFileError(

@@ -203,6 +203,19 @@ def test_newer_format_version(archive):
     assert read_archive(archive)[1] == STATE
 
 
+def test_a_version_1_file_of_packed_input_models_is_refused_with_the_way_out(archive):
+    members = _members(archive)
+    metadata = json.loads(members["metadata.json"])
+    metadata["format_version"] = 1
+    members["metadata.json"] = json.dumps(metadata).encode()
+    _write_zip(archive, members)
+    with pytest.raises(
+        ModelFileError,
+        match=r"format version 1 .*packed.*reads format versions 2 to 2.*Fit the model again",
+    ):
+        read_archive(archive)
+
+
 @pytest.mark.parametrize("version", [0, -1, "2", 1.0, True, None])
 def test_invalid_format_version(archive, version):
     members = _members(archive)
