@@ -540,9 +540,10 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
     def _logits(self, X, **context):
         """The model's logits `(n, n_members, n_outputs)` for raw input.
 
-        The hook a task overrides when its input is not one matrix from
-        `_transform` (files read in chunks, images from folders). It must
-        not change the estimator: prediction runs from many threads at once.
+        The hook a task overrides when its input does not go through
+        `_transform` in one piece (files read in chunks, images from
+        folders). It must not change the estimator: prediction runs from many
+        threads at once.
 
         Args:
             X: raw input, as for `fit`.

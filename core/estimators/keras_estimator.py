@@ -54,7 +54,8 @@ _OPTION_DEFAULTS = {
 class KerasEstimator(BaseEstimator, abc.ABC):
     """Training, fast inference, pickling and one-file persistence for a Keras model.
 
-    Subclasses implement the task: they turn raw input into a float matrix
+    Subclasses implement the task: they turn raw input into the model's
+    input, one array or a dict of named arrays with integer ids
     (`_transform`), build the Keras model (`_build_model`), and say what must
     be saved besides the model (`_get_fitted_state` / `_set_fitted_state`).
     This class runs the training loop (seeding, validation split, early
