@@ -27,6 +27,8 @@ class InferenceFunction:
     def __init__(self, model):
         self._model = model
         self._call = None
+        # Read once here, not on every (one-row) call.
+        self._dtypes = {tensor.name: tensor.dtype for tensor in model.inputs}
 
     def __call__(self, inputs):
         """Runs the model in inference mode, in chunks of `INFERENCE_CHUNK` rows.
@@ -53,9 +55,10 @@ class InferenceFunction:
 
     def _typed(self, inputs):
         if isinstance(inputs, dict):
-            dtypes = {tensor.name: tensor.dtype for tensor in self._model.inputs}
-            return {name: np.asarray(inputs[name], dtype=dtypes[name]) for name in dtypes}
-        return np.asarray(inputs, dtype=self._model.inputs[0].dtype)
+            return {
+                name: np.asarray(inputs[name], dtype=dtype) for name, dtype in self._dtypes.items()
+            }
+        return np.asarray(inputs, dtype=next(iter(self._dtypes.values())))
 
     def zeros(self, n_rows=1):
         """An all-zero input of `n_rows` rows in the model's input structure (for warm-up)."""
