@@ -257,8 +257,7 @@ class TabularClassifier(KerasClassifier):
     def _encode_rows(self, frame, target, class_weights):
         """`(inputs, targets, weights)` of rows read from a file: named arrays, float32 arrays."""
         if len(frame) == 0:
-            widths = self.preprocessor_.output_widths_
-            empty = {name: np.zeros((0, width), dtype) for name, (width, dtype) in widths.items()}
+            empty = self.preprocessor_.empty(0)
             return empty, np.zeros((0, 1), np.float32), np.zeros(0, np.float32)
         codes = pd.Index(self.classes_).get_indexer(frame[target])
         if (codes < 0).any():

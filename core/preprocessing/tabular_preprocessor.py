@@ -142,11 +142,10 @@ class TabularPreprocessor:
         }
         return {name: spec for name, spec in widths.items() if spec[0]}
 
-    def _empty(self, n_rows):
-        return {
-            name: np.empty((n_rows, width), dtype)
-            for name, (width, dtype) in self.output_widths_.items()
-        }
+    def empty(self, n_rows):
+        """Uninitialised arrays of `n_rows` rows in the layout `transform` returns."""
+        widths = self.output_widths_
+        return {name: np.empty((n_rows, width), dtype) for name, (width, dtype) in widths.items()}
 
     def transform(self, X):
         """Encodes a DataFrame with the columns seen at fit time.
@@ -172,7 +171,7 @@ class TabularPreprocessor:
             encoded = self._transform_small(X, positions)
             if encoded is not None:
                 return encoded
-        out = self._empty(len(X))
+        out = self.empty(len(X))
         if self.numeric_columns_:
             self._encode_numeric(self._numeric_block(X), out[NUMERIC_INPUT])
         for j, (name, vocabulary) in enumerate(
@@ -220,7 +219,7 @@ class TabularPreprocessor:
 
     def _encode_values(self, values):
         """Encodes an object array whose columns are `feature_names_in_`, or returns None."""
-        out = self._empty(len(values))
+        out = self.empty(len(values))
         if self.numeric_columns_:
             try:
                 numeric = values[:, self._numeric_positions].astype(np.float64)
