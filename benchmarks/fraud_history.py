@@ -9,7 +9,7 @@ an account still see the account's earlier ones.
 Models, all scored on the same test rows:
 
 - FraudDetector with history: `window=16` (`--window`), LSTM encoder
-  (`--encoder transformer` for the transformer), other parameters default
+  (`--backbone transformer` for the transformer), other parameters default
   (override with `--set key=value`).
 - FraudDetector without history: the same with `window=0`, so each row is read alone.
 - HGB current row: HistGradientBoostingClassifier (default settings, native
@@ -31,8 +31,8 @@ Target: FraudDetector with history has a higher mean AUPRC than without.
 
 Run from the repository root:
 
-    python -m benchmarks.fraud_history [--seeds 3] [--encoder transformer]
-        [--window 16] [--set units=64] [--json out.json]
+    python -m benchmarks.fraud_history [--seeds 3] [--backbone transformer]
+        [--window 16] [--set encoder_units=64] [--json out.json]
 """
 
 import os
@@ -145,8 +145,8 @@ def fit_hgb(df, train, seed, columns, args):
 
 
 def run(df, train, args, params):
-    with_history = {**params, "window": args.window, "encoder": args.encoder}
-    without_history = {**params, "window": 0, "encoder": args.encoder}
+    with_history = {**params, "window": args.window, "backbone": args.backbone}
+    without_history = {**params, "window": 0, "backbone": args.backbone}
     fits = {
         "FD history": lambda seed: fit_detector(df, train, seed, with_history, args),
         "FD no history": lambda seed: fit_detector(df, train, seed, without_history, args),
@@ -192,9 +192,9 @@ def run(df, train, args, params):
 # ------------------------------------------------------------------- output
 def label(model_name, args):
     if model_name == "FD history":
-        return f"FraudDetector {args.encoder}, window {args.window}"
+        return f"FraudDetector {args.backbone}, window {args.window}"
     if model_name == "FD no history":
-        return f"FraudDetector {args.encoder}, window 0"
+        return f"FraudDetector {args.backbone}, window 0"
     return model_name
 
 
@@ -261,7 +261,7 @@ def print_verdict(result, params, args):
 
 # ---------------------------------------------------------------------- CLI
 def _parse_set(items):
-    reserved = {"random_state": "--seed/--seeds", "window": "--window", "encoder": "--encoder"}
+    reserved = {"random_state": "--seed/--seeds", "window": "--window", "backbone": "--backbone"}
     return parse_settings(items, FraudDetector, reserved=reserved)
 
 
@@ -275,7 +275,7 @@ def parse_args(argv=None):
         "--window", type=int, default=16, help="history length of the history model (default 16)"
     )
     parser.add_argument(
-        "--encoder",
+        "--backbone",
         choices=("lstm", "transformer"),
         default="lstm",
         help="FraudDetector sequence encoder (default lstm)",
@@ -301,7 +301,7 @@ def parse_args(argv=None):
         default=[],
         metavar="KEY=VALUE",
         help="FraudDetector parameter for both FraudDetector models, value parsed as JSON "
-        "(repeatable), e.g. --set units=64 --set dropout=0.2",
+        "(repeatable), e.g. --set encoder_units=64 --set dropout=0.2",
     )
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     args = parser.parse_args(argv)
@@ -322,7 +322,7 @@ def main(argv=None):
     args = parse_args(argv)
     params = _parse_set(args.overrides)
     try:  # Fail before any fitting.
-        FraudDetector(**params, window=args.window, encoder=args.encoder)._check_params()
+        FraudDetector(**params, window=args.window, backbone=args.backbone)._check_params()
     except (TypeError, ValueError) as error:
         raise SystemExit(f"Invalid FraudDetector parameters: {error}") from None
     started = time.perf_counter()
@@ -339,7 +339,7 @@ def main(argv=None):
             "benchmark": "fraud_history",
             "params": params,
             "window": args.window,
-            "encoder": args.encoder,
+            "backbone": args.backbone,
             "k": args.k,
             "max_fpr": args.max_fpr,
             "train_rows": int(train.sum()),

@@ -201,6 +201,9 @@ def run_corpus(name, texts, args):
         "best_epoch": int(np.argmin(generator.history_["val_loss"])) + 1
         if "val_loss" in generator.history_
         else None,
+        "validation_perplexity_by_epoch": [
+            float(np.exp(v)) for v in generator.history_.get("val_loss", [])
+        ],
         "perplexity": {
             "TextGenerator": generator.perplexity(held_out),
             f"Kneser-Ney {args.order}-gram": kn.perplexity(held_out_ids),

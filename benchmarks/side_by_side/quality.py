@@ -287,7 +287,7 @@ def _fraud(seed):
 
     args = fraud_history.parse_args([])
     df, train = fraud_history.load_transactions()
-    params = {"window": args.window, "encoder": args.encoder}
+    params = {"window": args.window, "backbone": args.backbone}
     results = {
         "FraudDetector": fraud_history.fit_detector(df, train, seed, params, args),
         "HGB current row": fraud_history.fit_hgb(df, train, seed, fraud_history.CURRENT, args),

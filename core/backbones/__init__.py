@@ -1,7 +1,7 @@
 """Backbone models assembled from `core.layers`."""
 
 from core.backbones.encoder_stack import ENCODER_STACKS, encoder_stack
-from core.backbones.event_sequence_model import ENCODERS, build_event_sequence_model
+from core.backbones.event_sequence_model import EVENT_BACKBONES, build_event_sequence_model
 from core.backbones.image_model import IMAGE_BACKBONES, build_image_model
 from core.backbones.tabular_model import BACKBONES, build_tabular_model
 from core.backbones.visit_sequence_model import (
@@ -13,7 +13,7 @@ from core.backbones.visit_sequence_model import (
 
 __all__ = [
     "BACKBONES",
-    "ENCODERS",
+    "EVENT_BACKBONES",
     "ENCODER_STACKS",
     "IMAGE_BACKBONES",
     "VISIT_BACKBONES",

@@ -7,7 +7,7 @@ from core.backbones.model_parts import ModelParts
 from core.layers import LSTMEncoder, SelectFeatures, TabularEmbedding
 from core.layers.tabular_embedding import CATEGORICAL, NUMERIC
 
-ENCODERS = ("lstm", "transformer")
+EVENT_BACKBONES = ("lstm", "transformer")
 EMBEDDING_LAYER = "feature_embedding"
 HEAD_MODEL = "head"
 
@@ -18,9 +18,9 @@ def build_event_sequence_model(
     window,
     n_outputs=1,
     *,
-    encoder="lstm",
+    backbone="lstm",
     embedding_dim=8,
-    units=32,
+    encoder_units=32,
     hidden_units=(64,),
     num_layers=1,
     num_heads=2,
@@ -44,9 +44,10 @@ def build_event_sequence_model(
         categorical_cardinalities: codes per categorical column (reserved slots included).
         window: preceding events per example.
         n_outputs: logits (1 for binary targets).
-        encoder: `"lstm"` or `"transformer"`.
+        backbone: the sequence encoder, `"lstm"` or `"transformer"`.
         embedding_dim: size of each column token.
-        units: width of the sequence encoder.
+        encoder_units: width of the sequence encoder (the LSTM state, or the
+            transformer's width).
         hidden_units: widths of the output MLP.
         num_layers: transformer blocks (transformer encoder).
         num_heads: attention heads (transformer encoder).
@@ -64,8 +65,10 @@ def build_event_sequence_model(
         history slots without an event); to logits `(batch, 1, n_outputs)`
         (one ensemble member).
     """
-    if encoder not in ENCODERS:
-        raise ValueError(f"`encoder` must be one of {ENCODERS}. Received: encoder={encoder!r}")
+    if backbone not in EVENT_BACKBONES:
+        raise ValueError(
+            f"`backbone` must be one of {EVENT_BACKBONES}. Received: backbone={backbone!r}"
+        )
     n_tokens = num_numeric + len(categorical_cardinalities)
     steps = window + 1
 
@@ -90,22 +93,22 @@ def build_event_sequence_model(
         tokens_in
     )
     step_inputs = keras.layers.Concatenate(name="with_gaps")([flat_events, gaps_in])
-    sequence = keras.layers.Dense(units, activation="relu", name="event_projection")(step_inputs)
+    sequence = keras.layers.Dense(encoder_units, activation="relu", name="event_projection")(step_inputs)
     if window == 0:  # One event: nothing to attend to or recur over.
-        encoded = keras.layers.Reshape((units,), name="current_encoding")(sequence)
-    elif encoder == "lstm":
-        encoded = LSTMEncoder(units, dropout=dropout, name="lstm")(sequence, mask=mask_in)
+        encoded = keras.layers.Reshape((encoder_units,), name="current_encoding")(sequence)
+    elif backbone == "lstm":
+        encoded = LSTMEncoder(encoder_units, dropout=dropout, name="lstm")(sequence, mask=mask_in)
     else:
         sequence = encoder_stack(
             sequence,
             mask_in,
             num_layers=num_layers,
             num_heads=num_heads,
-            intermediate_dim=2 * units,
+            intermediate_dim=2 * encoder_units,
             dropout=dropout,
         )
         current_step = SelectFeatures([window], name="current_event")(sequence)
-        encoded = keras.layers.Reshape((units,), name="current_encoding")(current_step)
+        encoded = keras.layers.Reshape((encoder_units,), name="current_encoding")(current_step)
     current_tokens = SelectFeatures([window], name="current_tokens")(flat_events)
     current = keras.layers.Reshape((n_tokens * embedding_dim,), name="current_flat")(current_tokens)
     hidden = keras.layers.Concatenate(name="current_and_history")([current, encoded])

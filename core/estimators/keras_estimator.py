@@ -93,6 +93,8 @@ class KerasEstimator(BaseEstimator, abc.ABC):
     #: What `explain` attributes a prediction to: "columns", "reason_codes", "tokens",
     #: "events" or "heat_map"; None when the task has no `explain`.
     explanation_kind = None
+    #: old parameter name -> new one, so files saved under the old names still load.
+    renamed_parameters = {}
 
     # ------------------------------------------------------------ training
     def _training_options(self):
@@ -690,6 +692,7 @@ class KerasEstimator(BaseEstimator, abc.ABC):
         defaults = {
             name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
         }
+        params = {cls.renamed_parameters.get(key, key): value for key, value in params.items()}
         return {
             key: tuple(value)
             if isinstance(value, list) and isinstance(defaults.get(key), tuple | str)

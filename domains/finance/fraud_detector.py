@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from core.backbones import ENCODERS, build_event_sequence_model
+from core.backbones import EVENT_BACKBONES, build_event_sequence_model
 from core.backbones.event_sequence_model import event_sequence_model_parts
 from core.data import count_rows, take_rows
 from core.data.time_values import parse_times
@@ -41,9 +41,10 @@ class FraudDetector(KerasClassifier):
         time_column: timestamps (datetimes, ISO strings, or seconds as numbers).
         amount_column: transaction amount; modelled on a log scale. None if absent.
         window: preceding transactions per example; 0 scores each row alone.
-        encoder: `"lstm"` or `"transformer"`.
+        backbone: the sequence encoder, `"lstm"` or `"transformer"`.
         embedding_dim: size of each column token.
-        units: width of the sequence encoder.
+        encoder_units: width of the sequence encoder (the LSTM state, or the
+            transformer's width).
         hidden_units: widths of the output MLP.
         num_layers: transformer blocks.
         num_heads: attention heads.
@@ -79,11 +80,12 @@ class FraudDetector(KerasClassifier):
     input_kind = "transactions"
     explanation_kind = "columns"
     parameter_checks = {
-        "encoder": Parameter.choice(ENCODERS),
+        "backbone": Parameter.choice(EVENT_BACKBONES),
         "window": Parameter.integer(minimum=0),
-        "units": Parameter.integer(minimum=1),
+        "encoder_units": Parameter.integer(minimum=1),
     }
 
+    renamed_parameters = {"encoder": "backbone", "units": "encoder_units"}
     _target_types = ("binary",)
 
     def __init__(
@@ -92,9 +94,9 @@ class FraudDetector(KerasClassifier):
         time_column="timestamp",
         amount_column="amount",
         window=16,
-        encoder="lstm",
+        backbone="lstm",
         embedding_dim=8,
-        units=32,
+        encoder_units=32,
         hidden_units=(64,),
         num_layers=1,
         num_heads=2,
@@ -144,9 +146,9 @@ class FraudDetector(KerasClassifier):
             len(pre.numeric_columns_),
             pre.cardinalities_,
             int(self.window),
-            encoder=self.encoder,
+            backbone=self.backbone,
             embedding_dim=self.embedding_dim,
-            units=self.units,
+            encoder_units=self.encoder_units,
             hidden_units=tuple(self.hidden_units),
             num_layers=self.num_layers,
             num_heads=self.num_heads,

@@ -23,10 +23,10 @@ def _inputs(n=4, seed=0):
     }
 
 
-@pytest.mark.parametrize("encoder", ["lstm", "transformer"])
-def test_named_inputs_and_absent_history_slots_change_nothing(encoder):
+@pytest.mark.parametrize("backbone", ["lstm", "transformer"])
+def test_named_inputs_and_absent_history_slots_change_nothing(backbone):
     model = build_event_sequence_model(
-        2, [5], WINDOW, encoder=encoder, embedding_dim=4, units=8, hidden_units=(8,)
+        2, [5], WINDOW, backbone=backbone, embedding_dim=4, encoder_units=8, hidden_units=(8,)
     )
     assert {t.name: t.dtype for t in model.inputs} == {
         "numeric": "float32",
@@ -49,7 +49,7 @@ def test_named_inputs_and_absent_history_slots_change_nothing(encoder):
 
 
 def test_without_history_the_current_event_alone_is_read():
-    model = build_event_sequence_model(2, [], 0, embedding_dim=4, units=8, hidden_units=(8,))
+    model = build_event_sequence_model(2, [], 0, embedding_dim=4, encoder_units=8, hidden_units=(8,))
     assert sorted(t.name for t in model.inputs) == ["gaps", "numeric", "present"]
     out = model(
         {

@@ -10,7 +10,7 @@ from sklearn.metrics import average_precision_score
 from domains.finance import FraudDetector
 
 TRANSACTIONS = Path(__file__).resolve().parents[3] / "sample_data" / "finance" / "transactions.csv"
-SMALL = dict(units=16, embedding_dim=4, hidden_units=(16,), patience=4, learning_rate=5e-3)
+SMALL = dict(encoder_units=16, embedding_dim=4, hidden_units=(16,), patience=4, learning_rate=5e-3)
 
 
 def small(**params):
@@ -182,9 +182,27 @@ def test_bad_history_is_named(detector, transactions):
         detector.predict_proba(frame[~train].head(5), history=frame[train].assign(timestamp="?"))
 
 
+def test_a_file_saved_under_the_old_parameter_names_loads(detector, transactions, tmp_path):
+    from core.persistence.model_archive import read_archive, write_archive
+
+    model_bytes, state, metadata = read_archive(detector.save(tmp_path / "new.kdm"))
+    params = state["params"]
+    params["encoder"], params["units"] = params.pop("backbone"), params.pop("encoder_units")
+    old = tmp_path / "old.kdm"
+    write_archive(old, model_bytes, state, metadata)
+    loaded = FraudDetector.load(old)
+    assert (loaded.backbone, loaded.encoder_units) == (detector.backbone, detector.encoder_units)
+    frame, _, train = transactions
+    np.testing.assert_allclose(
+        loaded.predict_proba(frame[~train].head(20), history=frame[train]),
+        detector.predict_proba(frame[~train].head(20), history=frame[train]),
+        atol=1e-6,
+    )
+
+
 def test_bad_settings():
     frame = pd.DataFrame({"account_id": ["a", "b"], "timestamp": [0, 1], "amount": [1.0, 2.0]})
-    with pytest.raises(ValueError, match="encoder"):
-        small(encoder="gru").fit(frame, [0, 1])
+    with pytest.raises(ValueError, match="backbone"):
+        small(backbone="gru").fit(frame, [0, 1])
     with pytest.raises(ValueError, match="window"):
         small(window=-1).fit(frame, [0, 1])
