@@ -13,8 +13,8 @@ from core.backbones.visit_sequence_model import (
 
 __all__ = [
     "BACKBONES",
-    "EVENT_BACKBONES",
     "ENCODER_STACKS",
+    "EVENT_BACKBONES",
     "IMAGE_BACKBONES",
     "VISIT_BACKBONES",
     "build_event_sequence_model",

@@ -93,7 +93,9 @@ def build_event_sequence_model(
         tokens_in
     )
     step_inputs = keras.layers.Concatenate(name="with_gaps")([flat_events, gaps_in])
-    sequence = keras.layers.Dense(encoder_units, activation="relu", name="event_projection")(step_inputs)
+    sequence = keras.layers.Dense(encoder_units, activation="relu", name="event_projection")(
+        step_inputs
+    )
     if window == 0:  # One event: nothing to attend to or recur over.
         encoded = keras.layers.Reshape((encoder_units,), name="current_encoding")(sequence)
     elif backbone == "lstm":

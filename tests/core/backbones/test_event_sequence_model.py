@@ -49,7 +49,9 @@ def test_named_inputs_and_absent_history_slots_change_nothing(backbone):
 
 
 def test_without_history_the_current_event_alone_is_read():
-    model = build_event_sequence_model(2, [], 0, embedding_dim=4, encoder_units=8, hidden_units=(8,))
+    model = build_event_sequence_model(
+        2, [], 0, embedding_dim=4, encoder_units=8, hidden_units=(8,)
+    )
     assert sorted(t.name for t in model.inputs) == ["gaps", "numeric", "present"]
     out = model(
         {
