@@ -2,7 +2,7 @@
 
 import keras
 
-from core.backbones.encoder_stack import ENCODER_STACKS, check_encoder_stack, encoder_stack
+from core.backbones.encoder_stack import ENCODER_STACKS, encoder_stack
 from core.backbones.model_parts import ModelParts
 from core.layers import AttentionPooling, SelectFeatures, TokenAndPositionEmbedding
 from core.layers.hashed_ngram_bag import HashedNgramBag
@@ -16,17 +16,7 @@ BODY_MODEL = "body"
 NGRAM_LAYER = "ngram_bag"
 
 
-def build_text_encoder(
-    sequence_length,
-    embedding_dim,
-    *,
-    backbone="transformer",
-    num_layers=2,
-    num_heads=4,
-    intermediate_dim=128,
-    lstm_units=64,
-    dropout=0.1,
-):
+def build_text_encoder(sequence_length, embedding_dim, **stack_options):
     """Builds the encoder: `(embedded tokens, padding mask) -> contextual token states`.
 
     `"transformer"`: pre-norm `TransformerEncoder` blocks and a final layer
@@ -35,31 +25,17 @@ def build_text_encoder(
     Args:
         sequence_length: tokens per text.
         embedding_dim: size of the token embeddings (and transformer width).
-        backbone: `"transformer"` or `"lstm"`.
-        num_layers: blocks (or LSTM layers).
-        num_heads: attention heads.
-        intermediate_dim: transformer feed-forward width.
-        lstm_units: LSTM state size per direction.
-        dropout: dropout rate.
+        **stack_options: the blocks' settings as `encoder_stack` takes them
+            (`backbone`, `num_layers`, `num_heads`, `intermediate_dim`,
+            `lstm_units`, `dropout`).
 
     Returns:
         A `keras.Model` named `"encoder"` from `[(batch, seq, embedding_dim)
         floats, (batch, seq) bool]` to `(batch, seq, hidden)`.
     """
-    check_encoder_stack(backbone)
     embedded = keras.Input((sequence_length, embedding_dim), name="embedded_tokens")
     mask = keras.Input((sequence_length,), dtype="bool", name="padding_mask")
-    x = encoder_stack(
-        embedded,
-        mask,
-        backbone=backbone,
-        num_layers=num_layers,
-        num_heads=num_heads,
-        intermediate_dim=intermediate_dim,
-        lstm_units=lstm_units,
-        dropout=dropout,
-        input_dropout=True,
-    )
+    x = encoder_stack(embedded, mask, input_dropout=True, **stack_options)
     return keras.Model([embedded, mask], x, name=ENCODER_MODEL)
 
 

@@ -20,16 +20,7 @@ BODY_MODEL = "body"
 WIDE_LAYER = "wide"
 
 
-def build_visit_encoder(
-    embedding_dim,
-    *,
-    backbone="transformer",
-    num_layers=2,
-    num_heads=4,
-    intermediate_dim=128,
-    lstm_units=64,
-    dropout=0.1,
-):
+def build_visit_encoder(embedding_dim, **stack_options):
     """Builds `(visit vectors, visit times, visit mask) -> contextual visit states`.
 
     Each visit's time features (days before the prediction, days since the
@@ -43,18 +34,16 @@ def build_visit_encoder(
 
     Args:
         embedding_dim: size of the visit vectors (and transformer width).
-        backbone: `"transformer"` or `"lstm"`.
-        num_layers: blocks (or LSTM layers).
-        num_heads: attention heads.
-        intermediate_dim: transformer feed-forward width.
-        lstm_units: LSTM state size per direction.
-        dropout: dropout rate.
+        **stack_options: the blocks' settings as `encoder_stack` takes them
+            (`backbone`, `num_layers`, `num_heads`, `intermediate_dim`,
+            `lstm_units`, `dropout`).
 
     Returns:
         A `keras.Model` named `"encoder"` from `[(batch, visits, embedding_dim)
         floats, (batch, visits, 2) days, (batch, visits) bool]` to
         `(batch, visits, hidden)`.
     """
+    backbone = stack_options.get("backbone", "transformer")
     check_encoder_stack(backbone)
     visits = keras.Input((None, embedding_dim), name="visit_vectors")
     times = keras.Input((None, 2), name="visit_times")
@@ -62,17 +51,7 @@ def build_visit_encoder(
     x = keras.layers.Add(name="with_time")(
         [visits, TimeGapEncoding(embedding_dim, name="time_encoding")(times)]
     )
-    x = encoder_stack(
-        x,
-        mask,
-        backbone=backbone,
-        num_layers=num_layers,
-        num_heads=num_heads,
-        intermediate_dim=intermediate_dim,
-        lstm_units=lstm_units,
-        dropout=dropout,
-        input_dropout=True,
-    )
+    x = encoder_stack(x, mask, input_dropout=True, **stack_options)
     if backbone == "lstm":
         # Padding is dealt with; the output layers get the mask explicitly when they need it.
         x = DropMask(name="end_of_mask")(x)

@@ -1,6 +1,7 @@
 """Data in: tables too large for memory (read in chunks, sampled, streamed) and time columns."""
 
 from core.data.chunk_dataset import chunk_dataset, shuffled_batches
+from core.data.frame_checks import check_frame
 from core.data.model_inputs import (
     concatenate_rows,
     count_rows,
@@ -22,6 +23,7 @@ __all__ = [
     "PARQUET_HINT",
     "TableScan",
     "TableSource",
+    "check_frame",
     "chunk_dataset",
     "concatenate_rows",
     "count_rows",

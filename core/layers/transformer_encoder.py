@@ -14,13 +14,10 @@ class TransformerEncoder(TransformerBlock):
     be followed by one final `LayerNormalization`.
 
     Args:
-        intermediate_dim: int. Width of the feed-forward hidden layer.
-        num_heads: int. Number of attention heads.
-        dropout: float in `[0, 1)`. Dropout on attention weights and on the
-            output of both sub-blocks.
-        activation: Activation of the feed-forward hidden layer.
-        layer_norm_epsilon: float. Epsilon of both layer normalizations.
-        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+        intermediate_dim, num_heads, dropout, activation, layer_norm_epsilon,
+        **kwargs: as `TransformerBlock` documents them (feed-forward width,
+            attention heads, dropout rate, feed-forward activation, layer-norm
+            epsilon, base layer arguments).
 
     Call arguments:
         inputs: float tensor of shape `(batch, seq_len, hidden)`.

@@ -210,33 +210,22 @@ class ModelServer:
         base = f"/v1/models/{served.name}"
         tags = [served.name]
 
-        async def predict(body: served.predict_model):
-            return _response(*await _answer(served.predict(body)))
-
         response = GenerateResponse if served.kind == "generation" else PredictResponse
         summary = "Generate text" if served.kind == "generation" else "Predict"
-        app.add_api_route(
-            f"{base}/predict",
-            predict,
-            methods=["POST"],
-            response_model=response,
-            tags=tags,
-            summary=f"{summary} ({served.task})",
-            operation_id=f"predict_{served.name}",
-        )
+        posts = [("predict", served.predict, served.predict_model, response, summary)]
         if served.explain_model is not None:
-
-            async def explain(body: served.explain_model):
-                return _response(*await _answer(served.explain(body)))
-
+            posts.append(
+                ("explain", served.explain, served.explain_model, ExplainResponse, "Explain")
+            )
+        for action, answer, request_model, response_model, summary in posts:
             app.add_api_route(
-                f"{base}/explain",
-                explain,
+                f"{base}/{action}",
+                _post_endpoint(answer, request_model),
                 methods=["POST"],
-                response_model=ExplainResponse,
+                response_model=response_model,
                 tags=tags,
-                summary=f"Explain ({served.task})",
-                operation_id=f"explain_{served.name}",
+                summary=f"{summary} ({served.task})",
+                operation_id=f"{action}_{served.name}",
             )
 
         async def metadata():
@@ -258,6 +247,23 @@ class ModelServer:
                 404, f"Unknown model {name!r}. Known models: {', '.join(self.models)}."
             )
         return served
+
+
+def _post_endpoint(answer, request_model):
+    """A POST endpoint whose body FastAPI reads (and documents) as `request_model`.
+
+    Args:
+        answer: `body -> awaitable result` (the served model's predict or explain).
+        request_model: the model's own pydantic request class.
+
+    Returns:
+        The endpoint coroutine function.
+    """
+
+    async def endpoint(body: request_model):
+        return _response(*await _answer(answer(body)))
+
+    return endpoint
 
 
 async def _answer(pending):

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from core.data.frame_checks import check_frame
 from domains.medical.event_table import align_to_patients, sorted_patients
 
 
@@ -40,15 +41,13 @@ def patient_split(
     """
     from sklearn.model_selection import train_test_split
 
-    if not isinstance(X, pd.DataFrame):
-        raise TypeError(f"`X` must be a pandas DataFrame of events. Received: {type(X).__name__}")
-    if patient_column not in X.columns:
-        raise ValueError(
-            f"`X` has no column {patient_column!r} (`patient_column`); its columns are "
-            f"{list(X.columns)}."
-        )
-    if len(X) == 0:
-        raise ValueError("`X` is empty (0 events); nothing to split.")
+    check_frame(
+        X,
+        "X",
+        {"patient_column": patient_column},
+        what="events",
+        expected="a pandas DataFrame of events",
+    )
     ids = X[patient_column]
     if ids.isna().any():
         raise ValueError(f"Column {patient_column!r} has {int(ids.isna().sum())} missing ids.")

@@ -6,6 +6,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from core.data.frame_checks import check_frame
 from core.data.time_values import to_datetimes
 
 
@@ -33,15 +34,7 @@ def out_of_time_split(df, time_column, test_size=None, cutoff=None):
         `(train_df, test_df)`, each sorted by time and keeping the original
         index.
     """
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"`df` must be a pandas DataFrame. Received: {type(df).__name__}")
-    if time_column not in df.columns:
-        raise ValueError(
-            f"`time_column` {time_column!r} is not a column of `df`. "
-            f"Received columns: {list(df.columns)}"
-        )
-    if len(df) == 0:
-        raise ValueError("`df` is empty; expected at least two rows to split.")
+    check_frame(df, "df", {"time_column": time_column})
     if test_size is not None and cutoff is not None:
         raise ValueError(
             "Give either `test_size` or `cutoff`, not both. "
