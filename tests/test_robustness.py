@@ -298,7 +298,7 @@ def test_tabular_fit(task, data):
 
 # ------------------------------------------------------------------- fraud
 FRAUD_TINY = dict(
-    window=2, units=2, embedding_dim=2, hidden_units=(2,), max_epochs=1, patience=1,
+    window=2, encoder_units=2, embedding_dim=2, hidden_units=(2,), max_epochs=1, patience=1,
     min_frequency=1, random_state=0,
 )  # fmt: skip
 

@@ -4,7 +4,6 @@ import os
 
 import numpy as np
 import pandas as pd
-import scipy.sparse
 from sklearn.utils.validation import check_is_fitted
 
 from core.backbones import BACKBONES, build_tabular_model
@@ -133,8 +132,7 @@ class TabularClassifier(KerasClassifier):
         return frame, len(frame), y, sample_weight
 
     def _fit_inputs(self, frame, rng):
-        self.preprocessor_ = TabularPreprocessor(min_frequency=self.min_frequency).fit(frame)
-        return self.preprocessor_.transform(frame), None
+        return self.preprocessor_.fit_transform(frame), None
 
     def _fit_finished(self, frame):
         """Called at the end of `fit` with the validated feature DataFrame.
@@ -209,7 +207,7 @@ class TabularClassifier(KerasClassifier):
             )
             sample = self._validate_X(scan.sample.drop(columns=[target]), fitting=True)
             class_weights = self._file_classes(scan, target)
-            self.preprocessor_ = TabularPreprocessor(min_frequency=self.min_frequency).fit(sample)
+            self.preprocessor_.fit(sample)
             n_val = len(scan.holdout)
             if n_val < 2 or scan.n_rows - n_val < 2:
                 scan, n_val = scan.without_holdout(), 0
@@ -371,66 +369,21 @@ class TabularClassifier(KerasClassifier):
 
     # --------------------------------------------------------------- input
     def _validate_X(self, X, fitting):
-        """Returns X as a DataFrame with string column names, checking its shape."""
-        name = type(self).__name__
-        if is_table_path(X):
-            raise TypeError(
-                f"{name} reads a file path in fit, predict and predict_proba; pass a DataFrame "
-                f"here. Received: X={os.fspath(X)!r}"
-            )
-        if scipy.sparse.issparse(X):
-            raise TypeError(
-                f"{name} does not accept sparse input; pass a DataFrame or a dense array."
-            )
-        if isinstance(X, pd.DataFrame):
-            frame = X
-            has_names = len(X.columns) > 0 and all(isinstance(c, str) for c in X.columns)
-            if not has_names:
-                frame = X.set_axis([f"x{i}" for i in range(X.shape[1])], axis=1)
-        else:
-            array = np.asarray(X)
-            if array.dtype.kind == "c":
-                raise ValueError(
-                    "Complex data not supported in `X`; expected real numbers or categories. "
-                    f"Received dtype {array.dtype}."
-                )
-            if array.ndim != 2:
-                raise ValueError(
-                    f"Expected a 2-D table (rows x columns), got an array of shape {array.shape}. "
-                    "Reshape your data with array.reshape(-1, 1) for a single feature or "
-                    "array.reshape(1, -1) for a single row."
-                )
-            frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
-            has_names = False
-        if frame.shape[1] == 0:
-            raise ValueError(
-                f"X has 0 feature(s) (shape={frame.shape}) while a minimum of 1 is required."
-            )
-        if frame.shape[0] == 0:
-            raise ValueError(
-                f"X is empty: 0 sample(s) (shape={frame.shape}); a minimum of 1 is required."
-            )
+        """X as the table adapter reads it; fitting starts a new adapter and records
+        scikit-learn's `n_features_in_` and `feature_names_in_`."""
+        if fitting:
+            self.preprocessor_ = self._new_preprocessor()
+        frame = self.preprocessor_.validate(X, reset=fitting, owner=type(self).__name__)
         if fitting:
             self.n_features_in_ = frame.shape[1]
-            if has_names:
+            if self.preprocessor_.named_input_:
                 self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
             elif hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_
-            if len(frame) < 2:
-                raise ValueError(
-                    f"X has {len(frame)} sample(s); a minimum of 2 is required to train."
-                )
-        elif not (has_names and hasattr(self, "feature_names_in_")):
-            if frame.shape[1] != self.n_features_in_:
-                raise ValueError(
-                    f"X has {frame.shape[1]} features, but {name} is expecting "
-                    f"{self.n_features_in_} features as input."
-                )
-            if not has_names and hasattr(self, "feature_names_in_"):
-                frame = frame.set_axis(list(self.feature_names_in_), axis=1)
-            elif has_names:
-                frame = frame.set_axis([f"x{i}" for i in range(frame.shape[1])], axis=1)
         return frame
+
+    def _new_preprocessor(self):
+        return TabularPreprocessor(min_frequency=self.min_frequency)
 
     def _transform(self, X):
         return self.preprocessor_.transform(self._validate_X(X, fitting=False))
@@ -600,6 +553,8 @@ class TabularClassifier(KerasClassifier):
     def _set_fitted_state(self, state):
         super()._set_fitted_state(state)
         self.preprocessor_ = TabularPreprocessor.from_state(state["preprocessor"])
+        if self.preprocessor_.named_input_ is None:
+            self.preprocessor_.named_input_ = state["feature_names_in"] is not None
         self.n_features_in_ = state["n_features_in"]
         if state["feature_names_in"] is not None:
             self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)

@@ -1,7 +1,13 @@
 """Learned preprocessing for raw tables: numbers, categories and missing values."""
 
+import os
+
 import numpy as np
 import pandas as pd
+import scipy.sparse
+
+from core.data.table_source import is_table_path
+from core.preprocessing.input_adapter import InputAdapter
 
 MISSING_CODE = 0
 UNKNOWN_CODE = 1
@@ -13,8 +19,12 @@ CATEGORICAL_INPUT = "categorical"
 SMALL_INPUT_ROWS = 16
 
 
-class TabularPreprocessor:
+class TabularPreprocessor(InputAdapter):
     """Turns a raw DataFrame into the named arrays that `TabularEmbedding` reads.
+
+    The input adapter of tables: `validate` takes a DataFrame or a 2-D
+    array the way scikit-learn does (string column names, or positions
+    named `x0, x1, ...`) and checks it against the columns seen in fit.
 
     Numeric columns are imputed with the training median, get a missing
     indicator (only where values were missing at fit time, as scikit-learn's
@@ -37,6 +47,8 @@ class TabularPreprocessor:
 
     Attributes:
         feature_names_in_: input columns, in fit order.
+        named_input_: whether the training input had column names (a
+            DataFrame) rather than positions (an array).
         numeric_columns_: columns treated as numbers.
         categorical_columns_: columns treated as categories.
         medians_, scales_: per numeric column, for imputation and scaling.
@@ -47,6 +59,8 @@ class TabularPreprocessor:
     >>> pre = TabularPreprocessor().fit(df)
     >>> arrays = pre.transform(df)  # {"numeric": (n, 2 * n_numeric), "categorical": (n, k)}
     """
+
+    input_kind = "table"
 
     def __init__(self, min_frequency=5, max_categories=100, clip=5.0):
         if not _is_count(min_frequency):
@@ -64,6 +78,79 @@ class TabularPreprocessor:
         self.min_frequency = int(min_frequency)
         self.max_categories = int(max_categories)
         self.clip = float(clip)
+
+    # ------------------------------------------------------------- validate
+    def validate(self, X, reset=False, owner="the model"):
+        """Returns a table as a DataFrame with string column names, checking its shape.
+
+        As scikit-learn's `validate_data`: with `reset`, the input becomes
+        the reference (its column count and whether it named its columns);
+        otherwise it is checked against that reference, and an array's
+        columns are matched by position.
+
+        Args:
+            X: a DataFrame or a 2-D array-like.
+            reset: True for training input (at least 2 rows), False for
+                input to a fitted adapter.
+            owner: the estimator's name, for the messages.
+
+        Returns:
+            A DataFrame whose columns are the names `fit` saw (or will see).
+        """
+        if is_table_path(X):
+            raise TypeError(
+                f"{owner} reads a file path in fit, predict and predict_proba; pass a DataFrame "
+                f"here. Received: X={os.fspath(X)!r}"
+            )
+        if scipy.sparse.issparse(X):
+            raise TypeError(
+                f"{owner} does not accept sparse input; pass a DataFrame or a dense array."
+            )
+        if isinstance(X, pd.DataFrame):
+            frame = X
+            has_names = len(X.columns) > 0 and all(isinstance(c, str) for c in X.columns)
+            if not has_names:
+                frame = X.set_axis([f"x{i}" for i in range(X.shape[1])], axis=1)
+        else:
+            array = np.asarray(X)
+            if array.dtype.kind == "c":
+                raise ValueError(
+                    "Complex data not supported in `X`; expected real numbers or categories. "
+                    f"Received dtype {array.dtype}."
+                )
+            if array.ndim != 2:
+                raise ValueError(
+                    f"Expected a 2-D table (rows x columns), got an array of shape {array.shape}. "
+                    "Reshape your data with array.reshape(-1, 1) for a single feature or "
+                    "array.reshape(1, -1) for a single row."
+                )
+            frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+            has_names = False
+        if frame.shape[1] == 0:
+            raise ValueError(
+                f"X has 0 feature(s) (shape={frame.shape}) while a minimum of 1 is required."
+            )
+        if frame.shape[0] == 0:
+            raise ValueError(
+                f"X is empty: 0 sample(s) (shape={frame.shape}); a minimum of 1 is required."
+            )
+        if reset:
+            if len(frame) < 2:
+                raise ValueError(
+                    f"X has {len(frame)} sample(s); a minimum of 2 is required to train."
+                )
+            self.named_input_ = has_names
+            return frame
+        if not (has_names and self.named_input_):
+            expected = len(self.feature_names_in_)
+            if frame.shape[1] != expected:
+                raise ValueError(
+                    f"X has {frame.shape[1]} features, but {owner} is expecting "
+                    f"{expected} features as input."
+                )
+            # Positions are the contract when either side had no names.
+            frame = frame.set_axis(list(self.feature_names_in_), axis=1)
+        return frame
 
     # ------------------------------------------------------------------ fit
     def fit(self, X):
@@ -299,6 +386,7 @@ class TabularPreprocessor:
                 "clip": self.clip,
             },
             "feature_names_in": self.feature_names_in_,
+            "named_input": getattr(self, "named_input_", True),
             "numeric_columns": self.numeric_columns_,
             "medians": self.medians_,
             "scales": self.scales_,
@@ -312,6 +400,7 @@ class TabularPreprocessor:
         """Rebuilds a fitted preprocessor from `get_state()` output."""
         pre = cls(**state["config"])
         pre.feature_names_in_ = list(state["feature_names_in"])
+        pre.named_input_ = state.get("named_input")  # None: a file saved before it was kept.
         pre.numeric_columns_ = list(state["numeric_columns"])
         pre.medians_ = [float(v) for v in state["medians"]]
         pre.scales_ = [float(v) for v in state["scales"]]

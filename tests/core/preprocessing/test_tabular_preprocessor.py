@@ -351,3 +351,26 @@ def test_numbers_near_float64_limits():
     with np.errstate(all="raise"):
         out = _encoded(pre, pd.DataFrame({"x": [1e308, -1e308]}))
     np.testing.assert_array_equal(out[:, 0], [5.0, -5.0])
+
+
+def test_validate_reads_tables_as_scikit_learn_does():
+    named = pd.DataFrame({"age": [30.0, 40.0, 50.0], "city": ["a", "b", "a"]})
+    pre = TabularPreprocessor(min_frequency=1)
+    frame = pre.validate(named, reset=True)
+    pre.fit(frame)
+    assert pre.named_input_ and pre.input_kind == "table"
+    # A fitted adapter reads an array by position, under the fitted names.
+    positional = pre.validate(np.array([[35.0, "b"]], dtype=object))
+    assert list(positional.columns) == ["age", "city"]
+    with pytest.raises(ValueError, match=r"X has 3 features, but Churn is expecting 2 features"):
+        pre.validate(np.zeros((1, 3)), owner="Churn")
+    with pytest.raises(ValueError, match="a minimum of 2 is required to train"):
+        TabularPreprocessor().validate(named.head(1), reset=True)
+    # Trained on positions: a named frame is read by position too.
+    unnamed = TabularPreprocessor(min_frequency=1)
+    unnamed.fit(unnamed.validate(np.array([[1.0, 2.0], [3.0, 4.0]]), reset=True))
+    assert not unnamed.named_input_
+    renamed = unnamed.validate(pd.DataFrame({"p": [5.0], "q": [6.0]}))
+    assert list(renamed.columns) == ["x0", "x1"]
+    restored = TabularPreprocessor.from_state(unnamed.get_state())
+    assert restored.named_input_ is False
