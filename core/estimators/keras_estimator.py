@@ -95,6 +95,9 @@ class KerasEstimator(BaseEstimator, abc.ABC):
     explanation_kind = None
     #: old parameter name -> new one, so files saved under the old names still load.
     renamed_parameters = {}
+    #: The `InputAdapter` class of the fitted `preprocessor_`: the template saves and
+    #: restores its state and reads `input_schema` from it.
+    adapter_class = None
 
     # ------------------------------------------------------------ training
     def _training_options(self):
@@ -706,13 +709,16 @@ class KerasEstimator(BaseEstimator, abc.ABC):
         Each subclass adds its own keys to `super()._get_fitted_state()`;
         `_set_fitted_state` reads them back in the same chain.
         """
-        return {
+        state = {
             "history": self.history_,
             "n_epochs": self.n_epochs_,
             "training_seconds": self.training_seconds_,
             "privacy_spent": getattr(self, "privacy_spent_", None),
             "stopped_by_time": bool(getattr(self, "stopped_by_time_", False)),
         }
+        if self.adapter_class is not None:
+            state["preprocessor"] = self.preprocessor_.get_state()
+        return state
 
     def _set_fitted_state(self, state):
         """Restores what `_get_fitted_state` returned; subclasses chain through `super()`."""
@@ -722,6 +728,8 @@ class KerasEstimator(BaseEstimator, abc.ABC):
         self.stopped_by_time_ = state.get("stopped_by_time", False)  # Absent before max_time.
         if state.get("privacy_spent") is not None:
             self.privacy_spent_ = state["privacy_spent"]
+        if self.adapter_class is not None:
+            self.preprocessor_ = self.adapter_class.from_state(state["preprocessor"])
 
     def output_index(self, X):
         """Labels of the rows `predict` returns for X: X's own rows unless a task groups them.
@@ -741,9 +749,11 @@ class KerasEstimator(BaseEstimator, abc.ABC):
 
         Returns:
             For tables, a list of `{"name", "kind", ...}` per column; for other
-            input kinds a dict keyed by the kind's parts; None when not fitted.
+            input kinds a dict keyed by the kind's parts; None when the task has
+            no input adapter.
         """
-        return None
+        check_is_fitted(self)
+        return None if self.adapter_class is None else self.preprocessor_.input_schema()
 
     # --------------------------------------------------------------- export
     def export(self, path, format="saved_model"):

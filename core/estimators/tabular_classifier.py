@@ -90,6 +90,7 @@ class TabularClassifier(KerasClassifier):
     """
 
     input_kind = "table"
+    adapter_class = TabularPreprocessor
     explanation_kind = "columns"
     parameter_checks = {"backbone": Parameter.choice(BACKBONES)}
 
@@ -542,7 +543,6 @@ class TabularClassifier(KerasClassifier):
     def _get_fitted_state(self):
         state = {
             **super()._get_fitted_state(),
-            "preprocessor": self.preprocessor_.get_state(),
             "n_features_in": self.n_features_in_,
             "feature_names_in": (
                 list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else None
@@ -552,15 +552,11 @@ class TabularClassifier(KerasClassifier):
 
     def _set_fitted_state(self, state):
         super()._set_fitted_state(state)
-        self.preprocessor_ = TabularPreprocessor.from_state(state["preprocessor"])
         if self.preprocessor_.named_input_ is None:
             self.preprocessor_.named_input_ = state["feature_names_in"] is not None
         self.n_features_in_ = state["n_features_in"]
         if state["feature_names_in"] is not None:
             self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
-
-    def input_schema(self):
-        return self.preprocessor_.input_schema()
 
     def _export_signature(self):
         from core.export import TableSignature

@@ -1,7 +1,7 @@
 """Preprocessors learned from raw data; their state is plain JSON."""
 
 from core.preprocessing.event_sequence_encoder import EventSequenceEncoder, EventSequences
-from core.preprocessing.image_preprocessor import ImagePreprocessor
+from core.preprocessing.image_preprocessor import ImagePreprocessor, ImageRows
 from core.preprocessing.tabular_preprocessor import (
     CATEGORICAL_INPUT,
     NUMERIC_INPUT,
@@ -15,6 +15,7 @@ __all__ = [
     "EventSequenceEncoder",
     "EventSequences",
     "ImagePreprocessor",
+    "ImageRows",
     "TabularPreprocessor",
     "WordPieceTokenizer",
 ]

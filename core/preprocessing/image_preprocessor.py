@@ -2,16 +2,35 @@
 
 import os
 import warnings
+from typing import NamedTuple
 
 import numpy as np
+
+from core.preprocessing.input_adapter import InputAdapter
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 MIN_AUTO_SIDE = 16
 MAX_AUTO_SIDE = 64
 
 
-class ImagePreprocessor:
+class ImageRows(NamedTuple):
+    """Validated images: file paths or one array (the other is None), and their labels."""
+
+    files: list | None
+    images: np.ndarray | None
+    y: np.ndarray | None
+
+    @property
+    def n_images(self):
+        return len(self.files) if self.files is not None else len(self.images)
+
+
+class ImagePreprocessor(InputAdapter):
     """Turns arrays or image files into float32 batches `(n, height, width, channels)`.
+
+    The input adapter of images: `validate` reads a folder of class
+    folders (the labels are the folder names), a list of image files, or
+    an array `(n, h, w)` / `(n, h, w, c)`.
 
     Pixels are scaled to [0, 1]: uint8 images are divided by 255; float
     images by 255 when the training images went above 1.5 (a 0-255 float
@@ -36,6 +55,8 @@ class ImagePreprocessor:
         pixel_scale_: the divisor of float pixel values.
     """
 
+    input_kind = "images"
+
     def __init__(self, image_size=(32, 32), multiple_of=1):
         self.auto_size = image_size == "auto"
         self.image_size = None if self.auto_size else check_image_size(image_size)
@@ -45,6 +66,61 @@ class ImagePreprocessor:
         if self.auto_size:
             sides = [min(max(int(v), MIN_AUTO_SIDE), largest) for v in (height, width)]
             self.image_size = tuple(-(-v // self.multiple_of) * self.multiple_of for v in sides)
+
+    # ---------------------------------------------------------- the adapter
+    def validate(self, X, y=None, reset=False):
+        """Reads the images of X and their labels.
+
+        Args:
+            X: a folder (of class folders, or of images), a list of image
+                files, or an image array.
+            y: labels, for training from files or arrays; None for a folder
+                of class folders, whose labels are the folder names.
+            reset: True for training input: labels are required, and
+                unreadable files are dropped with a warning. False for
+                prediction: unreadable files are refused.
+
+        Returns:
+            `ImageRows(files, images, y)`.
+        """
+        if isinstance(X, str | os.PathLike):
+            if not reset:
+                return ImageRows(_readable(list_images(X), None, reset)[0], None, None)
+            if y is not None:
+                raise ValueError(
+                    "`y` must be None when X is a folder: the labels are its sub-folder names."
+                )
+            kept, labels = _readable(*scan_folder(X)[:2], reset)
+            return ImageRows(kept, None, labels)
+        if isinstance(X, list | tuple) and X and all(isinstance(p, str | os.PathLike) for p in X):
+            files = [os.fspath(p) for p in X]
+            missing = [p for p in files if not os.path.isfile(p)]
+            if missing:
+                raise FileNotFoundError(f"Image files {missing[:5]} do not exist.")
+            if reset and y is None:
+                raise ValueError("`y` is required with a list of image files.")
+            kept, y = _readable(files, y, reset)
+            return ImageRows(kept, None, y)
+        if reset and y is None:
+            raise ValueError(
+                "`y` is required with image arrays (or pass a folder of class folders)."
+            )
+        return ImageRows(None, as_image_array(X, "X") if reset else X, y)
+
+    def fit(self, rows):
+        """Learns size, channels and pixel scale from validated `ImageRows`; returns self."""
+        if rows.files is not None:
+            return self.fit_files(rows.files)
+        return self.fit_arrays(rows.images)
+
+    def transform(self, rows):
+        """Preprocessed images: an array for `rows.images`, a `tf.data` dataset for files."""
+        if rows.files is not None:
+            return self.dataset(rows.files, batch_size=256)
+        return self.transform_arrays(rows.images)
+
+    def input_schema(self):
+        return {"images": self.get_state()}
 
     # --------------------------------------------------------------- arrays
     def fit_arrays(self, images):
@@ -312,3 +388,48 @@ def _complete(path, data):
     if lower.endswith((".jpg", ".jpeg")):
         return data.rstrip(b"\x00")[-2:] == b"\xff\xd9"
     return True
+
+
+def list_images(folder):
+    """Image files of a folder, in the order predictions use.
+
+    A folder of class sub-folders lists its sub-folders' images (sorted by
+    class, then file name); any other folder lists its own images by name.
+    """
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"Image folder {folder!r} does not exist.")
+    entries = sorted(os.listdir(folder))
+    subfolders = [e for e in entries if os.path.isdir(os.path.join(folder, e))]
+    if subfolders:
+        return [
+            os.path.join(folder, d, f)
+            for d in subfolders
+            for f in sorted(os.listdir(os.path.join(folder, d)))
+            if f.lower().endswith(IMAGE_EXTENSIONS)
+        ]
+    files = [os.path.join(folder, f) for f in entries if f.lower().endswith(IMAGE_EXTENSIONS)]
+    if not files:
+        raise ValueError(f"Image folder {folder!r} holds no images.")
+    return files
+
+
+def _readable(files, y, reset):
+    """At fit, drops unreadable files (with a warning); at predict, refuses them.
+
+    Returns:
+        `(files, y)` without the unreadable files.
+    """
+    ok = readable_files(files)
+    if not reset and not ok.all():
+        bad = [f for f, good in zip(files, ok, strict=True) if not good]
+        raise ValueError(f"Cannot predict unreadable image files {bad[:5]}.")
+    kept = [f for f, good in zip(files, ok, strict=True) if good]
+    if y is None:
+        return kept, None
+    y = np.asarray(y)
+    if len(y) != len(files):
+        raise ValueError(
+            f"`X` and `y` have different lengths: {len(files)} images, {len(y)} labels."
+        )
+    return kept, y[ok]

@@ -13,13 +13,7 @@ from core.estimators import KerasClassifier
 from core.estimators.parameter import Parameter
 from core.losses import EnsembleCrossEntropy
 from core.preprocessing import ImagePreprocessor
-from core.preprocessing.image_preprocessor import (
-    IMAGE_EXTENSIONS,
-    as_image_array,
-    check_image_size,
-    readable_files,
-    scan_folder,
-)
+from core.preprocessing.image_preprocessor import check_image_size, scan_folder
 from core.registry import register_task
 
 # A cosine schedule converges in a set number of optimizer steps more than epochs: about
@@ -87,6 +81,7 @@ class ImageClassifier(KerasClassifier):
     """
 
     input_kind = "images"
+    adapter_class = ImagePreprocessor
     explanation_kind = "heat_map"
     parameter_checks = {
         "backbone": Parameter.choice(IMAGE_BACKBONES),
@@ -141,21 +136,18 @@ class ImageClassifier(KerasClassifier):
     # folder with one sub-folder of images per class (y None), a list of image files,
     # or an array `(n, h, w)` / `(n, h, w, c)`, uint8 or float, of any size.
     def _training_rows(self, X, y, sample_weight):
-        files, images, y = self._inputs(X, y, fitting=True)
-        n = len(files) if files is not None else len(images)
-        return (files, images), n, y, sample_weight
-
-    def _fit_inputs(self, rows, rng):
-        files, images = rows
         self.preprocessor_ = ImagePreprocessor(
             check_image_size(self.image_size),
             multiple_of=self.patch_size if self.backbone == "vit" else 1,
         )
-        if files is not None:
-            self.preprocessor_.fit_files(files)
-            return (files, None), None
-        self.preprocessor_.fit_arrays(images)
-        return (None, self.preprocessor_.transform_arrays(images)), None
+        rows = self.preprocessor_.validate(X, y, reset=True)
+        return rows, rows.n_images, rows.y, sample_weight
+
+    def _fit_inputs(self, rows, rng):
+        self.preprocessor_.fit(rows)
+        if rows.files is not None:  # Decoded batch by batch in training, never all at once.
+            return (rows.files, None), None
+        return (None, self.preprocessor_.transform(rows)), None
 
     def _train(self, inputs, y_encoded, codes, weights, rng, rows=None, start=None):
         """Holdout training; from files, batches are decoded on the fly by `tf.data`."""
@@ -184,55 +176,6 @@ class ImageClassifier(KerasClassifier):
                 f"`image_size` {size} must be a multiple of `patch_size`={self.patch_size} for "
                 "the ViT backbone."
             )
-
-    def _inputs(self, X, y, fitting):
-        """Returns `(files, images, y)`: file paths or an image array, and the labels."""
-        if isinstance(X, str | os.PathLike):
-            if not fitting:
-                return self._readable(list_images(X), None, fitting)[0], None, None
-            if y is not None:
-                raise ValueError(
-                    "`y` must be None when X is a folder: the labels are its sub-folder names."
-                )
-            files, labels, _ = scan_folder(X)
-            return self._with_images_none(*self._readable(files, labels, fitting))
-        if isinstance(X, list | tuple) and X and all(isinstance(p, str | os.PathLike) for p in X):
-            files = [os.fspath(p) for p in X]
-            missing = [p for p in files if not os.path.isfile(p)]
-            if missing:
-                raise FileNotFoundError(f"Image files {missing[:5]} do not exist.")
-            if fitting and y is None:
-                raise ValueError("`y` is required with a list of image files.")
-            return self._with_images_none(*self._readable(files, y, fitting))
-        if fitting and y is None:
-            raise ValueError(
-                "`y` is required with image arrays (or pass a folder of class folders)."
-            )
-        return None, as_image_array(X, "X") if fitting else X, y
-
-    @staticmethod
-    def _with_images_none(files, y):
-        return files, None, y
-
-    def _readable(self, files, y, fitting):
-        """At fit, drops unreadable files (with a warning); at predict, refuses them.
-
-        Returns:
-            `(files, y)` without the unreadable files.
-        """
-        ok = readable_files(files)
-        if not fitting and not ok.all():
-            bad = [f for f, good in zip(files, ok, strict=True) if not good]
-            raise ValueError(f"Cannot predict unreadable image files {bad[:5]}.")
-        kept = [f for f, good in zip(files, ok, strict=True) if good]
-        if y is None:
-            return kept, None
-        y = np.asarray(y)
-        if len(y) != len(files):
-            raise ValueError(
-                f"`X` and `y` have different lengths: {len(files)} images, {len(y)} labels."
-            )
-        return kept, y[ok]
 
     def _split(self, n, codes, rng):
         n_val = round(self.validation_fraction * n)
@@ -337,10 +280,7 @@ class ImageClassifier(KerasClassifier):
     # ---------------------------------------------------------- prediction
     def _images(self, X):
         """Preprocessed images of X, for arrays; or a dataset, for files."""
-        files, images, _ = self._inputs(X, None, fitting=False)
-        if files is not None:
-            return self.preprocessor_.dataset(files, batch_size=256)
-        return self.preprocessor_.transform_arrays(images)
+        return self.preprocessor_.transform(self.preprocessor_.validate(X))
 
     def _logits(self, X):
         data = self._images(X)
@@ -514,19 +454,6 @@ class ImageClassifier(KerasClassifier):
         return save_figure(fig, path)
 
     # --------------------------------------------------------------- state
-    def _get_fitted_state(self):
-        return {
-            **super()._get_fitted_state(),
-            "preprocessor": self.preprocessor_.get_state(),
-        }
-
-    def _set_fitted_state(self, state):
-        super()._set_fitted_state(state)
-        self.preprocessor_ = ImagePreprocessor.from_state(state["preprocessor"])
-
-    def input_schema(self):
-        return {"images": self.preprocessor_.get_state()}
-
     def _export_signature(self):
         from core.export import ImageSignature
 
@@ -567,27 +494,3 @@ class ImageClassifier(KerasClassifier):
             "value": report["accuracy"],
             "baseline": "",
         }
-
-
-def list_images(folder):
-    """Image files of a folder, in the order predictions use.
-
-    A folder of class sub-folders lists its sub-folders' images (sorted by
-    class, then file name); any other folder lists its own images by name.
-    """
-    folder = os.fspath(folder)
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"Image folder {folder!r} does not exist.")
-    entries = sorted(os.listdir(folder))
-    subfolders = [e for e in entries if os.path.isdir(os.path.join(folder, e))]
-    if subfolders:
-        return [
-            os.path.join(folder, d, f)
-            for d in subfolders
-            for f in sorted(os.listdir(os.path.join(folder, d)))
-            if f.lower().endswith(IMAGE_EXTENSIONS)
-        ]
-    files = [os.path.join(folder, f) for f in entries if f.lower().endswith(IMAGE_EXTENSIONS)]
-    if not files:
-        raise ValueError(f"Image folder {folder!r} holds no images.")
-    return files
