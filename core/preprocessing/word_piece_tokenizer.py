@@ -124,6 +124,11 @@ class WordPieceTokenizer:
             f"strip_accents={self.strip_accents}, min_frequency={self.min_frequency})"
         )
 
+    @property
+    def is_fitted(self):
+        """Whether the vocabulary is learned (by `fit`, or restored by `from_state`)."""
+        return hasattr(self, "vocabulary_")
+
     # ------------------------------------------------------------------ fit
     def fit(self, texts):
         """Learns the vocabulary from a corpus.

@@ -24,6 +24,7 @@ from core.layers.padding_mask import PaddingMask
 from core.persistence.metadata import jsonable
 from core.persistence.start_file import read_start_file, write_encoder_file
 from core.preprocessing import WordPieceTokenizer
+from core.preprocessing.text_adapter import TextAdapter
 from core.preprocessing.text_input import as_text_list
 from core.pretraining import mask_tokens
 from core.registry import register_task
@@ -95,6 +96,7 @@ class TextClassifier(WideAndDeepClassifier):
 
     Attributes:
         classes_: class labels (label indices for multilabel targets).
+        preprocessor_: the fitted `TextAdapter` (its `tokenizer` is also `tokenizer_`).
         tokenizer_: the fitted `WordPieceTokenizer`.
         encoder_config_: the encoder architecture actually used.
         deep_path_kept_: whether the encoder beat the n-gram path alone.
@@ -103,6 +105,7 @@ class TextClassifier(WideAndDeepClassifier):
     """
 
     input_kind = "texts"
+    adapter_class = TextAdapter
     explanation_kind = "tokens"
     parameter_checks = {
         "backbone": Parameter.choice(TEXT_BACKBONES),
@@ -183,8 +186,8 @@ class TextClassifier(WideAndDeepClassifier):
         with self._seeded() as rng:
             source = self._start_source()
             if source is None:
-                tokenizer = self._new_tokenizer().fit(texts)
-                config = self._own_encoder_config(tokenizer, texts)
+                adapter = TextAdapter(self._new_tokenizer(), self.max_length, ngrams=False)
+                tokenizer, config = adapter.fit(texts).tokenizer, self._own_encoder_config(adapter)
                 embedding, encoder = self._new_encoder(config)
             else:
                 tokenizer, config, embedding, encoder = source
@@ -282,30 +285,39 @@ class TextClassifier(WideAndDeepClassifier):
     # (list, Series, array, or a one-column DataFrame), y labels of any type or a 0/1
     # indicator matrix for multilabel. A pretrained encoder is fine-tuned.
     def _training_rows(self, X, y, sample_weight):
-        texts = as_text_list(X, "X")
-        self.text_column_ = _text_column(X)
+        self.preprocessor_ = TextAdapter(self._new_tokenizer(), self.max_length, self.ngrams)
+        texts = self.preprocessor_.validate(X, reset=True)
         return texts, len(texts), y, sample_weight
 
     def _fit_inputs(self, texts, rng):
         source = self._start_source()
-        if source is None:
-            tokenizer = self._new_tokenizer().fit(texts)
-            config = self._own_encoder_config(tokenizer, texts)
-            if self.pretrain_epochs:
-                embedding, encoder = self._new_encoder(config)
-                ids = tokenizer.encode(texts, max_length=config["sequence_length"])
-                self._masked_lm_epochs(
-                    ids, tokenizer, embedding, encoder, rng, self.pretrain_epochs, 64, None
-                )
-                source = (tokenizer, config, embedding, encoder)
-        else:
-            tokenizer, config = source[0], source[1]
-        self.tokenizer_, self.encoder_config_ = tokenizer, config
-        self.input_length_ = self._input_length(tokenizer, texts, config["sequence_length"])
-        ids = tokenizer.encode(texts, max_length=self.input_length_)
+        if source is not None:  # The pretrained tokenizer and encoder length are kept.
+            self.preprocessor_.tokenizer = source[0]
+            self.preprocessor_.max_length = source[1]["sequence_length"]
+        adapter = self.preprocessor_.fit(texts)
+        config = source[1] if source is not None else self._own_encoder_config(adapter)
+        if source is None and self.pretrain_epochs:
+            embedding, encoder = self._new_encoder(config)
+            ids = adapter.tokenizer.encode(texts, max_length=config["sequence_length"])
+            self._masked_lm_epochs(
+                ids, adapter.tokenizer, embedding, encoder, rng, self.pretrain_epochs, 64, None
+            )
+            source = (adapter.tokenizer, config, embedding, encoder)
+        self.encoder_config_ = config
+        ids = adapter.transform(texts)
         # The n-gram path adapts to the training ids; pretrained layers seed the encoder.
         start = {"ids": ids, "layers": None if source is None else source[2:]}
         return ids, start
+
+    @property
+    def tokenizer_(self):
+        """The fitted `WordPieceTokenizer` (the input adapter's)."""
+        return self.preprocessor_.tokenizer
+
+    @property
+    def input_length_(self):
+        """Tokens per input row: what the encoder reads, more for the n-gram path."""
+        return self.preprocessor_.input_length_
 
     def _new_tokenizer(self):
         return WordPieceTokenizer(
@@ -315,25 +327,12 @@ class TextClassifier(WideAndDeepClassifier):
             strip_accents=self.strip_accents,
         )
 
-    def _own_encoder_config(self, tokenizer, texts):
-        if self.max_length == "auto":
-            lengths = _token_lengths(tokenizer, texts)
-            length = int(np.clip(np.percentile(lengths, 95), 16, 256))
-            sequence_length = int(8 * np.ceil(length / 8))
-        else:
-            sequence_length = int(self.max_length)
+    def _own_encoder_config(self, adapter):
+        """The encoder architecture from the parameters, for a fitted `TextAdapter`."""
         config = {name: getattr(self, name) for name in ENCODER_PARAMS}
-        config["sequence_length"] = sequence_length
-        config["vocabulary_size"] = len(tokenizer)
+        config["sequence_length"] = adapter.sequence_length_
+        config["vocabulary_size"] = len(adapter.tokenizer)
         return config
-
-    def _input_length(self, tokenizer, texts, sequence_length):
-        """Tokens per input row: what the encoder reads, more for the n-gram path."""
-        if not self.ngrams:
-            return sequence_length
-        lengths = _token_lengths(tokenizer, texts)
-        longest = int(8 * np.ceil(np.percentile(lengths, 99) / 8))
-        return int(np.clip(longest, sequence_length, max(1024, sequence_length)))
 
     @staticmethod
     def _new_encoder(config):
@@ -406,8 +405,7 @@ class TextClassifier(WideAndDeepClassifier):
     # ---------------------------------------------------------- prediction
     def _transform(self, X):
         check_is_fitted(self)
-        texts = as_text_list(X, "X", column=self.text_column_)
-        return self.tokenizer_.encode(texts, max_length=self.input_length_)
+        return self.preprocessor_.transform(self.preprocessor_.validate(X))
 
     def explain(self, X, target=None, level="word", steps=32):
         """Integrated gradients per token: what moved each text's score.
@@ -566,23 +564,14 @@ class TextClassifier(WideAndDeepClassifier):
     def _get_fitted_state(self):
         return {
             **super()._get_fitted_state(),
-            "tokenizer": self.tokenizer_.get_state(),
             "encoder_config": jsonable(self.encoder_config_),
-            "input_length": self.input_length_,
-            "text_column": self.text_column_,
         }
 
     def _set_fitted_state(self, state):
+        if "preprocessor" not in state:  # Saved before the adapter held the text input's state.
+            state = {**state, "preprocessor": _legacy_adapter_state(state, self.ngrams)}
         super()._set_fitted_state(state)
-        self.tokenizer_ = WordPieceTokenizer.from_state(state["tokenizer"])
         self.encoder_config_ = state["encoder_config"]
-        self.input_length_ = state["input_length"]
-        self.text_column_ = state["text_column"]
-
-    def input_schema(self):
-        return {
-            "texts": {"column": self.text_column_, "max_tokens": self.input_length_},
-        }
 
     # ---------------------------------------------------------------- demo
     @classmethod
@@ -628,15 +617,12 @@ class TextClassifier(WideAndDeepClassifier):
         }
 
 
-def _token_lengths(tokenizer, texts, sample=5000):
-    """Token counts (with [CLS] and [SEP]) of up to `sample` texts."""
-    step = max(1, len(texts) // sample)
-    return np.array([len(tokenizer.encode_ids(t)) + 2 for t in texts[::step]])
-
-
-def _text_column(X):
-    if isinstance(X, pd.Series):
-        return None if X.name is None else str(X.name)
-    if isinstance(X, pd.DataFrame):
-        return str(X.columns[0])
-    return None
+def _legacy_adapter_state(state, ngrams):
+    return {
+        "tokenizer": state["tokenizer"],
+        "max_length": state["encoder_config"]["sequence_length"],
+        "ngrams": ngrams,
+        "text_column": state["text_column"],
+        "sequence_length": state["encoder_config"]["sequence_length"],
+        "input_length": state["input_length"],
+    }

@@ -207,9 +207,28 @@ def test_save_load_and_pickle_predict_the_same(fitted, data, tmp_path):
     np.testing.assert_allclose(unpickled.predict_proba(texts), expected, rtol=1e-5, atol=1e-6)
 
 
+def test_a_file_saved_before_the_text_adapter_loads(fitted, data, tmp_path):
+    from core.persistence.model_archive import read_archive, write_archive
+
+    model_bytes, state, metadata = read_archive(fitted.save(tmp_path / "new.kdm"))
+    adapter = state["fitted"].pop("preprocessor")
+    state["fitted"].update(
+        tokenizer=adapter["tokenizer"],
+        input_length=adapter["input_length"],
+        text_column=adapter["text_column"],
+    )
+    write_archive(tmp_path / "old.kdm", model_bytes, state, metadata)
+    loaded = type(fitted).load(tmp_path / "old.kdm")
+    texts, _, _ = data
+    np.testing.assert_allclose(
+        loaded.predict_proba(texts[:8]), fitted.predict_proba(texts[:8]), atol=1e-6
+    )
+    assert loaded.input_schema() == fitted.input_schema()
+
+
 def test_dataframe_input_uses_the_text_column(fitted, data):
     texts, _, _ = data
-    assert fitted.text_column_ == "review"
+    assert fitted.preprocessor_.text_column_ == "review"
     wide = pd.DataFrame({"other": 1, "review": texts})
     np.testing.assert_allclose(fitted.predict_proba(wide), fitted.predict_proba(texts))
     with pytest.raises(ValueError, match="a column 'review'"):
