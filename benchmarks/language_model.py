@@ -147,7 +147,7 @@ class KneserNey:
 # -------------------------------------------------------------------- speed
 def keras_fit_seconds(generator, train_texts, epochs, seed):
     """Seconds of a plain Keras `model.fit` on the blocks `TextGenerator.fit` trains on."""
-    from domains.nlp.text_generator import token_blocks
+    from core.preprocessing.corpus_adapter import token_blocks
 
     keras.utils.set_random_seed(seed)
     stream = np.concatenate([generator._text_ids(t) for t in train_texts])

@@ -1,5 +1,6 @@
 """Preprocessors learned from raw data; their state is plain JSON."""
 
+from core.preprocessing.corpus_adapter import CorpusAdapter
 from core.preprocessing.event_sequence_encoder import EventSequenceEncoder, EventSequences
 from core.preprocessing.image_preprocessor import ImagePreprocessor, ImageRows
 from core.preprocessing.input_adapter import InputAdapter
@@ -14,6 +15,7 @@ from core.preprocessing.word_piece_tokenizer import WordPieceTokenizer
 __all__ = [
     "CATEGORICAL_INPUT",
     "NUMERIC_INPUT",
+    "CorpusAdapter",
     "EventSequenceEncoder",
     "EventSequences",
     "ImagePreprocessor",

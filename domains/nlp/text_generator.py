@@ -11,6 +11,7 @@ from core.estimators import KerasEstimator
 from core.estimators.parameter import Parameter
 from core.generation import check_sampling_args, next_token
 from core.preprocessing import WordPieceTokenizer
+from core.preprocessing.corpus_adapter import CorpusAdapter, token_blocks
 from core.preprocessing.text_input import as_text_list
 from core.registry import register_task
 
@@ -62,6 +63,7 @@ class TextGenerator(KerasEstimator):
     """
 
     input_kind = "generation"
+    adapter_class = CorpusAdapter
     parameter_checks = {
         "max_length": Parameter.integer(minimum=8),
         "lowercase": Parameter.boolean(),
@@ -100,22 +102,19 @@ class TextGenerator(KerasEstimator):
     # `fit(X, y=None, checkpoint_dir=None)` is the template's: X is a corpus of texts
     # (list, Series, array, or a one-column DataFrame); y is ignored.
     def _training_rows(self, X, y, sample_weight):
-        texts = as_text_list(X, "X")
-        return texts, len(texts), None, sample_weight
-
-    def _fit_inputs(self, texts, rng):
-        """Trains the tokenizer; returns the corpus cut into blocks of `max_length + 1` ids."""
-        self.tokenizer_ = WordPieceTokenizer(
+        tokenizer = WordPieceTokenizer(
             vocabulary_size=self.vocabulary_size,
             max_length=self.max_length,
             lowercase=self.lowercase,
             strip_accents=self.strip_accents,
-        ).fit(texts)
-        stream = np.concatenate([self._text_ids(t) for t in texts])
-        counts = np.bincount(stream, minlength=len(self.tokenizer_))
-        counts[self.tokenizer_.cls_id] = 0  # [CLS] is given, never predicted.
-        self.token_counts_ = counts.astype(np.int64)
-        return token_blocks(stream, self.max_length + 1), None
+        )
+        self.preprocessor_ = CorpusAdapter(tokenizer, self.max_length)
+        texts = self.preprocessor_.validate(X, reset=True)
+        return texts, len(texts), None, sample_weight
+
+    def _fit_inputs(self, texts, rng):
+        """Trains the tokenizer; returns the corpus cut into blocks of `max_length + 1` ids."""
+        return self.preprocessor_.fit(texts).blocks(texts), None
 
     def _train(self, blocks, targets, stratify, weights, rng, rows=None, start=None):
         """Next-token training on blocks, a random `validation_fraction` of them held out."""
@@ -134,9 +133,18 @@ class TextGenerator(KerasEstimator):
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         )
 
+    @property
+    def tokenizer_(self):
+        """The fitted `WordPieceTokenizer` (the input adapter's)."""
+        return self.preprocessor_.tokenizer
+
+    @property
+    def token_counts_(self):
+        """Training count of each token id (the unigram reference)."""
+        return self.preprocessor_.token_counts_
+
     def _text_ids(self, text):
-        tok = self.tokenizer_
-        return np.asarray([tok.cls_id, *tok.encode_ids(text), tok.sep_id], dtype=np.int32)
+        return self.preprocessor_.text_ids(text)
 
     def _build_model(self, start=None):
         return build_causal_lm_model(
@@ -342,29 +350,22 @@ class TextGenerator(KerasEstimator):
         return -total / max(count, 1)
 
     # --------------------------------------------------------------- state
-    def _get_fitted_state(self):
-        return {
-            **super()._get_fitted_state(),
-            "tokenizer": self.tokenizer_.get_state(),
-            "token_counts": self.token_counts_.tolist(),
-        }
-
     def _set_fitted_state(self, state):
+        if "preprocessor" not in state:  # Saved before the adapter held the corpus' state.
+            state = {
+                **state,
+                "preprocessor": {
+                    "tokenizer": state["tokenizer"],
+                    "max_length": self.max_length,
+                    "token_counts": state["token_counts"],
+                },
+            }
         super()._set_fitted_state(state)
-        self.tokenizer_ = WordPieceTokenizer.from_state(state["tokenizer"])
-        self.token_counts_ = np.asarray(state["token_counts"], dtype=np.int64)
-
-    def input_schema(self):
-        return {"texts": {"context_tokens": self.max_length}}
 
     def _transform(self, X):
         """Token ids of texts, `[CLS]` first, cut to the context and right-padded with 0."""
         check_is_fitted(self)
-        rows = [self._text_ids(t)[:-1][: self.max_length] for t in as_text_list(X, "X")]
-        ids = np.zeros((len(rows), max(len(r) for r in rows)), dtype=np.int32)
-        for i, row in enumerate(rows):
-            ids[i, : len(row)] = row
-        return ids
+        return self.preprocessor_.transform(self.preprocessor_.validate(X))
 
     def _export_head(self, logits):
         import tensorflow as tf
@@ -416,18 +417,3 @@ class TextGenerator(KerasEstimator):
             "value": model.perplexity(held_out),
             "baseline": f"unigram {model.unigram_perplexity(held_out):.1f}",
         }
-
-
-def token_blocks(ids, size, stride=None):
-    """Cuts a token stream into rows of `size` tokens (the last padded with 0).
-
-    Consecutive rows overlap by one token (`stride = size - 1` by default),
-    so every token but the first is a target exactly once.
-    """
-    stride = stride or size - 1
-    n_rows = max(1, int(np.ceil(max(len(ids) - 1, 1) / stride)))
-    out = np.zeros((n_rows, size), dtype=np.int32)
-    for i in range(n_rows):
-        piece = ids[i * stride : i * stride + size]
-        out[i, : len(piece)] = piece
-    return out

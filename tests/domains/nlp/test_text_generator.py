@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 
+from core.preprocessing.corpus_adapter import token_blocks
 from domains.nlp import TextGenerator
-from domains.nlp.text_generator import token_blocks
 
 ANIMALS = ["cat", "dog", "bird", "fox"]
 PLACES = ["mat", "rug", "bed", "box"]
@@ -154,3 +154,16 @@ def test_the_cosine_schedule_warms_up_then_anneals_to_the_last_epoch():
     # The last batch starts late in epoch 3 of 3: the rate has fallen most of the way to zero.
     assert model.n_epochs_ == 3
     assert float(model.model_.optimizer.learning_rate.numpy()) < 0.2 * model.learning_rate
+
+
+def test_a_file_saved_before_the_corpus_adapter_loads(generator, tmp_path):
+    from core.persistence.model_archive import read_archive, write_archive
+
+    model_bytes, state, metadata = read_archive(generator.save(tmp_path / "new.kdm"))
+    adapter = state["fitted"].pop("preprocessor")
+    state["fitted"].update(tokenizer=adapter["tokenizer"], token_counts=adapter["token_counts"])
+    write_archive(tmp_path / "old.kdm", model_bytes, state, metadata)
+    loaded = type(generator).load(tmp_path / "old.kdm")
+    texts = ["the battery lasts all day", "a short note"]
+    assert loaded.perplexity(texts) == pytest.approx(generator.perplexity(texts), rel=1e-5)
+    np.testing.assert_array_equal(loaded.token_counts_, generator.token_counts_)
