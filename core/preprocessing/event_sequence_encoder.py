@@ -146,6 +146,11 @@ class EventSequenceEncoder:
         self.max_wide_slots = int(max_wide_slots)
 
     # ------------------------------------------------------------------ fit
+    @property
+    def is_fitted(self):
+        """Whether the code vocabulary is learned (by `fit`, or restored by `from_state`)."""
+        return hasattr(self, "vocabulary_")
+
     def fit(self, entities, days_before, codes, values=None):
         """Learns the code vocabulary, value scales and the array sizes.
 

@@ -34,12 +34,8 @@ from core.preprocessing.event_sequence_encoder import (
 )
 from core.pretraining import mask_tokens
 from core.registry import register_task
-from domains.medical.event_table import (
-    align_to_patients,
-    cutoff_days,
-    history_before,
-    read_events,
-)
+from domains.medical.event_table import align_to_patients
+from domains.medical.patient_events_adapter import PatientEventsAdapter
 
 #: The metadata kind of a file written by `pretrain`.
 ENCODER_FILE_KIND = "visit-encoder"
@@ -150,6 +146,7 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
     """
 
     input_kind = "events"
+    adapter_class = PatientEventsAdapter
     explanation_kind = "events"
     parameter_checks = {
         "backbone": Parameter.choice(VISIT_BACKBONES),
@@ -199,15 +196,29 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         self._store_parameters(locals())
 
     # -------------------------------------------------------------- events
-    def _read(self, X, name="X"):
-        return read_events(
-            X,
+    def _new_adapter(self, sequence_encoder=None):
+        """An events adapter with this estimator's columns (and a new encoder unless given)."""
+        return PatientEventsAdapter(
+            sequence_encoder or self._new_sequence_encoder(),
             self.patient_column,
             self.time_column,
             self.code_column,
             self.value_column,
-            name=name,
+            wide=self.counts,
         )
+
+    def _new_sequence_encoder(self):
+        return EventSequenceEncoder(
+            max_visits=self.max_visits,
+            max_codes_per_visit=self.max_codes_per_visit,
+            min_frequency=self.min_frequency,
+            recent_days=self.recent_days,
+        )
+
+    @property
+    def sequence_encoder_(self):
+        """The fitted `EventSequenceEncoder` (the input adapter's)."""
+        return self.preprocessor_.sequence_encoder
 
     def patient_index(self, X):
         """The patients of an events table, in the order of every method's output rows.
@@ -218,35 +229,10 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         Returns:
             `pandas.Index` of the distinct patient ids, ascending, named `patient_column`.
         """
-        return self._read(X).patient_index()
+        return self._new_adapter().read(X).patient_index()
 
     def output_index(self, X):
         return self.patient_index(X)
-
-    def _history(self, table, patients, prediction_time):
-        """The events the model may read: mask over the table, and their days before the cutoff."""
-        return history_before(table, patients, cutoff_days(prediction_time, patients, table))
-
-    def _sequences(self, table, patients, keep, days_before, encoder=None, return_events=False):
-        encoder = encoder or self.sequence_encoder_
-        values = None if table.values is None else table.values[keep]
-        return encoder.transform(
-            table.patients[keep],
-            days_before,
-            table.codes[keep],
-            values,
-            entity_order=patients,
-            return_events=return_events,
-        )
-
-    def _new_sequence_encoder(self, table, keep, days_before):
-        values = None if table.values is None else table.values[keep]
-        return EventSequenceEncoder(
-            max_visits=self.max_visits,
-            max_codes_per_visit=self.max_codes_per_visit,
-            min_frequency=self.min_frequency,
-            recent_days=self.recent_days,
-        ).fit(table.patients[keep], days_before, table.codes[keep], values)
 
     # ------------------------------------------------------------ pretrain
     def pretrain(self, X, path, prediction_time=None, epochs=3, batch_size=64, learning_rate=None):
@@ -275,18 +261,17 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         self._check_parameters()
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
             raise ValueError(f"`epochs` must be a positive integer. Received: epochs={epochs!r}")
-        table = self._read(X)
-        patients = table.patient_index()
-        keep, days_before = self._history(table, patients, prediction_time)
         with self._seeded() as rng:
             source = self._start_source()
+            adapter = self._new_adapter(None if source is None else source[0])
+            history = adapter.validate(X, prediction_time)
+            sequence_encoder = adapter.fit(history).sequence_encoder
             if source is not None:
-                sequence_encoder, config, embedding, encoder = source
+                _, config, embedding, encoder = source
             else:
-                sequence_encoder = self._new_sequence_encoder(table, keep, days_before)
                 config = self._own_encoder_config()
                 embedding, encoder = self._new_encoder(config, sequence_encoder)
-            sequences = self._sequences(table, patients, keep, days_before, sequence_encoder)
+            sequences = adapter.sequences(history)
             started = time.perf_counter()
             losses = self._masked_code_epochs(
                 sequences,
@@ -301,7 +286,7 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         self.pretrain_history_ = {
             "loss": losses,
             "seconds": time.perf_counter() - started,
-            "patients": len(patients),
+            "patients": len(history.patients),
         }
         backbone = build_visit_backbone(
             embedding, encoder, sequence_encoder.num_visits_, sequence_encoder.num_codes_
@@ -384,40 +369,30 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
     # prediction_time None, one time, or a Series per patient id (later events are ignored).
     # A pretrained encoder (`pretrain`) is fine-tuned.
     def _training_rows(self, X, y, sample_weight, prediction_time=None):
-        table = self._read(X)
-        patients = table.patient_index()
-        labels = align_to_patients(y, patients, "y")
-        keep, days_before = self._history(table, patients, prediction_time)
-        rows = (table, patients, keep, days_before, labels)
-        return rows, len(patients), labels, _align_weights(sample_weight, patients)
+        self.preprocessor_ = self._new_adapter()
+        history = self.preprocessor_.validate(X, prediction_time, reset=True)
+        labels = align_to_patients(y, history.patients, "y")
+        rows = (history, labels)
+        return rows, len(history.patients), labels, _align_weights(sample_weight, history.patients)
 
     def _fit_inputs(self, rows, rng):
-        table, patients, keep, days_before, _ = rows
+        history, _ = rows
         source = self._start_source()
-        if source is None:
-            sequence_encoder = self._new_sequence_encoder(table, keep, days_before)
-            config = self._own_encoder_config()
-        else:
-            sequence_encoder, config = source[0], source[1]
-        self.sequence_encoder_, self.encoder_config_ = sequence_encoder, config
-        sequences = self._sequences(table, patients, keep, days_before)
+        if source is not None:  # The pretrained vocabulary and architecture are kept.
+            self.preprocessor_.sequence_encoder = source[0]
+        self.encoder_config_ = self._own_encoder_config() if source is None else source[1]
+        inputs = self.preprocessor_.fit(history).transform(history)
         # Pretrained embeddings and encoder seed the model (`_build_model`).
-        return sequences.arrays(wide=self.counts), None if source is None else source[2:]
+        return inputs, None if source is None else source[2:]
 
     def _fit_finished(self, rows):
-        labels = rows[-1]
+        history, labels = rows
         multilabel = isinstance(labels, pd.DataFrame) and labels.shape[1] > 1
         self.label_names_ = [str(c) for c in labels.columns] if multilabel else None
-        self.n_patients_ = len(rows[1])
+        self.n_patients_ = len(history.patients)
 
     def _check_params(self):
-        # The encoder checks its own arguments.
-        EventSequenceEncoder(
-            max_visits=self.max_visits,
-            max_codes_per_visit=self.max_codes_per_visit,
-            min_frequency=self.min_frequency,
-            recent_days=self.recent_days,
-        )
+        self._new_sequence_encoder()  # The encoder checks its own arguments.
 
     def _own_encoder_config(self):
         return {name: getattr(self, name) for name in ENCODER_PARAMS}
@@ -496,11 +471,9 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
     def _encoded(self, X, prediction_time, return_events=False):
         """`(table, patients, keep, days_before, sequences, inputs)` for an events table."""
         check_is_fitted(self)
-        table = self._read(X)
-        patients = table.patient_index()
-        keep, days_before = self._history(table, patients, prediction_time)
-        sequences = self._sequences(table, patients, keep, days_before, return_events=return_events)
-        return table, patients, keep, days_before, sequences, sequences.arrays(wide=self.counts)
+        history = self.preprocessor_.validate(X, prediction_time)
+        sequences = self.preprocessor_.sequences(history, return_events=return_events)
+        return (*history, sequences, sequences.arrays(wide=self.counts))
 
     def _transform(self, X, prediction_time=None):
         """The model's named inputs: one row per patient, in `patient_index(X)` order.
@@ -683,29 +656,19 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
     def _get_fitted_state(self):
         return {
             **super()._get_fitted_state(),
-            "sequence_encoder": self.sequence_encoder_.get_state(),
             "encoder_config": jsonable(self.encoder_config_),
             "label_names": self.label_names_,
             "n_patients": self.n_patients_,
         }
 
     def _set_fitted_state(self, state):
+        if "preprocessor" not in state:  # Saved before the adapter held the encoder's state.
+            legacy = self._new_adapter(EventSequenceEncoder.from_state(state["sequence_encoder"]))
+            state = {**state, "preprocessor": legacy.get_state()}
         super()._set_fitted_state(state)
-        self.sequence_encoder_ = EventSequenceEncoder.from_state(state["sequence_encoder"])
         self.encoder_config_ = state["encoder_config"]
         self.label_names_ = state["label_names"]
         self.n_patients_ = state["n_patients"]
-
-    def input_schema(self):
-        return {
-            "events": {
-                "patient_column": self.patient_column,
-                "time_column": self.time_column,
-                "code_column": self.code_column,
-                "value_column": self.value_column,
-                "known_codes": len(self.sequence_encoder_.vocabulary_),
-            }
-        }
 
     def _export_signature(self):
         from core.export import ExportSignature

@@ -146,6 +146,24 @@ def test_explain_rows_per_visit_code_and_attributions_add_up(fitted, data):
 
 
 # ------------------------------------------------------------ persistence
+def test_a_file_saved_before_the_events_adapter_loads(fitted, data, tmp_path):
+    from core.persistence.model_archive import read_archive, write_archive
+
+    model_bytes, state, metadata = read_archive(fitted.save(tmp_path / "new.kdm"))
+    adapter = state["fitted"].pop("preprocessor")
+    state["fitted"]["sequence_encoder"] = adapter["sequence_encoder"]
+    write_archive(tmp_path / "old.kdm", model_bytes, state, metadata)
+    loaded = SequenceDiagnosisPredictor.load(tmp_path / "old.kdm")
+    events, _ = data
+    np.testing.assert_allclose(
+        loaded.predict_proba(events, prediction_time=CUTOFF),
+        fitted.predict_proba(events, prediction_time=CUTOFF),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    assert loaded.input_schema() == fitted.input_schema()
+
+
 def test_save_load_pickle_and_clone(fitted, data, tmp_path):
     events, _ = data
     expected = fitted.predict_proba(events, prediction_time=CUTOFF)
