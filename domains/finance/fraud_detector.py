@@ -8,7 +8,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from core.backbones import EVENT_BACKBONES, build_event_sequence_model
 from core.backbones.event_sequence_model import event_sequence_model_parts
-from core.data import count_rows, take_rows
 from core.data.time_values import parse_times
 from core.estimators import KerasClassifier
 from core.estimators.parameter import Parameter
@@ -20,6 +19,7 @@ from domains.finance.reports import (
     precision_at_k_per_day,
     recall_at_fpr,
 )
+from domains.finance.transactions_adapter import TransactionsAdapter
 
 HISTORY_COLUMN = "history"
 
@@ -74,10 +74,12 @@ class FraudDetector(KerasClassifier):
         classes_: the two labels.
         feature_columns_: per-transaction features after derivation (amount
             on a log scale, hour of day, weekday).
-        preprocessor_: fitted `TabularPreprocessor` of those features.
+        preprocessor_: the fitted `TransactionsAdapter` (its `features` preprocessor
+            encodes the derived columns).
     """
 
     input_kind = "transactions"
+    adapter_class = TransactionsAdapter
     explanation_kind = "columns"
     parameter_checks = {
         "backbone": Parameter.choice(EVENT_BACKBONES),
@@ -125,23 +127,32 @@ class FraudDetector(KerasClassifier):
     # transactions DataFrame (account, time and other columns, any order), y the
     # fraud labels of its rows (1 = fraud).
     def _training_rows(self, X, y, sample_weight):
-        accounts, times, features = self._split_columns(X)
-        self.feature_columns_ = list(features.columns)
+        self.preprocessor_ = TransactionsAdapter(
+            self.account_column,
+            self.time_column,
+            self.amount_column,
+            self.window,
+            min_frequency=self.min_frequency,
+        )
+        rows = self.preprocessor_.validate(X, reset=True)
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
-        return (accounts, times, features), len(X), y, sample_weight
+        return rows, len(X), y, sample_weight
 
     def _fit_inputs(self, rows, rng):
-        accounts, times, features = rows
-        self.preprocessor_ = TabularPreprocessor(min_frequency=self.min_frequency).fit(features)
-        return self._with_history(self.preprocessor_.transform(features), accounts, times), None
+        return self.preprocessor_.fit(rows).transform(rows), None
+
+    @property
+    def feature_columns_(self):
+        """The derived per-transaction features (amount on a log scale, hour, weekday, ...)."""
+        return self.preprocessor_.feature_columns_
 
     def _train(self, inputs, y_encoded, stratify, weights, rng, rows=None, start=None):
         """The out-of-time scheme: the latest transactions are held out."""
         self._train_out_of_time(inputs, y_encoded, stratify, weights, rows[1], start)
 
     def _build_model(self, start=None):
-        pre = self.preprocessor_
+        pre = self.preprocessor_.features
         return build_event_sequence_model(
             len(pre.numeric_columns_),
             pre.cardinalities_,
@@ -156,122 +167,9 @@ class FraudDetector(KerasClassifier):
         )
 
     # --------------------------------------------------------------- input
-    def _split_columns(self, X, fitting=True, name="X"):
-        """Validates X; returns account codes, times in seconds, and the feature frame.
-
-        `name` is the argument's name in error messages (`X` or `history`).
-        """
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError(
-                f"FraudDetector needs `{name}` to be a transactions DataFrame. "
-                f"Received: {type(X).__name__}"
-            )
-        if len(X) == 0:
-            raise ValueError(f"`{name}` is empty (0 transactions); expected at least one row.")
-        if X.columns.has_duplicates:
-            duplicated = X.columns[X.columns.duplicated()].unique().tolist()
-            raise ValueError(
-                f"`{name}` has duplicate column names {duplicated}; expected each column once. "
-                f"Received columns {list(X.columns)}."
-            )
-        required = [self.account_column, self.time_column]
-        missing = [c for c in required if c not in X.columns]
-        if missing:
-            raise ValueError(
-                f"`{name}` has no column(s) {missing}; `account_column` and `time_column` must "
-                f"name its columns. Its columns are {list(X.columns)}."
-            )
-        if self.amount_column is not None and self.amount_column not in X.columns:
-            raise ValueError(
-                f"`{name}` has no amount column {self.amount_column!r} (`amount_column`); pass "
-                "amount_column=None if there is none."
-            )
-        if X[self.account_column].isna().any():
-            where = "" if name == "X" else f" of `{name}`"
-            raise ValueError(f"Column {self.account_column!r}{where} has missing account ids.")
-        times, _ = parse_times(X[self.time_column], self.time_column, name, unit="seconds")
-        try:
-            accounts = X[self.account_column].astype(str).to_numpy()
-        except UnicodeDecodeError:
-            raise ValueError(
-                f"Column {self.account_column!r} of `{name}` holds bytes that are not UTF-8 "
-                "text; expected account ids (strings or numbers)."
-            ) from None
-        features = X.drop(columns=required)
-        if self.amount_column is not None:
-            raw = features[self.amount_column]
-            try:
-                amount = raw if raw.dtype.kind in "bmM" else pd.to_numeric(raw, errors="coerce")
-            except OverflowError:  # An integer beyond float64 (pandas raises despite "coerce").
-                amount = raw.astype(object)
-            if amount.dtype.kind not in "iuf":  # Booleans, dates, complex or huge numbers.
-                raise ValueError(
-                    f"Column {self.amount_column!r} (`amount_column`) of `{name}` holds "
-                    f"{raw.dtype} values; expected amounts (numbers), or NaN when unknown."
-                )
-            bad = (amount.isna() & raw.notna()).to_numpy()
-            if bad.any():
-                examples = raw[bad].map(str).unique()[:3].tolist()
-                raise ValueError(
-                    f"Column {self.amount_column!r} (`amount_column`) of `{name}` has values "
-                    f"that are not numbers: {examples}; expected amounts, or NaN when unknown."
-                )
-            features[self.amount_column] = np.sign(amount) * np.log1p(np.abs(amount))
-        stamps = pd.to_datetime(times, unit="s")
-        features["hour_of_day"] = stamps.hour + stamps.minute / 60.0
-        features["weekday"] = stamps.day_name()
-        features.columns = [str(c) for c in features.columns]
-        return accounts, times, features
-
-    def _with_history(self, arrays, accounts, times):
-        """Each transaction with the preceding ones of its account: the model's named inputs.
-
-        Rows are ordered by account, then time (ties by input order). Every
-        array of `arrays` (one row per transaction) becomes `(n, window + 1,
-        width)`: history slot j holds the (window - j)-th preceding
-        transaction, the current one is last. `gaps` holds log1p of the hours
-        back to each (0 for the current one), `present` whether the slot has
-        a transaction.
-        """
-        n, window = count_rows(arrays), int(self.window)
-        steps = window + 1
-        out = {
-            name: np.zeros((n, steps, array.shape[1]), dtype=array.dtype)
-            for name, array in arrays.items()
-        }
-        out["gaps"] = np.zeros((n, steps, 1), dtype=np.float32)
-        out["present"] = np.zeros((n, steps), dtype=bool)
-        for name, array in arrays.items():
-            out[name][:, -1] = array
-        out["present"][:, -1] = True
-        if window == 0:
-            return out
-        order = np.lexsort((np.arange(n), times, accounts))
-        sorted_accounts = accounts[order]
-        new_account = np.r_[True, sorted_accounts[1:] != sorted_accounts[:-1]]
-        group_start = np.maximum.accumulate(np.where(new_account, np.arange(n), 0))
-        position = np.arange(n) - group_start
-        for slot in range(window):
-            back = window - slot
-            has = position >= back
-            rows, previous = order[has], order[np.flatnonzero(has) - back]
-            for name, array in arrays.items():
-                out[name][rows, slot] = array[previous]
-            hours = np.maximum(times[rows] - times[previous], 0.0) / 3600.0
-            out["gaps"][rows, slot, 0] = np.log1p(hours)
-            out["present"][rows, slot] = True
-        return out
-
     def _transform(self, X, history=None):
         """Model inputs for X's rows, in X's order, with history from X and `history`."""
-        accounts, times, features = self._split_columns(X)
-        if history is not None:
-            h_accounts, h_times, h_features = self._split_columns(history, name="history")
-            accounts = np.concatenate([h_accounts, accounts])
-            times = np.concatenate([h_times, times])
-            features = pd.concat([h_features, features], ignore_index=True)
-        inputs = self._with_history(self.preprocessor_.transform(features), accounts, times)
-        return inputs if history is None else take_rows(inputs, slice(len(history), None))
+        return self.preprocessor_.transform(self.preprocessor_.validate(X, history))
 
     # ---------------------------------------------------------- prediction
     def report(self, X, y, k=10, max_fpr=0.01, history=None):
@@ -337,7 +235,9 @@ class FraudDetector(KerasClassifier):
         embedding, head = parts.embedding, parts.head
         tokens = np.asarray(embedding(self._event_features(inputs)))
         # The reference transaction's tokens in every present slot of each row.
-        base_tokens = np.asarray(embedding(self._event_features(self.preprocessor_.baseline())))
+        base_tokens = np.asarray(
+            embedding(self._event_features(self.preprocessor_.features.baseline()))
+        )
         reference_tokens = np.broadcast_to(base_tokens[:, None], tokens.shape)
         gaps, mask = inputs["gaps"], inputs["present"].astype(np.float32)
         attributions = integrated_gradients(
@@ -346,7 +246,8 @@ class FraudDetector(KerasClassifier):
             [reference_tokens, gaps, mask],
             steps=steps,
         )[0].sum(axis=-1)
-        names = self.preprocessor_.numeric_columns_ + self.preprocessor_.categorical_columns_
+        features = self.preprocessor_.features
+        names = features.numeric_columns_ + features.categorical_columns_
         frame = pd.DataFrame(attributions[:, -1, :], columns=names)[self.feature_columns_]
         frame[HISTORY_COLUMN] = attributions[:, :-1, :].sum(axis=(1, 2))
         frame.index = X.index
@@ -371,25 +272,21 @@ class FraudDetector(KerasClassifier):
     def _get_fitted_state(self):
         return {
             **super()._get_fitted_state(),
-            "preprocessor": self.preprocessor_.get_state(),
-            "feature_columns": self.feature_columns_,
             "n_features_in": self.n_features_in_,
             "feature_names_in": list(self.feature_names_in_),
         }
 
     def _set_fitted_state(self, state):
+        if "features" not in state["preprocessor"]:  # Saved before the transactions adapter.
+            adapter = TransactionsAdapter(
+                self.account_column, self.time_column, self.amount_column, self.window
+            )
+            adapter.features = TabularPreprocessor.from_state(state["preprocessor"])
+            adapter.feature_columns_ = state["feature_columns"]
+            state = {**state, "preprocessor": adapter.get_state()}
         super()._set_fitted_state(state)
-        self.preprocessor_ = TabularPreprocessor.from_state(state["preprocessor"])
-        self.feature_columns_ = state["feature_columns"]
         self.n_features_in_ = state["n_features_in"]
         self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
-
-    def input_schema(self):
-        return {
-            "account_column": self.account_column,
-            "time_column": self.time_column,
-            "features": self.preprocessor_.input_schema(),
-        }
 
     # ---------------------------------------------------------------- demo
     @classmethod

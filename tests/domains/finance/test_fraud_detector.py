@@ -182,12 +182,15 @@ def test_bad_history_is_named(detector, transactions):
         detector.predict_proba(frame[~train].head(5), history=frame[train].assign(timestamp="?"))
 
 
-def test_a_file_saved_under_the_old_parameter_names_loads(detector, transactions, tmp_path):
+def test_a_file_saved_before_the_renames_and_the_adapter_loads(detector, transactions, tmp_path):
     from core.persistence.model_archive import read_archive, write_archive
 
     model_bytes, state, metadata = read_archive(detector.save(tmp_path / "new.kdm"))
     params = state["params"]
     params["encoder"], params["units"] = params.pop("backbone"), params.pop("encoder_units")
+    adapter = state["fitted"]["preprocessor"]  # Before the adapter: the features' state alone.
+    state["fitted"]["preprocessor"] = adapter["features"]
+    state["fitted"]["feature_columns"] = adapter["feature_columns"]
     old = tmp_path / "old.kdm"
     write_archive(old, model_bytes, state, metadata)
     loaded = FraudDetector.load(old)
