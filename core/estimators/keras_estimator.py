@@ -731,6 +731,17 @@ class KerasEstimator(BaseEstimator, abc.ABC):
         if self.adapter_class is not None:
             self.preprocessor_ = self.adapter_class.from_state(state["preprocessor"])
 
+    def _transform(self, X, **context):
+        """The model's input for raw X: the input adapter validates it, then transforms it.
+
+        Args:
+            X: raw input, as for `predict`.
+            **context: the task's further prediction arguments (`history`,
+                `prediction_time`, ...), passed to the adapter's `validate`.
+        """
+        check_is_fitted(self)
+        return self.preprocessor_.transform(self.preprocessor_.validate(X, **context))
+
     def output_index(self, X):
         """Labels of the rows `predict` returns for X: X's own rows unless a task groups them.
 

@@ -167,10 +167,6 @@ class FraudDetector(KerasClassifier):
         )
 
     # --------------------------------------------------------------- input
-    def _transform(self, X, history=None):
-        """Model inputs for X's rows, in X's order, with history from X and `history`."""
-        return self.preprocessor_.transform(self.preprocessor_.validate(X, history))
-
     # ---------------------------------------------------------- prediction
     def report(self, X, y, k=10, max_fpr=0.01, history=None):
         """Fraud metrics on labelled transactions.
@@ -230,7 +226,7 @@ class FraudDetector(KerasClassifier):
             before the calibration map.
         """
         check_is_fitted(self)
-        inputs = self._transform(X, history)
+        inputs = self._transform(X, history=history)
         parts = event_sequence_model_parts(self.model_)
         embedding, head = parts.embedding, parts.head
         tokens = np.asarray(embedding(self._event_features(inputs)))

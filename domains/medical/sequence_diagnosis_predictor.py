@@ -475,16 +475,6 @@ class SequenceDiagnosisPredictor(WideAndDeepClassifier):
         sequences = self.preprocessor_.sequences(history, return_events=return_events)
         return (*history, sequences, sequences.arrays(wide=self.counts))
 
-    def _transform(self, X, prediction_time=None):
-        """The model's named inputs: one row per patient, in `patient_index(X)` order.
-
-        Args:
-            X: events DataFrame.
-            prediction_time: None, one time, or a Series per patient id; only
-                events at or before it are read.
-        """
-        return self._encoded(X, prediction_time)[-1]
-
     def _aligned_truth(self, X, y, sample_weight):
         """Labels and weights matched to X's patients by id (predictions are per patient)."""
         patients = self.patient_index(X)

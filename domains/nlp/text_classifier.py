@@ -6,7 +6,6 @@ import time
 import keras
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_is_fitted
 
 from core.backbones.text_model import (
     EMBEDDING_LAYER,
@@ -403,10 +402,6 @@ class TextClassifier(WideAndDeepClassifier):
         return 32 if n_rows < 2000 else 64 if n_rows < 20000 else 128
 
     # ---------------------------------------------------------- prediction
-    def _transform(self, X):
-        check_is_fitted(self)
-        return self.preprocessor_.transform(self.preprocessor_.validate(X))
-
     def explain(self, X, target=None, level="word", steps=32):
         """Integrated gradients per token: what moved each text's score.
 

@@ -362,11 +362,6 @@ class TextGenerator(KerasEstimator):
             }
         super()._set_fitted_state(state)
 
-    def _transform(self, X):
-        """Token ids of texts, `[CLS]` first, cut to the context and right-padded with 0."""
-        check_is_fitted(self)
-        return self.preprocessor_.transform(self.preprocessor_.validate(X))
-
     def _export_head(self, logits):
         import tensorflow as tf
 

@@ -278,12 +278,8 @@ class ImageClassifier(KerasClassifier):
         return {key: [*frozen.get(key, []), *values] for key, values in tuned.items()}
 
     # ---------------------------------------------------------- prediction
-    def _images(self, X):
-        """Preprocessed images of X, for arrays; or a dataset, for files."""
-        return self.preprocessor_.transform(self.preprocessor_.validate(X))
-
     def _logits(self, X):
-        data = self._images(X)
+        data = self._transform(X)
         if isinstance(data, np.ndarray):
             return self._predict_raw(data)
         return np.concatenate([self._predict_raw(batch.numpy()) for batch in data], axis=0)
@@ -310,7 +306,7 @@ class ImageClassifier(KerasClassifier):
 
     def _loaded_images(self, X):
         """Preprocessed images of X as one array (for the few images explained or plotted)."""
-        data = self._images(X)
+        data = self._transform(X)
         return data if isinstance(data, np.ndarray) else np.concatenate([b.numpy() for b in data])
 
     def _grad_cam(self, images, target=None):

@@ -68,8 +68,8 @@ def test_parse_settings_starts_from_defaults_and_checks_names():
 
 
 def test_the_benchmarks_parse_as_the_cli_does():
-    settings = ["hidden_units=[8, 4]", "dropout=0.1", "encoder=lstm"]
-    expected = {"hidden_units": (8, 4), "dropout": 0.1, "encoder": "lstm"}
+    settings = ["hidden_units=[8, 4]", "dropout=0.1", "backbone=lstm"]
+    expected = {"hidden_units": (8, 4), "dropout": 0.1, "backbone": "lstm"}
     assert parse_settings(settings, FraudDetector) == expected
     assert benchmark_settings.parse_settings(settings, FraudDetector) == expected
     # The benchmarks reserve random_state (each script seeds its own runs) and exit on errors.
