@@ -10,6 +10,7 @@ from core.backbones.causal_lm_model import CachedDecoding, FullDecoding, build_c
 from core.estimators import KerasEstimator
 from core.estimators.parameter import Parameter
 from core.generation import check_sampling_args, next_token
+from core.generation.kneser_ney_model import KneserNeyModel
 from core.preprocessing import WordPieceTokenizer
 from core.preprocessing.corpus_adapter import CorpusAdapter, token_blocks
 from core.preprocessing.text_input import as_text_list
@@ -26,6 +27,15 @@ class TextGenerator(KerasEstimator):
     it (causal attention). `generate` decodes with a key/value cache, so
     each new token costs one position, not the whole prefix.
 
+    Beside the network, an interpolated Kneser-Ney n-gram model is counted on
+    the training blocks and mixed into the next-token distribution, `(1 - w)
+    p_network + w p_ngram`, with the share `w` that gives the validation
+    blocks the lowest loss (0 keeps the network alone). On a small corpus
+    the counts know its repeated phrasing better than a network trained
+    from scratch, and the network knows what counts cannot see; the mixture
+    is the language model's wide-and-deep. `generate`, `perplexity` and
+    `score` use the mixture; the exported graph gives the network's logits.
+
     Args:
         vocabulary_size: subword vocabulary trained on the corpus.
         max_length: context length in tokens.
@@ -35,6 +45,8 @@ class TextGenerator(KerasEstimator):
         num_layers: decoder blocks.
         num_heads: attention heads.
         intermediate_dim: feed-forward width.
+        ngram_order: order of the n-gram model mixed in (3: a token given the
+            two before it); 0 for the network alone.
         dropout: dropout rate.
         learning_rate: AdamW learning rate (the peak of the schedule).
         learning_rate_schedule: `"constant"`, or `"cosine"` (one warm-up
@@ -60,12 +72,16 @@ class TextGenerator(KerasEstimator):
         tokenizer_: the fitted `WordPieceTokenizer`.
         token_counts_: training-token counts, the unigram reference of
             `unigram_perplexity`.
+        ngram_model_: the fitted `KneserNeyModel` (None with `ngram_order=0`).
+        ngram_weight_: its share `w` of the next-token distribution, chosen on
+            the validation blocks (0 without them).
     """
 
     input_kind = "generation"
     adapter_class = CorpusAdapter
     parameter_checks = {
         "max_length": Parameter.integer(minimum=8),
+        "ngram_order": Parameter.integer(minimum=0),
         "lowercase": Parameter.boolean(),
         "strip_accents": Parameter.boolean(),
     }
@@ -80,6 +96,7 @@ class TextGenerator(KerasEstimator):
         num_layers=4,
         num_heads=4,
         intermediate_dim=512,
+        ngram_order=3,
         dropout=0.1,
         learning_rate=1e-3,
         learning_rate_schedule="constant",
@@ -132,6 +149,54 @@ class TextGenerator(KerasEstimator):
             validation,
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         )
+        self._fit_ngram_mix(blocks, None if validation is None else val)
+
+    def _fit_ngram_mix(self, blocks, validation_blocks):
+        """Counts the n-gram model on the training blocks; picks its share on the validation."""
+        self.ngram_model_, self.ngram_weight_ = None, 0.0
+        if not self.ngram_order:
+            return
+        self.ngram_model_ = KneserNeyModel(self.ngram_order, len(self.tokenizer_)).fit(blocks)
+        if validation_blocks is None:
+            return
+        network = np.exp(
+            self._log_likelihood_function()(validation_blocks[:, :-1], validation_blocks[:, 1:])
+        )
+        counted = self._ngram_probabilities(validation_blocks)
+        real = validation_blocks[:, 1:] != 0
+        network, counted = network[real], counted[real]
+        shares = np.linspace(0.0, 1.0, 21)
+        losses = [-np.log((1 - w) * network + w * counted).mean() for w in shares]
+        self.ngram_weight_ = float(shares[int(np.argmin(losses))])
+        # Counts are cheap and lose nothing to early stopping: once the share is set,
+        # they are taken on every block.
+        every_block = np.concatenate([blocks, validation_blocks])
+        self.ngram_model_ = KneserNeyModel(self.ngram_order, len(self.tokenizer_)).fit(every_block)
+
+    def _ngram_probabilities(self, rows):
+        """P_ngram of each row's ids after the first, context from the row: `(n, length - 1)`."""
+        return np.stack(
+            [
+                self.ngram_model_.sequence_probabilities(self._ngram_context(row))[-len(row) + 1 :]
+                for row in rows
+            ]
+        )
+
+    def _ngram_context(self, ids):
+        """ids, with the [SEP] that precedes a text's [CLS] in the training stream.
+
+        The counts saw every text start after the previous text's end, so the
+        first words of a text are predicted from `[SEP] [CLS]` as in training.
+        """
+        tok = self.tokenizer_
+        return [tok.sep_id, *ids] if len(ids) and ids[0] == tok.cls_id else list(ids)
+
+    def _mixed_log_probs(self, log_probs, rows):
+        """The network's log-probabilities of rows' targets with the n-gram model mixed in."""
+        w = self.ngram_weight_
+        if not w:
+            return log_probs
+        return np.log((1 - w) * np.exp(log_probs) + w * self._ngram_probabilities(rows))
 
     @property
     def tokenizer_(self):
@@ -242,7 +307,7 @@ class TextGenerator(KerasEstimator):
         new_ids = []
         for _ in range(max_new_tokens):
             token = next_token(
-                logits,
+                self._mixed_next_logits(logits, prompt_ids + new_ids),
                 rng,
                 greedy=greedy,
                 temperature=temperature,
@@ -267,6 +332,19 @@ class TextGenerator(KerasEstimator):
                 text = text[: len(text) - len(continuation) + cut]
         return text
 
+    def _mixed_next_logits(self, logits, ids):
+        """Next-token log-probabilities of the mixture (the network's logits when w is 0)."""
+        w = self.ngram_weight_
+        if not w:
+            return logits
+        logits = np.asarray(logits, dtype=np.float64)
+        network = np.exp(logits - logits.max())
+        network /= network.sum()
+        context = (
+            self._ngram_context(ids)[-(self.ngram_order - 1) :] if self.ngram_order > 1 else []
+        )
+        return np.log((1 - w) * network + w * self.ngram_model_.probabilities(context))
+
     def _decoding(self, use_cache):
         cache_key = "_cached_decoding" if use_cache else "_full_decoding"
         decoding = self.__dict__.get(cache_key)
@@ -290,7 +368,7 @@ class TextGenerator(KerasEstimator):
         function = self._log_likelihood_function()
         for start in range(0, len(windows), 256):
             chunk = windows[start : start + 256]
-            log_probs = function(chunk[:, :-1], chunk[:, 1:])
+            log_probs = self._mixed_log_probs(function(chunk[:, :-1], chunk[:, 1:]), chunk)
             # Padding targets (id 0) are not text: they are left out of the average.
             real = chunk[:, 1:] != 0
             total -= float(log_probs[real].sum())
@@ -350,6 +428,13 @@ class TextGenerator(KerasEstimator):
         return -total / max(count, 1)
 
     # --------------------------------------------------------------- state
+    def _get_fitted_state(self):
+        return {
+            **super()._get_fitted_state(),
+            "ngram_model": None if self.ngram_model_ is None else self.ngram_model_.get_state(),
+            "ngram_weight": self.ngram_weight_,
+        }
+
     def _set_fitted_state(self, state):
         if "preprocessor" not in state:  # Saved before the adapter held the corpus' state.
             state = {
@@ -361,6 +446,9 @@ class TextGenerator(KerasEstimator):
                 },
             }
         super()._set_fitted_state(state)
+        ngram = state.get("ngram_model")  # Absent in files saved before the mixture.
+        self.ngram_model_ = None if ngram is None else KneserNeyModel.from_state(ngram)
+        self.ngram_weight_ = float(state.get("ngram_weight", 0.0))
 
     def _export_head(self, logits):
         import tensorflow as tf
@@ -371,9 +459,11 @@ class TextGenerator(KerasEstimator):
         return {
             **super()._export_description(),
             "outputs": {
-                "logits": "float32 (n, length, vocabulary): next-token logits at each position; "
-                "padding (id 0) after a text's last token does not change its logits"
+                "logits": "float32 (n, length, vocabulary): the network's next-token logits at "
+                "each position; padding (id 0) after a text's last token does not change them. "
+                "generate() and perplexity() mix them with the n-gram model (ngram_weight)"
             },
+            "ngram_weight": self.ngram_weight_,
         }
 
     def __getstate__(self):
