@@ -167,3 +167,34 @@ def test_a_file_saved_before_the_corpus_adapter_loads(generator, tmp_path):
     texts = ["the battery lasts all day", "a short note"]
     assert loaded.perplexity(texts) == pytest.approx(generator.perplexity(texts), rel=1e-5)
     np.testing.assert_array_equal(loaded.token_counts_, generator.token_counts_)
+
+
+def test_the_ngram_share_is_the_one_validation_prefers_and_is_used_everywhere(tmp_path):
+    texts = corpus()
+    # One epoch: the network is still weak, so the counted trigrams must take a share.
+    weak = tiny(max_epochs=1).fit(texts)
+    assert weak.ngram_model_ is not None and weak.ngram_weight_ > 0
+    mixed = weak.perplexity(texts[:40])
+    share = weak.ngram_weight_
+    weak.ngram_weight_ = 0.0
+    network = weak.perplexity(texts[:40])
+    weak.ngram_weight_ = share
+    assert mixed < network
+    loaded = TextGenerator.load(weak.save(tmp_path / "mixed.kdm"))
+    assert loaded.ngram_weight_ == share
+    assert loaded.perplexity(texts[:40]) == pytest.approx(mixed, rel=1e-5)
+    # Generation reads the mixture: with all the weight on the counts, a greedy step
+    # takes the n-gram model's most likely continuation of "[SEP] [CLS] the cat".
+    weak.ngram_weight_ = 1.0
+    tok = weak.tokenizer_
+    context = [tok.sep_id, tok.cls_id, *tok.encode_ids("the cat")]
+    expected = tok.decode([int(np.argmax(weak.ngram_model_.probabilities(context[-2:])))])
+    assert weak.generate("the cat", max_new_tokens=1, greedy=True) == f"the cat {expected}"
+
+
+def test_ngram_order_zero_keeps_the_network_alone(tmp_path):
+    alone = tiny(max_epochs=1, ngram_order=0).fit(corpus(60))
+    assert alone.ngram_model_ is None and alone.ngram_weight_ == 0.0
+    loaded = TextGenerator.load(alone.save(tmp_path / "alone.kdm"))
+    assert loaded.ngram_model_ is None
+    assert loaded.perplexity(corpus(5)) == pytest.approx(alone.perplexity(corpus(5)), rel=1e-5)
