@@ -208,7 +208,9 @@ def run_corpus(name, texts, args):
             "TextGenerator": generator.perplexity(held_out),
             f"Kneser-Ney {args.order}-gram": kn.perplexity(held_out_ids),
             "unigram": generator.unigram_perplexity(held_out),
+            **mixture_parts(generator, held_out),
         },
+        "ngram_weight": generator.ngram_weight_,
     }
     epochs = min(args.speed_epochs, generator.n_epochs_)
     timed = TextGenerator(**{**params, "max_epochs": epochs, "patience": epochs + 1})
@@ -232,6 +234,20 @@ def run_corpus(name, texts, args):
     return result
 
 
+def mixture_parts(generator, texts):
+    """Held-out perplexity of each part of the generator's mixture alone."""
+    if generator.ngram_model_ is None:
+        return {}
+    share, parts = generator.ngram_weight_, {}
+    try:
+        for name, weight in (("its network alone", 0.0), ("its n-gram alone", 1.0)):
+            generator.ngram_weight_ = weight
+            parts[name] = generator.perplexity(texts)
+    finally:
+        generator.ngram_weight_ = share
+    return parts
+
+
 def print_result(result):
     print()
     print(
@@ -243,8 +259,9 @@ def print_result(result):
         f"{result['max_epochs']} (stopped early: {result['stopped_early']}; best epoch "
         f"{result['best_epoch']})"
     )
+    print(f"   TextGenerator's n-gram share, chosen on validation: {result['ngram_weight']:.2f}")
     for model, ppl in result["perplexity"].items():
-        print(f"   held-out perplexity {model:<22} {ppl:>9.1f}")
+        print(f"   held-out perplexity {model:<26} {ppl:>9.1f}")
     speed = result["speed"]
     print(
         f"   training speed over {speed['epochs']} epoch(s): TextGenerator.fit "
