@@ -74,10 +74,6 @@ class KneserNeyModel:
                 )
                 for context, pairs in nexts.items()
             }
-        self.totals_ = {
-            n: {context: (counts.sum(), len(counts)) for context, (_, counts) in table.items()}
-            for n, table in self.tables_.items()
-        }
         if self.vocabulary_size is None:
             self.vocabulary_size = 1 + max((max(g) for g in grams[1]), default=0)
 
@@ -99,20 +95,8 @@ class KneserNeyModel:
         return p
 
     def probability(self, context, token):
-        """P(token | context) for one token: the same sum as `probabilities`, one entry of it."""
-        context = [int(i) for i in context]
-        p = 1.0 / self.vocabulary_size
-        for n in range(1, self.order + 1):
-            if n - 1 > len(context):
-                break
-            key = tuple(context[len(context) - n + 1 :]) if n > 1 else ()
-            totals = self.totals_[n].get(key)
-            if totals is None:
-                continue
-            total, types = totals
-            count = self.grams_[n].get((*key, int(token)), 0)
-            p = max(count - self.discount, 0.0) / total + self.discount * types / total * p
-        return p
+        """P(token | context): one entry of `probabilities(context)`."""
+        return float(self.probabilities(context)[int(token)])
 
     def sequence_probabilities(self, ids):
         """P(ids[i] | ids[:i]) for i = 1 .. len(ids) - 1, as a float64 array."""
