@@ -2,6 +2,7 @@
 
 import math
 import numbers
+import os
 
 import numpy as np
 
@@ -50,6 +51,19 @@ class Parameter:
         return Parameter(
             f"{shown} or {self.expected}",
             lambda value: any(_same(value, v) for v in values) or accepts(value),
+        )
+
+    def or_preset(self):
+        """This parameter, also accepting a keras-hub preset: a name, handle or folder.
+
+        Returns:
+            A new `Parameter`.
+        """
+        accepts = self.accepts
+        return Parameter(
+            f"{self.expected}, or a keras-hub preset (a name, a kaggle:// or hf:// handle, or a "
+            "folder)",
+            lambda value: accepts(value) or (isinstance(value, str | os.PathLike) and bool(value)),
         )
 
     @classmethod

@@ -8,6 +8,16 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from core.backbones import IMAGE_BACKBONES, build_image_model
+from core.backbones.hub_image_model import build_hub_image_model, pooled_head
+from core.backbones.hub_preset import (
+    FINE_TUNE_MODES,
+    HubPreset,
+    check_fine_tuning,
+    enable_lora,
+    freeze_batch_norm,
+    is_preset,
+    require_keras_hub,
+)
 from core.backbones.image_model import image_model_parts
 from core.estimators import KerasClassifier
 from core.estimators.parameter import Parameter
@@ -20,6 +30,8 @@ from core.registry import register_task
 # 1,000 on the 28 x 28 sets measured (`benchmarks/vision_quality.py`), with 10 to 60 epochs.
 AUTO_STEPS = 1000
 AUTO_EPOCHS = (10, 60)
+#: Image side for a preset whose converter has no fixed size.
+PRESET_IMAGE_SIZE = (224, 224)
 
 
 @register_task("vision.image_classification")
@@ -27,10 +39,15 @@ class ImageClassifier(KerasClassifier):
     """Classifies images given as arrays, a folder of class sub-folders, or file paths.
 
     Args:
-        backbone: `"cnn"` (a small residual network with batch norm) or `"vit"`.
+        backbone: `"cnn"` (a small residual network with batch norm), `"vit"`,
+            or a pretrained keras-hub image backbone: a preset name
+            (`"efficientnet_b0_ra_imagenet"`, `"dinov2_small"`, ...), a
+            `kaggle://` or `hf://` handle, or a local preset folder. A preset
+            brings its own image converter (size, scaling, normalisation).
         image_size: `(height, width)` every image is resized to, or `"auto"`:
             the training arrays' own size (at least 16 per side), or the median
-            size of the first training files (16 to 64 per side).
+            size of the first training files (16 to 64 per side); with a
+            preset, its converter's size (224 where it has none).
         augment: random rotation, zoom, translation and contrast (and `flip`)
             during training only.
         flip: None, `"horizontal"`, `"vertical"` or `"horizontal_and_vertical"`;
@@ -64,8 +81,16 @@ class ImageClassifier(KerasClassifier):
             backbone starts this one; the head trains first with the backbone
             frozen (`head_epochs`), then everything at `learning_rate *
             fine_tune_factor`. Being a parameter, it survives `clone`.
-        head_epochs: epochs with the backbone frozen, with `start_from`.
+        head_epochs: epochs with the backbone frozen, with `start_from` or a preset.
         fine_tune_factor: learning-rate multiplier after unfreezing.
+        fine_tune: how a pretrained backbone (a preset or `start_from`) trains:
+            `"full"`: the head first with the backbone frozen (`head_epochs`),
+            then every layer at `learning_rate * fine_tune_factor`, batch norm
+            kept in inference mode; `"frozen"`: the backbone never trains and
+            only the head does, on pooled features computed once per fit
+            (fast on a CPU; no augmentation then).
+        lora_rank: None, or the rank of low-rank adapters (LoRA) on the
+            preset's attention layers: only they and the head train.
         class_weight: None, "balanced" or a dict.
         calibration: None, `"temperature"` or `"isotonic"`: a calibration map fitted
             on the held-out validation rows at the end of `fit` (see `KerasClassifier`).
@@ -84,7 +109,9 @@ class ImageClassifier(KerasClassifier):
     adapter_class = ImagePreprocessor
     explanation_kind = "heat_map"
     parameter_checks = {
-        "backbone": Parameter.choice(IMAGE_BACKBONES),
+        "backbone": Parameter.choice(IMAGE_BACKBONES).or_preset(),
+        "fine_tune": Parameter.choice(FINE_TUNE_MODES),
+        "lora_rank": Parameter.integer(minimum=1).or_value(None),
         "flip": Parameter.choice((None, "horizontal", "vertical", "horizontal_and_vertical")),
         "patch_size": Parameter.integer(minimum=1),
         "head_epochs": Parameter.integer(minimum=0),
@@ -120,6 +147,8 @@ class ImageClassifier(KerasClassifier):
         start_from=None,
         head_epochs=3,
         fine_tune_factor=0.1,
+        fine_tune="full",
+        lora_rank=None,
         class_weight=None,
         calibration=None,
         precision="float32",
@@ -136,9 +165,17 @@ class ImageClassifier(KerasClassifier):
     # folder with one sub-folder of images per class (y None), a list of image files,
     # or an array `(n, h, w)` / `(n, h, w, c)`, uint8 or float, of any size.
     def _training_rows(self, X, y, sample_weight):
+        image_size = check_image_size(self.image_size)
+        if self._uses_preset():
+            self._preset = HubPreset(self.backbone, "image")
+            converter = self._preset.preprocessor().image_converter
+            preset_size = None if converter is None else converter.image_size
+            if preset_size is not None and all(preset_size):
+                image_size = tuple(int(v) for v in preset_size)
+            elif image_size == "auto":
+                image_size = PRESET_IMAGE_SIZE
         self.preprocessor_ = ImagePreprocessor(
-            check_image_size(self.image_size),
-            multiple_of=self.patch_size if self.backbone == "vit" else 1,
+            image_size, multiple_of=self.patch_size if self.backbone == "vit" else 1
         )
         rows = self.preprocessor_.validate(X, y, reset=True)
         return rows, rows.n_images, rows.y, sample_weight
@@ -165,7 +202,13 @@ class ImageClassifier(KerasClassifier):
         self._fit_model(*fit_args, loss=EnsembleCrossEntropy(mode=self._loss_mode()))
         self._fit_calibration(val_data)
 
+    def _uses_preset(self):
+        return is_preset(self.backbone, IMAGE_BACKBONES)
+
     def _check_params(self):
+        check_fine_tuning(
+            self.fine_tune, self.lora_rank, self._uses_preset() or self.start_from is not None
+        )
         size = check_image_size(self.image_size)
         if (
             self.backbone == "vit"
@@ -210,7 +253,7 @@ class ImageClassifier(KerasClassifier):
     def _build_model(self, start=None):
         seed = None if self.random_state is None else int(self.random_state)
         augmentation = []
-        if self.augment:
+        if self.augment and not (self._uses_preset() and self.fine_tune == "frozen"):
             import keras
 
             if self.flip:
@@ -223,6 +266,16 @@ class ImageClassifier(KerasClassifier):
                 ),
                 keras.layers.RandomContrast(self.contrast, seed=seed),
             ]
+        if self._uses_preset():
+            return build_hub_image_model(
+                self._preset.backbone(),
+                self._preset.preprocessor().image_converter,
+                self.preprocessor_.image_size,
+                self.preprocessor_.channels_,
+                self._n_outputs(),
+                dropout=self.dropout,
+                augmentation=augmentation,
+            )
         return build_image_model(
             self.preprocessor_.image_size,
             self.preprocessor_.channels_,
@@ -238,9 +291,43 @@ class ImageClassifier(KerasClassifier):
         )
 
     def _train_model(self, X_train, y_train, sample_weight, validation, loss, data_key=None):
-        """With `start_from`: the saved backbone, the head first (backbone frozen), then all."""
-        if self.start_from is None:
+        """A pretrained backbone (a preset or `start_from`) trains by `fine_tune` or LoRA."""
+        if not self._uses_preset() and self.start_from is None:
             return super()._train_model(X_train, y_train, sample_weight, validation, loss)
+        if self.start_from is not None:
+            self._copy_start_backbone()
+        epochs = self._epoch_limit(self._steps_per_epoch(X_train, y_train))
+        if self.lora_rank is not None:
+            enable_lora(self.model_, self.lora_rank)
+            return self._train_epochs(
+                X_train, y_train, sample_weight, validation, loss, self.learning_rate, epochs
+            )
+        frozen = self.fine_tune == "frozen"
+        head = self._train_head(
+            X_train,
+            y_train,
+            sample_weight,
+            validation if frozen else None,
+            loss,
+            epochs if frozen else self.head_epochs,
+        )
+        if frozen:
+            return head
+        backbone = image_model_parts(self.model_).backbone
+        backbone.trainable = True
+        freeze_batch_norm(backbone)
+        tuned = self._train_epochs(
+            X_train,
+            y_train,
+            sample_weight,
+            validation,
+            loss,
+            self.learning_rate * self.fine_tune_factor,
+            epochs,
+        )
+        return {key: [*head.get(key, []), *values] for key, values in tuned.items()}
+
+    def _copy_start_backbone(self):
         source = ImageClassifier.load(self.start_from)
         if (
             source.backbone != self.backbone
@@ -253,29 +340,65 @@ class ImageClassifier(KerasClassifier):
             )
         backbone = image_model_parts(self.model_).backbone
         backbone.set_weights(image_model_parts(source.model_).backbone.get_weights())
-        # A frozen backbone also keeps its batch-norm layers in inference mode (Keras 3).
-        backbone.trainable = False
-        frozen = self._train_epochs(
-            X_train,
-            y_train,
-            sample_weight,
-            None,
-            loss,
-            self.learning_rate,
-            self.head_epochs,
-            stage="head",
-        )
-        backbone.trainable = True
-        tuned = self._train_epochs(
-            X_train,
-            y_train,
-            sample_weight,
-            validation,
-            loss,
-            self.learning_rate * self.fine_tune_factor,
-            self._epoch_limit(self._steps_per_epoch(X_train, y_train)),
-        )
-        return {key: [*frozen.get(key, []), *values] for key, values in tuned.items()}
+
+    def _train_head(self, X_train, y_train, sample_weight, validation, loss, epochs):
+        """Trains the head alone on pooled features of the frozen backbone, computed once.
+
+        The pooled-feature model shares the head's layers, so the full model's
+        head is what trains; augmentation does not apply to cached features.
+        """
+        parts = image_model_parts(self.model_)
+        parts.backbone.trainable = False
+        features, y_train, sample_weight = self._pooled_features(X_train, y_train, sample_weight)
+        if validation is not None:
+            validation = self._pooled_features(*_as_triple(validation))
+        model = self.model_
+        self.model_ = pooled_head(parts.head)[1]
+        try:
+            return self._train_epochs(
+                features,
+                y_train,
+                sample_weight,
+                validation,
+                loss,
+                self.learning_rate,
+                epochs,
+                stage="head",
+            )
+        finally:
+            self.model_ = model
+
+    def _pooled_features(self, images, y=None, weights=None):
+        """Pooled backbone features of images (an array, or a dataset with its targets)."""
+        import keras
+
+        parts = image_model_parts(self.model_)
+        pool, _ = pooled_head(parts.head)
+        features_of = keras.Sequential([parts.backbone, pool])
+        if isinstance(images, np.ndarray):
+            return features_of.predict(images, batch_size=64, verbose=0), y, weights
+        batches = [(features_of(b[0], training=False).numpy(), *b[1:]) for b in images]
+        features = np.concatenate([b[0] for b in batches])
+        if len(batches[0]) == 1:
+            return features, None, None
+        y = np.concatenate([b[1].numpy() for b in batches])
+        weights = np.concatenate([b[2].numpy() for b in batches])
+        return features, y, weights
+
+    def embed(self, X):
+        """Pooled backbone features of images, for any scikit-learn model.
+
+        Args:
+            X: images, as for `predict`.
+
+        Returns:
+            float32 array `(n_images, n_features)`.
+        """
+        check_is_fitted(self)
+        data = self._transform(X)
+        if isinstance(data, np.ndarray):
+            return self._pooled_features(data)[0]
+        return self._pooled_features((batch,) for batch in data)[0]
 
     # ---------------------------------------------------------- prediction
     def _logits(self, X):
@@ -341,14 +464,27 @@ class ImageClassifier(KerasClassifier):
         grads = tape.gradient(score, feature_map).numpy()
         feature_map = feature_map.numpy()
         if feature_map.ndim == 3:  # ViT tokens: back onto the patch grid.
-            side = (self.preprocessor_.image_size[0] // self.patch_size, -1)
-            feature_map = feature_map.reshape(len(images), *side, feature_map.shape[-1])
-            grads = grads.reshape(feature_map.shape)
+            feature_map, grads = self._token_grid(feature_map), self._token_grid(grads)
         weights = grads.mean(axis=(1, 2), keepdims=True)
         cams = np.maximum((weights * feature_map).sum(axis=-1), 0.0)[..., None]
         cams = tf.image.resize(cams, self.preprocessor_.image_size).numpy()[..., 0]
         peak = cams.max(axis=(1, 2), keepdims=True)
         return np.where(peak > 0, cams / np.where(peak > 0, peak, 1.0), 0.0).astype(np.float32)
+
+    def _token_grid(self, tokens):
+        """ViT tokens `(n, tokens, c)` on their patch grid `(n, rows, cols, c)`.
+
+        A pretrained ViT puts a class token (and DINOv2 register tokens) before
+        the patches; those leading tokens are dropped.
+        """
+        height, width = self.preprocessor_.image_size
+        if self._uses_preset():  # The patch size is the preset's: read the grid off the count.
+            rows = int(np.sqrt(tokens.shape[1] * height / width))
+            cols = int(rows * width / height)
+        else:
+            rows, cols = height // self.patch_size, width // self.patch_size
+        patches = tokens[:, tokens.shape[1] - rows * cols :]
+        return patches.reshape(len(tokens), rows, cols, tokens.shape[-1])
 
     def report(self, X, y=None, k=3):
         """Accuracy, balanced accuracy, macro F1, top-k accuracy and the confusion matrix.
@@ -455,6 +591,11 @@ class ImageClassifier(KerasClassifier):
 
         return ImageSignature(self.model_, self.preprocessor_, self._loaded_images)
 
+    def _set_fitted_state(self, state):
+        if self._uses_preset():  # keras-hub registers the preset's layers for safe loading.
+            require_keras_hub()
+        super()._set_fitted_state(state)
+
     # ---------------------------------------------------------------- demo
     @classmethod
     def demo(cls, sample_data, out_dir):
@@ -490,3 +631,8 @@ class ImageClassifier(KerasClassifier):
             "value": report["accuracy"],
             "baseline": "",
         }
+
+
+def _as_triple(validation):
+    """`(X, y, w)` of a validation tuple, or the dataset alone."""
+    return validation if isinstance(validation, tuple) else (validation,)
