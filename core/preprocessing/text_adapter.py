@@ -57,7 +57,7 @@ class TextAdapter(InputAdapter):
         """
         texts = as_text_list(X, "X", column=None if reset else self.text_column_)
         if reset:
-            self.text_column_ = _text_column(X)
+            self.text_column_ = text_column(X)
         return texts
 
     def fit(self, texts):
@@ -124,7 +124,8 @@ def _round_up(length):
     return int(LENGTH_MULTIPLE * np.ceil(length / LENGTH_MULTIPLE))
 
 
-def _text_column(X):
+def text_column(X):
+    """The name of a Series or one-column DataFrame of texts, or None."""
     if isinstance(X, pd.Series):
         return None if X.name is None else str(X.name)
     if isinstance(X, pd.DataFrame):

@@ -13,13 +13,12 @@ from core.backbones.hub_preset import (
     FINE_TUNE_MODES,
     HubPreset,
     check_fine_tuning,
-    enable_lora,
-    freeze_batch_norm,
     is_preset,
     require_keras_hub,
 )
 from core.backbones.image_model import image_model_parts
 from core.estimators import KerasClassifier
+from core.estimators.backbone_fine_tuning import BackboneFineTuning
 from core.estimators.parameter import Parameter
 from core.losses import EnsembleCrossEntropy
 from core.preprocessing import ImagePreprocessor
@@ -35,7 +34,7 @@ PRESET_IMAGE_SIZE = (224, 224)
 
 
 @register_task("vision.image_classification")
-class ImageClassifier(KerasClassifier):
+class ImageClassifier(BackboneFineTuning, KerasClassifier):
     """Classifies images given as arrays, a folder of class sub-folders, or file paths.
 
     Args:
@@ -297,35 +296,7 @@ class ImageClassifier(KerasClassifier):
         if self.start_from is not None:
             self._copy_start_backbone()
         epochs = self._epoch_limit(self._steps_per_epoch(X_train, y_train))
-        if self.lora_rank is not None:
-            enable_lora(self.model_, self.lora_rank)
-            return self._train_epochs(
-                X_train, y_train, sample_weight, validation, loss, self.learning_rate, epochs
-            )
-        frozen = self.fine_tune == "frozen"
-        head = self._train_head(
-            X_train,
-            y_train,
-            sample_weight,
-            validation if frozen else None,
-            loss,
-            epochs if frozen else self.head_epochs,
-        )
-        if frozen:
-            return head
-        backbone = image_model_parts(self.model_).backbone
-        backbone.trainable = True
-        freeze_batch_norm(backbone)
-        tuned = self._train_epochs(
-            X_train,
-            y_train,
-            sample_weight,
-            validation,
-            loss,
-            self.learning_rate * self.fine_tune_factor,
-            epochs,
-        )
-        return {key: [*head.get(key, []), *values] for key, values in tuned.items()}
+        return self._train_pretrained(X_train, y_train, sample_weight, validation, loss, epochs)
 
     def _copy_start_backbone(self):
         source = ImageClassifier.load(self.start_from)
@@ -341,34 +312,13 @@ class ImageClassifier(KerasClassifier):
         backbone = image_model_parts(self.model_).backbone
         backbone.set_weights(image_model_parts(source.model_).backbone.get_weights())
 
-    def _train_head(self, X_train, y_train, sample_weight, validation, loss, epochs):
-        """Trains the head alone on pooled features of the frozen backbone, computed once.
+    def _backbone_part(self):
+        return image_model_parts(self.model_).backbone
 
-        The pooled-feature model shares the head's layers, so the full model's
-        head is what trains; augmentation does not apply to cached features.
-        """
-        parts = image_model_parts(self.model_)
-        parts.backbone.trainable = False
-        features, y_train, sample_weight = self._pooled_features(X_train, y_train, sample_weight)
-        if validation is not None:
-            validation = self._pooled_features(*_as_triple(validation))
-        model = self.model_
-        self.model_ = pooled_head(parts.head)[1]
-        try:
-            return self._train_epochs(
-                features,
-                y_train,
-                sample_weight,
-                validation,
-                loss,
-                self.learning_rate,
-                epochs,
-                stage="head",
-            )
-        finally:
-            self.model_ = model
+    def _head_model(self):
+        return pooled_head(image_model_parts(self.model_).head)[1]
 
-    def _pooled_features(self, images, y=None, weights=None):
+    def _head_data(self, images, y=None, weights=None):
         """Pooled backbone features of images (an array, or a dataset with its targets)."""
         import keras
 
@@ -397,8 +347,8 @@ class ImageClassifier(KerasClassifier):
         check_is_fitted(self)
         data = self._transform(X)
         if isinstance(data, np.ndarray):
-            return self._pooled_features(data)[0]
-        return self._pooled_features((batch,) for batch in data)[0]
+            return self._head_data(data)[0]
+        return self._head_data((batch,) for batch in data)[0]
 
     # ---------------------------------------------------------- prediction
     def _logits(self, X):
@@ -631,8 +581,3 @@ class ImageClassifier(KerasClassifier):
             "value": report["accuracy"],
             "baseline": "",
         }
-
-
-def _as_triple(validation):
-    """`(X, y, w)` of a validation tuple, or the dataset alone."""
-    return validation if isinstance(validation, tuple) else (validation,)

@@ -156,20 +156,29 @@ def test_start_from_trains_the_head_first_with_a_frozen_backbone(
 ):
     source_path = folder_model.save(tmp_path / "source.kdm")
     source_weights = folder_model.model_.get_layer("backbone").get_weights()
-    calls = []
-    original = ImageClassifier._train_epochs
+    calls, models = [], []
+    original, original_new_model = ImageClassifier._train_epochs, ImageClassifier._new_model
+
+    def new_model(self, start=None):
+        models.append(original_new_model(self, start))
+        return models[-1]
 
     def spy(self, *args, **kwargs):
-        backbone = self.model_.get_layer("backbone")
-        calls.append({"trainable": backbone.trainable, "learning_rate": args[5]})
+        backbone = models[-1].get_layer("backbone")
+        calls.append(
+            {"trainable": backbone.trainable, "learning_rate": args[5], "model": self.model_.name}
+        )
         history = original(self, *args, **kwargs)
         calls[-1]["weights_after"] = backbone.get_weights()
         return history
 
+    monkeypatch.setattr(ImageClassifier, "_new_model", new_model)
     monkeypatch.setattr(ImageClassifier, "_train_epochs", spy)
     tuned = tiny(start_from=str(source_path), head_epochs=1, max_epochs=1, learning_rate=1e-3)
     tuned.fit(str(shapes))
     assert [c["trainable"] for c in calls] == [False, True]
+    # The head phase trains on pooled features computed once, not through the backbone.
+    assert [c["model"] for c in calls] == ["pooled_head", models[-1].name]
     assert calls[1]["learning_rate"] == pytest.approx(1e-4)
     # Frozen means frozen: kernels and batch-norm statistics unchanged by the head phase.
     for before, after in zip(source_weights, calls[0]["weights_after"], strict=True):
