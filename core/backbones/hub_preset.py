@@ -223,7 +223,9 @@ def backbone_config_only(backbone, folder):
         json.dump(config, f)
 
 
-def check_fine_tuning(fine_tune, lora_rank, pretrained):
+def check_fine_tuning(
+    fine_tune, lora_rank, pretrained, sources="a keras-hub preset or `start_from`"
+):
     """Checks `fine_tune` and `lora_rank` against whether the backbone is pretrained.
 
     Args:
@@ -231,6 +233,7 @@ def check_fine_tuning(fine_tune, lora_rank, pretrained):
         lora_rank: None or a positive rank.
         pretrained: whether the backbone starts from trained weights (a preset,
             a saved model or a pretraining file).
+        sources: what makes this task's backbone pretrained, for the message.
 
     Raises:
         ValueError: naming the parameter and what it needs.
@@ -242,8 +245,8 @@ def check_fine_tuning(fine_tune, lora_rank, pretrained):
         )
     if not pretrained and (fine_tune != "full" or lora_rank is not None):
         raise ValueError(
-            "`fine_tune='frozen'` and `lora_rank` apply to a pretrained backbone (a keras-hub "
-            f"preset or `start_from`). Received: fine_tune={fine_tune!r}, lora_rank={lora_rank!r} "
+            "`fine_tune='frozen'` and `lora_rank` apply to a pretrained backbone "
+            f"({sources}). Received: fine_tune={fine_tune!r}, lora_rank={lora_rank!r} "
             "with a backbone trained from scratch."
         )
 

@@ -1,6 +1,6 @@
 """The training scheme of a pretrained backbone: frozen, full fine-tuning, or LoRA."""
 
-from core.backbones.hub_preset import enable_lora, freeze_batch_norm
+from core.backbones.hub_preset import freeze_batch_norm
 
 
 class BackboneFineTuning:
@@ -9,8 +9,10 @@ class BackboneFineTuning:
     `_train_pretrained` trains by the task's `fine_tune` and `lora_rank`:
 
     - `lora_rank=r`: keras-hub's LoRA adapters on the backbone's attention
-      layers and the head train together at `learning_rate`; every other
-      backbone weight stays as pretrained;
+      layers (added by the task's `_build_model` with `enable_lora`, their
+      second factor zero, so the model starts as pretrained) and the head
+      train together at `learning_rate`; every other backbone weight stays
+      as pretrained;
     - `fine_tune="frozen"`: the backbone never trains; its pooled features
       are computed once per fit and the head trains on them alone, with
       early stopping (the fast path on a CPU);
@@ -30,8 +32,7 @@ class BackboneFineTuning:
 
     def _train_pretrained(self, X_train, y_train, sample_weight, validation, loss, epochs):
         """Trains `model_` by `fine_tune` / `lora_rank`; returns the history of every epoch."""
-        if self.lora_rank is not None:
-            enable_lora(self.model_, self.lora_rank)
+        if self.lora_rank is not None:  # The adapters were added when the model was built.
             return self._train_epochs(
                 X_train, y_train, sample_weight, validation, loss, self.learning_rate, epochs
             )

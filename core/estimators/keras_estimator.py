@@ -729,7 +729,14 @@ class KerasEstimator(BaseEstimator, abc.ABC):
         if state.get("privacy_spent") is not None:
             self.privacy_spent_ = state["privacy_spent"]
         if self.adapter_class is not None:
-            self.preprocessor_ = self.adapter_class.from_state(state["preprocessor"])
+            self.preprocessor_ = self._adapter_class().from_state(state["preprocessor"])
+
+    def _adapter_class(self):
+        """The adapter class of this configuration: `adapter_class` unless a part replaces it.
+
+        A pretrained keras-hub encoder, say, brings its own tokenizer.
+        """
+        return self.adapter_class
 
     def _transform(self, X, **context):
         """The model's input for raw X: the input adapter validates it, then transforms it.

@@ -50,11 +50,13 @@ class WideAndDeepClassifier(KerasClassifier, abc.ABC):
         """The linear path by logistic regression, then the deep path and the keep rule."""
         if not self._has_linear_path():
             self.deep_path_kept_, self.linear_C_ = True, None
-            return super()._train_model(X_train, y_train, sample_weight, validation, loss, data_key)
+            return self._train_deep_path(
+                X_train, y_train, sample_weight, validation, loss, data_key
+            )
         self.linear_C_ = self._fit_linear_path(X_train, y_train, sample_weight, validation)
         linear_weights = self.model_.get_weights()
         linear_losses = _validation_losses(self.model_, loss, validation)
-        history = super()._train_model(X_train, y_train, sample_weight, validation, loss, data_key)
+        history = self._train_deep_path(X_train, y_train, sample_weight, validation, loss, data_key)
         self.deep_path_kept_ = True
         if validation is not None:
             gain = linear_losses - _validation_losses(self.model_, loss, validation)
@@ -63,6 +65,14 @@ class WideAndDeepClassifier(KerasClassifier, abc.ABC):
                 self.model_.set_weights(linear_weights)
                 self.deep_path_kept_ = False
         return history
+
+    def _train_deep_path(self, X_train, y_train, sample_weight, validation, loss, data_key=None):
+        """Hook: trains the deep path once the linear path is fixed; returns its history.
+
+        By default every trainable layer trains at `learning_rate`; a
+        pretrained encoder trains in stages (`BackboneFineTuning`).
+        """
+        return super()._train_model(X_train, y_train, sample_weight, validation, loss, data_key)
 
     def _fit_linear_path(self, X_train, y_train, sample_weight, validation):
         """Fits the linear path by logistic regression, one per label; returns the chosen C.

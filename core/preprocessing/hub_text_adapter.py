@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 
 from core.backbones.hub_preset import preprocessor_from_state, preprocessor_state
+from core.backbones.hub_text_model import NGRAM_INPUT
 from core.preprocessing.input_adapter import InputAdapter
 from core.preprocessing.text_adapter import (
     AUTO_LENGTH,
@@ -15,9 +16,6 @@ from core.preprocessing.text_adapter import (
 )
 from core.preprocessing.text_input import as_text_list
 from core.preprocessing.word_piece_tokenizer import WordPieceTokenizer
-
-#: The model input that carries the n-gram path's own token ids.
-NGRAM_INPUT = "ngram_ids"
 
 
 class HubTextAdapter(InputAdapter):
@@ -45,6 +43,7 @@ class HubTextAdapter(InputAdapter):
         text_column_: the training texts' column name, or None.
         sequence_length_: tokens the encoder reads.
         input_length_: n-gram ids per row (0 without `ngrams`).
+        encoder_inputs_: names of the encoder's inputs the preprocessor gives.
         preset_files_: the preprocessor as preset files (`preprocessor_state`).
     """
 
@@ -81,6 +80,7 @@ class HubTextAdapter(InputAdapter):
         """Sets the encoder length and trains the n-gram tokenizer; returns self."""
         self.preset_files_ = preprocessor_state(self.preprocessor, self.backbone)
         lengths = self._preset_lengths(texts)
+        self.encoder_inputs_ = sorted(self.preprocessor(texts[:1]).keys())
         if self.max_length == "auto":
             length = -(-int(np.percentile(lengths, 95)) // LENGTH_MULTIPLE) * LENGTH_MULTIPLE
             self.sequence_length_ = int(np.clip(length, AUTO_LENGTH[0], self.preset_length))
@@ -98,14 +98,14 @@ class HubTextAdapter(InputAdapter):
     def _preset_lengths(self, texts, sample=5000):
         """Tokens of each text under the preset's tokenizer, two specials included."""
         ids = self.tokenizer(texts[:sample])
-        return np.asarray([len(row) for row in ids.to_list()]) + 2
+        return np.asarray([len(row) for row in ids]) + 2
 
     def transform(self, texts):
         """`{input name: int32 array}` of validated texts for the model."""
         self.preprocessor.sequence_length = self.sequence_length_
         packed = {
             name: np.asarray(value).astype(np.int32)
-            for name, value in self.preprocessor(texts).items()
+            for name, value in self.preprocessor(list(texts)).items()
         }
         if not self._warned and len(texts):
             cut = packed["padding_mask"][:, -1].astype(bool)
@@ -139,6 +139,7 @@ class HubTextAdapter(InputAdapter):
             "text_column": self.text_column_,
             "sequence_length": self.sequence_length_,
             "input_length": self.input_length_,
+            "encoder_inputs": self.encoder_inputs_,
         }
 
     @classmethod
@@ -155,4 +156,5 @@ class HubTextAdapter(InputAdapter):
         adapter.text_column_ = state["text_column"]
         adapter.sequence_length_ = int(state["sequence_length"])
         adapter.input_length_ = int(state["input_length"])
+        adapter.encoder_inputs_ = list(state["encoder_inputs"])
         return adapter

@@ -6,7 +6,22 @@ import time
 import keras
 import numpy as np
 import pandas as pd
+from sklearn.utils.validation import check_is_fitted
 
+from core.backbones.hub_preset import (
+    FINE_TUNE_MODES,
+    HubPreset,
+    check_fine_tuning,
+    enable_lora,
+    hub_backbone_of,
+    is_preset,
+)
+from core.backbones.hub_text_model import (
+    NGRAM_INPUT,
+    build_hub_text_classifier_model,
+    hub_text_model_parts,
+    pooled_features_model,
+)
 from core.backbones.text_model import (
     EMBEDDING_LAYER,
     TEXT_BACKBONES,
@@ -17,12 +32,16 @@ from core.backbones.text_model import (
     text_model_parts,
 )
 from core.estimators import WideAndDeepClassifier
+from core.estimators.backbone_fine_tuning import BackboneFineTuning
 from core.estimators.parameter import Parameter
 from core.explain import integrated_gradients
+from core.explain.scaled_output import scaled_output
+from core.explain.word_alignment import align_words, group_pieces
 from core.layers.padding_mask import PaddingMask
 from core.persistence.metadata import jsonable
 from core.persistence.start_file import read_start_file, write_encoder_file
 from core.preprocessing import WordPieceTokenizer
+from core.preprocessing.hub_text_adapter import HubTextAdapter
 from core.preprocessing.text_adapter import TextAdapter
 from core.preprocessing.text_input import as_text_list
 from core.pretraining import mask_tokens
@@ -43,7 +62,7 @@ ENCODER_PARAMS = (
 
 
 @register_task("nlp.text")
-class TextClassifier(WideAndDeepClassifier):
+class TextClassifier(BackboneFineTuning, WideAndDeepClassifier):
     """Classifies texts: a subword tokenizer, a transformer or LSTM encoder, and n-grams.
 
     The model is wide and deep: an encoder (transformer blocks or a
@@ -53,8 +72,16 @@ class TextClassifier(WideAndDeepClassifier):
     `pretrain(texts)` first trains the encoder as a masked language model
     on unlabelled texts, which is what helps when labels are few.
 
+    With a pretrained keras-hub encoder as `backbone` (BERT, DistilBERT,
+    RoBERTa, DeBERTa, ...), the deep path is that encoder, reading the
+    preset's own tokens (its tokenizer, special tokens and sequence
+    length), and it trains by `fine_tune` or `lora_rank`; the n-gram path
+    and the keep rule stay as they are, on a tokenizer of their own.
+
     Args:
-        backbone: `"transformer"` or `"lstm"`.
+        backbone: `"transformer"`, `"lstm"`, or a keras-hub text encoder: a
+            preset name (`"bert_tiny_en_uncased"`, ...), a `kaggle://` or
+            `hf://` handle, or a local preset folder.
         start_from: None, or the path of a file whose tokenizer, embeddings
             and encoder this classifier starts from: one written by
             `pretrain` or `save_backbone`, or a saved TextClassifier. The file
@@ -62,7 +89,9 @@ class TextClassifier(WideAndDeepClassifier):
             it survives `clone`, `GridSearchCV` and `set_params`.
         vocabulary_size: subword vocabulary trained on the texts.
         max_length: tokens the encoder reads per text, or `"auto"`: the 95th
-            percentile of the training texts' lengths (16 to 256).
+            percentile of the training texts' lengths (16 to 256; with a
+            preset, 16 to the preset's sequence length, which also caps an
+            integer).
         lowercase: lowercase texts before tokenizing.
         strip_accents: remove accents before tokenizing.
         embedding_dim: token embedding size (transformer width).
@@ -75,6 +104,16 @@ class TextClassifier(WideAndDeepClassifier):
         dropout: dropout rate.
         pretrain_epochs: masked-LM epochs on the training texts inside `fit`,
             when no pretrained encoder is given (0: none).
+        fine_tune: how a preset's encoder trains: `"full"` (the head first on
+            the frozen encoder's features for `head_epochs`, then every layer
+            at `learning_rate * fine_tune_factor`) or `"frozen"` (only the
+            head trains, on features computed once per fit).
+        lora_rank: None, or the rank of LoRA adapters on the preset's
+            attention layers: only they and the head train, at `learning_rate`.
+        head_epochs: epochs of the head alone before full fine-tuning.
+        fine_tune_factor: learning-rate multiplier of full fine-tuning: 0.05
+            turns the default 1e-3 into 5e-5, in the 2e-5 to 5e-5 that BERT
+            fine-tuning is known to need.
         learning_rate: AdamW learning rate.
         weight_decay: AdamW weight decay.
         batch_size: texts per step, or "auto" (32 below 2,000 texts, 64 below
@@ -107,7 +146,11 @@ class TextClassifier(WideAndDeepClassifier):
     adapter_class = TextAdapter
     explanation_kind = "tokens"
     parameter_checks = {
-        "backbone": Parameter.choice(TEXT_BACKBONES),
+        "backbone": Parameter.choice(TEXT_BACKBONES).or_preset(),
+        "fine_tune": Parameter.choice(FINE_TUNE_MODES),
+        "lora_rank": Parameter.integer(minimum=1).or_value(None),
+        "head_epochs": Parameter.integer(minimum=0),
+        "fine_tune_factor": Parameter.number(minimum=0.0),
         "max_length": Parameter.integer(minimum=4).or_value("auto"),
         "ngrams": Parameter.boolean(),
         "ngram_buckets": Parameter.integer(minimum=1),
@@ -138,6 +181,10 @@ class TextClassifier(WideAndDeepClassifier):
         ngram_buckets=2**18,
         dropout=0.1,
         pretrain_epochs=0,
+        fine_tune="full",
+        lora_rank=None,
+        head_epochs=1,
+        fine_tune_factor=0.05,
         learning_rate=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
@@ -180,6 +227,12 @@ class TextClassifier(WideAndDeepClassifier):
         """
         texts = as_text_list(texts, "texts")
         self._check_parameters()
+        if self._uses_preset():
+            raise ValueError(
+                f"`pretrain` trains the built-in encoder; backbone={self.backbone!r} is a "
+                "pretrained preset. To pretrain it further on your texts, fit keras-hub's "
+                "`MaskedLM` and save it as a preset folder (see the README)."
+            )
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
             raise ValueError(f"`epochs` must be a positive integer. Received: epochs={epochs!r}")
         with self._seeded() as rng:
@@ -284,11 +337,44 @@ class TextClassifier(WideAndDeepClassifier):
     # (list, Series, array, or a one-column DataFrame), y labels of any type or a 0/1
     # indicator matrix for multilabel. A pretrained encoder is fine-tuned.
     def _training_rows(self, X, y, sample_weight):
-        self.preprocessor_ = TextAdapter(self._new_tokenizer(), self.max_length, self.ngrams)
+        if self._uses_preset():
+            self._preset = HubPreset(self.backbone, "text")
+            self.preprocessor_ = HubTextAdapter(
+                self._preset.preprocessor(),
+                self._preset.backbone(load_weights=False),
+                self.max_length,
+                self.ngrams,
+                self._new_tokenizer() if self.ngrams else None,
+            )
+        else:
+            self.preprocessor_ = TextAdapter(self._new_tokenizer(), self.max_length, self.ngrams)
         texts = self.preprocessor_.validate(X, reset=True)
         return texts, len(texts), y, sample_weight
 
+    def _uses_preset(self):
+        return is_preset(self.backbone, TEXT_BACKBONES)
+
+    def _adapter_class(self):
+        return HubTextAdapter if self._uses_preset() else TextAdapter
+
+    def _check_params(self):
+        check_fine_tuning(self.fine_tune, self.lora_rank, self._uses_preset(), "a keras-hub preset")
+        if self._uses_preset() and (self.start_from is not None or self.pretrain_epochs):
+            raise ValueError(
+                f"backbone={self.backbone!r} is a pretrained preset; `start_from` and "
+                "`pretrain_epochs` start the built-in encoder. Received: "
+                f"start_from={self.start_from!r}, pretrain_epochs={self.pretrain_epochs!r}."
+            )
+
     def _fit_inputs(self, texts, rng):
+        if self._uses_preset():
+            adapter = self.preprocessor_.fit(texts)
+            self.encoder_config_ = {
+                "backbone": self.backbone,
+                "sequence_length": adapter.sequence_length_,
+            }
+            inputs = adapter.transform(texts)
+            return inputs, {"ids": inputs.get(NGRAM_INPUT)}
         source = self._start_source()
         if source is not None:  # The pretrained tokenizer and encoder length are kept.
             self.preprocessor_.tokenizer = source[0]
@@ -356,6 +442,8 @@ class TextClassifier(WideAndDeepClassifier):
         return embedding, encoder
 
     def _build_model(self, start):
+        if self._uses_preset():
+            return self._build_preset_model(start)
         config = self.encoder_config_
         model = build_text_classifier_model(
             config["vocabulary_size"],
@@ -381,14 +469,68 @@ class TextClassifier(WideAndDeepClassifier):
             parts.encoder.set_weights(encoder.get_weights())
         return model
 
+    def _build_preset_model(self, start):
+        adapter = self.preprocessor_
+        model = build_hub_text_classifier_model(
+            self._preset.backbone(),
+            adapter.encoder_inputs_,
+            adapter.sequence_length_,
+            self._n_outputs(),
+            ngram_vocabulary_size=len(adapter.ngram_tokenizer) if self.ngrams else None,
+            input_length=adapter.input_length_,
+            ngram_buckets=self.ngram_buckets,
+            ngrams=self.ngrams,
+            dropout=self.dropout,
+        )
+        if self.ngrams:
+            hub_text_model_parts(model).linear_path.adapt(start["ids"])
+        if self.lora_rank is not None:
+            enable_lora(model, self.lora_rank)
+        return model
+
+    def _model_parts(self, model):
+        return hub_text_model_parts(model) if self._uses_preset() else text_model_parts(model)
+
+    def _train_deep_path(self, X_train, y_train, sample_weight, validation, loss, data_key=None):
+        """A preset's encoder trains by `fine_tune` or LoRA (`BackboneFineTuning`)."""
+        if not self._uses_preset():
+            return super()._train_deep_path(
+                X_train, y_train, sample_weight, validation, loss, data_key
+            )
+        return self._train_pretrained(
+            X_train, y_train, sample_weight, validation, loss, self.max_epochs
+        )
+
+    def _backbone_part(self):
+        return hub_backbone_of(self.model_)
+
+    def _head_model(self):
+        return pooled_features_model(self._model_parts(self.model_).body)[1]
+
+    def _head_data(self, inputs, y=None, weights=None):
+        """The frozen encoder's pooled features and the n-gram path's logits of model inputs."""
+        parts = self._model_parts(self.model_)
+        features_model, head = pooled_features_model(parts.body)
+        encoder_inputs = {name: inputs[name] for name in self.preprocessor_.encoder_inputs_}
+        features = features_model.predict(encoder_inputs, batch_size=64, verbose=0)
+        n_outputs = head.output.shape[-1]
+        offset = np.zeros((len(features), n_outputs), np.float32)
+        if self.ngrams:
+            ids = inputs[NGRAM_INPUT]
+            for start in range(0, len(ids), 1024):
+                rows = slice(start, start + 1024)
+                offset[rows] = keras.ops.convert_to_numpy(parts.linear_path(ids[rows]))
+        return {"pooled_features": features, "linear_logits": offset}, y, weights
+
     def _has_linear_path(self):
         return bool(self.ngrams)
 
     def _linear_features(self, model, X):
-        return text_model_parts(model).linear_path.sparse_features(X.astype(np.int64))
+        ids = X[NGRAM_INPUT] if isinstance(X, dict) else X
+        return self._model_parts(model).linear_path.sparse_features(ids.astype(np.int64))
 
     def _set_linear_path(self, model, coef, intercept):
-        parts = text_model_parts(model)
+        parts = self._model_parts(model)
         ngram = parts.linear_path
         ngram.set_slot_weights(coef)
         deep_logits = parts.deep_logits
@@ -426,14 +568,117 @@ class TextClassifier(WideAndDeepClassifier):
         if level not in ("word", "subword"):
             raise ValueError(f"`level` must be 'word' or 'subword'. Received: level={level!r}")
         ids = self._transform(X)
-        attributions, _ = self._token_attributions(ids, self._explained_targets(ids, target), steps)
+        targets = self._explained_targets(ids, target)
+        if self._uses_preset():
+            return self._preset_explanations(ids, targets, level, steps)
+        attributions, _ = self._token_attributions(ids, targets, steps)
         return [
-            self._tokens_with_scores(row, scores, level)
+            self._tokens_with_scores(row, scores, level, self.tokenizer_)
             for row, scores in zip(ids.astype(np.int64), attributions, strict=True)
         ]
 
+    def _preset_explanations(self, inputs, targets, level, steps):
+        """Integrated gradients over a preset's token embeddings and the n-gram gates.
+
+        Each word's embedding output is scaled from 0 to 1 (`scaled_output`),
+        the preset's special tokens and padding kept as they are; the n-gram
+        path's tokens are gated from 0 to 1 as for the built-in encoder. The
+        preset's pieces are joined into words, and each n-gram path word is
+        added onto the same word (its first piece at `level="subword"`;
+        `align_words`); words only the n-gram path read come last.
+        """
+        outputs, signs = targets
+        adapter = self.preprocessor_
+        parts = self._model_parts(self.model_)
+        embedding = hub_backbone_of(self.model_).token_embedding
+        token_ids = inputs["token_ids"]
+        moving = inputs["padding_mask"].astype(bool) & ~np.isin(
+            token_ids, adapter.tokenizer.special_token_ids
+        )
+        moved = [np.ones((*token_ids.shape, 1), np.float32)]
+        baseline = [np.where(moving, 0.0, 1.0)[..., None].astype(np.float32)]
+        if self.ngrams:
+            moved.append((inputs[NGRAM_INPUT] != 0).astype(np.float32))
+            baseline.append(np.zeros_like(moved[1]))
+
+        def scores(path, fixed):
+            with scaled_output(embedding, path[0]):
+                logits = parts.body(
+                    {name: fixed[name] for name in adapter.encoder_inputs_}, training=False
+                )
+            if self.ngrams:
+                logits += parts.linear_path(fixed[NGRAM_INPUT], token_gates=path[1])
+            return logits
+
+        attributions = integrated_gradients(
+            scores,
+            moved,
+            baseline,
+            targets=outputs,
+            steps=steps,
+            batch_size=2 * (steps + 1),
+            context=inputs,
+        )
+        explanations = []
+        for i, sign in enumerate(signs):
+            pieces = [
+                (adapter.tokenizer.id_to_token(int(token)), float(score) * sign)
+                for token, score, kept in zip(
+                    token_ids[i], attributions[0][i, :, 0], moving[i], strict=True
+                )
+                if kept
+            ]
+            words, starts = group_pieces(pieces)
+            shown = [list(pair) for pair in (pieces if level == "subword" else words)]
+            if self.ngrams:  # The n-gram path's words onto the same words (first piece).
+                ngram_words = self._tokens_with_scores(
+                    inputs[NGRAM_INPUT][i].astype(np.int64),
+                    attributions[1][i] * sign,
+                    "word",
+                    adapter.ngram_tokenizer,
+                )
+                for (word, score), match in zip(
+                    ngram_words, align_words(words, ngram_words), strict=True
+                ):
+                    if match is None:  # Past the encoder's length, or cut otherwise.
+                        shown.append([word, score])
+                    else:
+                        shown[starts[match] if level == "subword" else match][1] += score
+            words = [(token, float(score)) for token, score in shown]
+            explanations.append(words)
+        return explanations
+
+    def embed(self, X):
+        """The encoder's pooled features of texts, for any scikit-learn model.
+
+        The built-in encoder's attention-pooled states, or a preset's first
+        token state (BERT's pooled output), before the deep path's dropout.
+
+        Args:
+            X: texts, as for `predict`.
+
+        Returns:
+            float32 array `(n_texts, n_features)`.
+        """
+        check_is_fitted(self)
+        inputs = self._transform(X)
+        parts = self._model_parts(self.model_)
+        features, _ = pooled_features_model(parts.body)
+        if self._uses_preset():
+            encoder_inputs = {name: inputs[name] for name in self.preprocessor_.encoder_inputs_}
+            return features.predict(encoder_inputs, batch_size=64, verbose=0)
+        deep_ids = inputs[:, : self.encoder_config_["sequence_length"]]
+        out = []
+        for start in range(0, len(deep_ids), 256):
+            ids = deep_ids[start : start + 256]
+            embedded = parts.embedding(ids)
+            mask = keras.ops.convert_to_tensor(ids != 0)
+            out.append(keras.ops.convert_to_numpy(features([embedded, mask], training=False)))
+        return np.concatenate(out).astype(np.float32)
+
     def _explained_targets(self, ids, target):
         logits = self._predict_raw(ids)
+        ids = logits  # Rows of the model input, whatever its structure.
         if target is None:
             if self.target_type_ == "multiclass":
                 return np.argmax(logits.mean(axis=1), axis=1), np.ones(len(ids))
@@ -497,15 +742,16 @@ class TextClassifier(WideAndDeepClassifier):
         attributions[:, :seq] += vector_attr.sum(axis=-1)
         return attributions * signs[:, None], signs
 
-    def _tokens_with_scores(self, row, scores, level):
+    @staticmethod
+    def _tokens_with_scores(row, scores, level, tokenizer):
         pairs = []
-        special = set(self.tokenizer_.special_ids)
+        special = set(tokenizer.special_ids)
         for token_id, score in zip(row, scores, strict=True):
             if token_id == 0:
                 break
             if token_id in special:
                 continue
-            token = self.tokenizer_.id_to_token(int(token_id))
+            token = tokenizer.id_to_token(int(token_id))
             if level == "word" and token.startswith("##") and pairs:
                 word, total = pairs[-1]
                 pairs[-1] = (word + token[2:], total + float(score))

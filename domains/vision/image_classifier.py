@@ -13,6 +13,7 @@ from core.backbones.hub_preset import (
     FINE_TUNE_MODES,
     HubPreset,
     check_fine_tuning,
+    enable_lora,
     is_preset,
     require_keras_hub,
 )
@@ -266,7 +267,7 @@ class ImageClassifier(BackboneFineTuning, KerasClassifier):
                 keras.layers.RandomContrast(self.contrast, seed=seed),
             ]
         if self._uses_preset():
-            return build_hub_image_model(
+            model = build_hub_image_model(
                 self._preset.backbone(),
                 self._preset.preprocessor().image_converter,
                 self.preprocessor_.image_size,
@@ -275,6 +276,9 @@ class ImageClassifier(BackboneFineTuning, KerasClassifier):
                 dropout=self.dropout,
                 augmentation=augmentation,
             )
+            if self.lora_rank is not None:
+                enable_lora(model, self.lora_rank)
+            return model
         return build_image_model(
             self.preprocessor_.image_size,
             self.preprocessor_.channels_,
