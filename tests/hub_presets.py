@@ -80,9 +80,9 @@ def tiny_resnet_preset(folder, image_size=32):
         use_pre_activation=False,
         image_shape=(None, None, 3),
     )
-    keras_hub.models.ResNetImageClassifierPreprocessor(
-        image_converter=converter
-    ).save_to_preset(folder)
+    keras_hub.models.ResNetImageClassifierPreprocessor(image_converter=converter).save_to_preset(
+        folder
+    )
     backbone.save_to_preset(folder)
     return str(folder)
 

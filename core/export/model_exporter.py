@@ -113,7 +113,7 @@ class ModelExporter:
             custom_op_handlers={"Log1p": (_log1p, []), "Erfc": (_erfc, [])},
         )
         _put_lookups_in_front(model_proto, self.signature.onnx_lookups())
-        _check_onnx(model_proto)
+        _check_onnx(model_proto, [s.name for s in specs])
         entry = model_proto.metadata_props.add()
         entry.key, entry.value = "keras_domains", json.dumps(jsonable(companion))
         return model_proto.SerializeToString()
@@ -141,9 +141,27 @@ def _erfc(ctx, node, name, args):
     ctx.insert_new_node_on_output("Sub", node.output[0], inputs=[one, node.output[0]])
 
 
-def _check_onnx(model_proto):
-    """Fails on an invalid graph (tf2onnx logs unconvertible ops and writes the graph anyway)."""
+def _check_onnx(model_proto, input_names):
+    """Fails on an invalid graph (tf2onnx logs unconvertible ops and writes the graph anyway).
+
+    A graph input beyond the model's own is a tensor tf2onnx could neither
+    convert nor fold (seen in keras-hub's ViT position embeddings): the file
+    would refuse every call, so it is not written.
+    """
     import onnx
+
+    initializers = {tensor.name for tensor in model_proto.graph.initializer}
+    stray = [
+        graph_input.name
+        for graph_input in model_proto.graph.input
+        if graph_input.name not in initializers and graph_input.name not in input_names
+    ]
+    if stray:
+        raise ValueError(
+            f"The model could not be converted to ONNX: the converted graph asks for inputs "
+            f"{stray} that the model does not have (an operation the converter could not fold). "
+            "Export it with format='saved_model'."
+        )
 
     try:
         onnx.checker.check_model(model_proto, full_check=True)
