@@ -66,17 +66,19 @@ class HubPreset:
         handle: the preset.
         kind: `"image"`, `"text"` or `"causal_lm"`.
         parameter: the estimator parameter it came from, for error messages.
+        built_in: the task's own backbone names, for the message of an unknown name.
 
     Example:
         >>> backbone, preprocessor = HubPreset("./presets/chest_vit", "image").load()
     """
 
-    def __init__(self, handle, kind, parameter="backbone"):
+    def __init__(self, handle, kind, parameter="backbone", built_in=()):
         if kind not in PRESET_KINDS:
             raise ValueError(f"`kind` must be one of {tuple(PRESET_KINDS)}. Received: {kind!r}")
         self.handle = os.fspath(handle)
         self.kind = kind
         self.parameter = parameter
+        self.built_in = tuple(built_in)
 
     @property
     def is_folder(self):
@@ -137,6 +139,12 @@ class HubPreset:
                     f"`{self.parameter}`={self.handle!r} looks like a folder, but no such folder "
                     "exists."
                 )
+            if "://" not in self.handle and self.handle not in _known_preset_names():
+                raise ValueError(
+                    f"`{self.parameter}` must be one of {self.built_in}, a keras-hub preset name "
+                    "(`keras_hub.models.Backbone.presets` lists them), a kaggle:// or hf:// "
+                    f"handle, or a preset folder. Received: {self.parameter}={self.handle!r}"
+                )
             return
         if not os.path.isfile(os.path.join(self.handle, "config.json")):
             raise ValueError(
@@ -163,6 +171,12 @@ class HubPreset:
             "preprocessor's `save_to_preset(folder)`, and pass the folder "
             f"({type(error).__name__})."
         )
+
+
+def _known_preset_names():
+    """The preset names keras-hub knows without the network."""
+    keras_hub = require_keras_hub()
+    return set(keras_hub.models.Backbone.presets)
 
 
 def preprocessor_state(preprocessor, backbone):

@@ -338,7 +338,7 @@ class TextClassifier(BackboneFineTuning, WideAndDeepClassifier):
     # indicator matrix for multilabel. A pretrained encoder is fine-tuned.
     def _training_rows(self, X, y, sample_weight):
         if self._uses_preset():
-            self._preset = HubPreset(self.backbone, "text")
+            self._preset = HubPreset(self.backbone, "text", built_in=TEXT_BACKBONES)
             self.preprocessor_ = HubTextAdapter(
                 self._preset.preprocessor(),
                 self._preset.backbone(load_weights=False),
@@ -597,9 +597,11 @@ class TextClassifier(BackboneFineTuning, WideAndDeepClassifier):
         )
         moved = [np.ones((*token_ids.shape, 1), np.float32)]
         baseline = [np.where(moving, 0.0, 1.0)[..., None].astype(np.float32)]
-        if self.ngrams:
-            moved.append((inputs[NGRAM_INPUT] != 0).astype(np.float32))
-            baseline.append(np.zeros_like(moved[1]))
+        if self.ngrams:  # Its special tokens stay too, so the words' scores add up.
+            ngram_ids = inputs[NGRAM_INPUT]
+            moved.append((ngram_ids != 0).astype(np.float32))
+            special = np.isin(ngram_ids, adapter.ngram_tokenizer.special_ids) & (ngram_ids != 0)
+            baseline.append(special.astype(np.float32))
 
         def scores(path, fixed):
             with scaled_output(embedding, path[0]):

@@ -6,15 +6,32 @@ import keras
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from core.backbones.causal_lm_model import CachedDecoding, FullDecoding, build_causal_lm_model
+from core.backbones.causal_lm_model import (
+    FINAL_NORM,
+    CachedDecoding,
+    FullDecoding,
+    build_causal_lm_model,
+)
+from core.backbones.hub_preset import (
+    HubPreset,
+    enable_lora,
+    is_preset,
+    require_keras_hub,
+)
 from core.estimators import KerasEstimator
 from core.estimators.parameter import Parameter
 from core.generation import check_sampling_args, next_token
+from core.generation.hub_causal_lm import HubCausalLM, hub_causal_lm_of
+from core.generation.hub_decoding import HubCachedDecoding, HubFullDecoding
 from core.generation.kneser_ney_model import KneserNeyModel
 from core.preprocessing import WordPieceTokenizer
 from core.preprocessing.corpus_adapter import CorpusAdapter, token_blocks
+from core.preprocessing.hub_corpus_adapter import HubCorpusAdapter
 from core.preprocessing.text_input import as_text_list
 from core.registry import register_task
+
+#: The built-in backbone: a decoder-only transformer trained from scratch.
+BUILT_IN_BACKBONES = ("transformer",)
 
 
 @register_task("nlp.generation")
@@ -36,9 +53,37 @@ class TextGenerator(KerasEstimator):
     is the language model's wide-and-deep. `generate`, `perplexity` and
     `score` use the mixture; the exported graph gives the network's logits.
 
+    With a keras-hub preset as `backbone` (`"gpt2_base_en"`, a `kaggle://` or
+    `hf://` handle, or a preset folder), the pretrained causal LM is
+    fine-tuned on the corpus instead: texts are read with the preset's own
+    tokenizer (`begin tokens end`, as its preprocessor packs them), every
+    weight trains (`fine_tune="full"`) or only low-rank adapters do
+    (`lora_rank`), and the saved file holds the tuned weights and the
+    tokenizer, so it loads offline. The n-gram mixture stays, counted on the
+    preset's token ids, with its share chosen on the validation blocks as
+    above (a pretrained network that needs no counts gets a share near 0).
+    The parameters of the built-in network (`vocabulary_size`, `lowercase`,
+    `strip_accents`, `embedding_dim`, `num_layers`, `num_heads`,
+    `intermediate_dim`, `dropout`) are then not used.
+
     Args:
+        backbone: `"transformer"` (the built-in network, trained from
+            scratch) or a keras-hub causal LM preset (GPT-2, Gemma, Llama,
+            ...): a name, a `kaggle://` or `hf://` handle, or a local folder.
+        fine_tune: `"full"`: every weight of the preset trains, at
+            `learning_rate` (about 5e-5 suits a full GPT-2; the default 1e-3
+            is the built-in network's). `"frozen"` is refused: a causal LM's
+            head is its tied token embedding, so a frozen backbone leaves
+            nothing to train; `lora_rank` is the light way to tune a preset.
+        lora_rank: None, or the rank of low-rank adapters (LoRA) on the
+            preset's attention query and value projections: only they train
+            (1e-3 suits them). Not for the built-in backbone.
         vocabulary_size: subword vocabulary trained on the corpus.
-        max_length: context length in tokens.
+        max_length: context length in tokens. With a preset too (it must
+            not exceed the preset's position limit, 1024 for GPT-2): the
+            preset's own packing length (1024 for GPT-2) would make every
+            training step several times slower on a CPU, and texts longer
+            than the context are cut into blocks anyway.
         lowercase: lowercase texts before tokenizing (off: the model keeps case).
         strip_accents: remove accents before tokenizing.
         embedding_dim: model width.
@@ -69,7 +114,7 @@ class TextGenerator(KerasEstimator):
         verbose: 1 shows a progress bar.
 
     Attributes:
-        tokenizer_: the fitted `WordPieceTokenizer`.
+        tokenizer_: the fitted `WordPieceTokenizer`, or the preset's keras-hub tokenizer.
         token_counts_: training-token counts, the unigram reference of
             `unigram_perplexity`.
         ngram_model_: the fitted `KneserNeyModel` (None with `ngram_order=0`).
@@ -80,6 +125,8 @@ class TextGenerator(KerasEstimator):
     input_kind = "generation"
     adapter_class = CorpusAdapter
     parameter_checks = {
+        "backbone": Parameter.choice(BUILT_IN_BACKBONES).or_preset(),
+        "lora_rank": Parameter.integer(minimum=1).or_value(None),
         "max_length": Parameter.integer(minimum=8),
         "ngram_order": Parameter.integer(minimum=0),
         "lowercase": Parameter.boolean(),
@@ -88,6 +135,9 @@ class TextGenerator(KerasEstimator):
 
     def __init__(
         self,
+        backbone="transformer",
+        fine_tune="full",
+        lora_rank=None,
         vocabulary_size=8000,
         max_length=128,
         lowercase=False,
@@ -119,6 +169,12 @@ class TextGenerator(KerasEstimator):
     # `fit(X, y=None, checkpoint_dir=None)` is the template's: X is a corpus of texts
     # (list, Series, array, or a one-column DataFrame); y is ignored.
     def _training_rows(self, X, y, sample_weight):
+        if self._uses_preset():
+            preset = HubPreset(self.backbone, "causal_lm", built_in=BUILT_IN_BACKBONES)
+            preprocessor = preset.preprocessor()
+            self.preprocessor_ = HubCorpusAdapter(preprocessor, self.max_length)
+            texts = self.preprocessor_.validate(X, reset=True)
+            return texts, len(texts), None, sample_weight
         tokenizer = WordPieceTokenizer(
             vocabulary_size=self.vocabulary_size,
             max_length=self.max_length,
@@ -133,6 +189,28 @@ class TextGenerator(KerasEstimator):
         """Trains the tokenizer; returns the corpus cut into blocks of `max_length + 1` ids."""
         return self.preprocessor_.fit(texts).blocks(texts), None
 
+    def _uses_preset(self):
+        return is_preset(self.backbone, BUILT_IN_BACKBONES)
+
+    def _adapter_class(self):
+        return HubCorpusAdapter if self._uses_preset() else CorpusAdapter
+
+    def _check_params(self):
+        if self.fine_tune == "frozen":
+            raise ValueError(
+                "`fine_tune='frozen'` would leave a TextGenerator nothing to train: a causal "
+                "LM's output layer is its tied token embedding, part of the backbone. Use "
+                "fine_tune='full', or lora_rank=r to train only low-rank adapters."
+            )
+        if self.fine_tune != "full":
+            raise ValueError(f"`fine_tune` must be 'full'. Received: fine_tune={self.fine_tune!r}")
+        if self.lora_rank is not None and not self._uses_preset():
+            raise ValueError(
+                "`lora_rank` adapts a pretrained keras-hub backbone; the built-in backbone "
+                f"trains every weight from scratch. Received: lora_rank={self.lora_rank!r} with "
+                f"backbone={self.backbone!r}"
+            )
+
     def _train(self, blocks, targets, stratify, weights, rng, rows=None, start=None):
         """Next-token training on blocks, a random `validation_fraction` of them held out."""
         order = rng.permutation(len(blocks))
@@ -142,13 +220,26 @@ class TextGenerator(KerasEstimator):
             val = blocks[order[:n_val]]
             validation = (val[:, :-1], val[:, 1:], (val[:, 1:] != 0).astype(np.float32))
             blocks = blocks[order[n_val:]]
-        self._fit_model(
-            blocks[:, :-1],
-            blocks[:, 1:],
-            (blocks[:, 1:] != 0).astype(np.float32),
-            validation,
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        )
+        if self._uses_preset():  # Row ids -> the keras-hub model's ids and padding mask.
+            adapter = self.preprocessor_
+            if validation is not None:
+                validation = (adapter.model_inputs(val[:, :-1]), adapter.model_ids(val[:, 1:]))
+                validation += ((val[:, 1:] != 0).astype(np.float32),)
+            self._fit_model(
+                adapter.model_inputs(blocks[:, :-1]),
+                adapter.model_ids(blocks[:, 1:]),
+                (blocks[:, 1:] != 0).astype(np.float32),
+                validation,
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            )
+        else:
+            self._fit_model(
+                blocks[:, :-1],
+                blocks[:, 1:],
+                (blocks[:, 1:] != 0).astype(np.float32),
+                validation,
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            )
         self._fit_ngram_mix(blocks, None if validation is None else val)
 
     def _fit_ngram_mix(self, blocks, validation_blocks):
@@ -156,7 +247,7 @@ class TextGenerator(KerasEstimator):
         self.ngram_model_, self.ngram_weight_ = None, 0.0
         if not self.ngram_order:
             return
-        self.ngram_model_ = KneserNeyModel(self.ngram_order, len(self.tokenizer_)).fit(blocks)
+        self.ngram_model_ = KneserNeyModel(self.ngram_order, self._id_count()).fit(blocks)
         if validation_blocks is None:
             return
         network = np.exp(
@@ -171,7 +262,7 @@ class TextGenerator(KerasEstimator):
         # Counts are cheap and lose nothing to early stopping: once the share is set,
         # they are taken on every block.
         every_block = np.concatenate([blocks, validation_blocks])
-        self.ngram_model_ = KneserNeyModel(self.ngram_order, len(self.tokenizer_)).fit(every_block)
+        self.ngram_model_ = KneserNeyModel(self.ngram_order, self._id_count()).fit(every_block)
 
     def _ngram_probabilities(self, rows):
         """P_ngram of each row's ids after the first, context from the row: `(n, length - 1)`."""
@@ -188,6 +279,8 @@ class TextGenerator(KerasEstimator):
         The counts saw every text start after the previous text's end, so the
         first words of a text are predicted from `[SEP] [CLS]` as in training.
         """
+        if self._uses_preset():
+            return self.preprocessor_.stream_context(ids)
         tok = self.tokenizer_
         return [tok.sep_id, *ids] if len(ids) and ids[0] == tok.cls_id else list(ids)
 
@@ -200,8 +293,14 @@ class TextGenerator(KerasEstimator):
 
     @property
     def tokenizer_(self):
-        """The fitted `WordPieceTokenizer` (the input adapter's)."""
+        """The fitted `WordPieceTokenizer`, or the preset's tokenizer (the input adapter's)."""
         return self.preprocessor_.tokenizer
+
+    def _id_count(self):
+        """Number of token ids the model and the n-gram counts know (0, padding, included)."""
+        if self._uses_preset():
+            return self.preprocessor_.id_count
+        return len(self.tokenizer_)
 
     @property
     def token_counts_(self):
@@ -212,6 +311,8 @@ class TextGenerator(KerasEstimator):
         return self.preprocessor_.text_ids(text)
 
     def _build_model(self, start=None):
+        if self._uses_preset():
+            return self._build_hub_model()
         return build_causal_lm_model(
             len(self.tokenizer_),
             self.max_length,
@@ -221,6 +322,42 @@ class TextGenerator(KerasEstimator):
             intermediate_dim=self.intermediate_dim,
             dropout=self.dropout,
         )
+
+    def _build_hub_model(self):
+        """The preset's keras-hub CausalLM (backbone + tied LM head), LoRA enabled if asked.
+
+        A `HubCausalLM` layer in a plain functional model from
+        `{"token_ids", "padding_mask"}` to float32 logits: Keras' own `fit`
+        trains it (a keras-hub task's `fit` would rebuild the arrays into a
+        dataset), and the file holds no compiled state of the task's.
+        """
+        preset = HubPreset(self.backbone, "causal_lm", built_in=BUILT_IN_BACKBONES)
+        backbone = preset.backbone()
+        limit = getattr(backbone, "max_sequence_length", None)
+        if limit is not None and self.max_length > limit:
+            raise ValueError(
+                f"`max_length`={self.max_length} is longer than the preset's context: "
+                f"{type(backbone).__name__} has positions for {limit} tokens."
+            )
+        self.preprocessor_.keep_backbone_config(backbone)
+        language_model = HubCausalLM(backbone, name="hub_causal_lm")
+        if self.lora_rank is not None:
+            enable_lora(language_model.task, self.lora_rank)
+            # keras-hub leaves the adapted layers' biases trainable; LoRA trains adapters only.
+            for layer in backbone._flatten_layers(include_self=False):
+                if (
+                    getattr(layer, "lora_enabled", False)
+                    and getattr(layer, "bias", None) is not None
+                ):
+                    layer.bias.trainable = False
+        inputs = {
+            "token_ids": keras.Input((None,), dtype="int32", name="token_ids"),
+            "padding_mask": keras.Input((None,), dtype="int32", name="padding_mask"),
+        }
+        logits = keras.layers.Activation("linear", dtype="float32", name="float32_logits")(
+            language_model(inputs)
+        )
+        return keras.Model(inputs, logits, name="causal_lm")
 
     def _batch_size(self, n_rows):
         return 32 if self.batch_size == "auto" else int(self.batch_size)
@@ -298,11 +435,12 @@ class TextGenerator(KerasEstimator):
                 f"Received: max_new_tokens={max_new_tokens!r}"
             )
         stops = [stop] if isinstance(stop, str) else list(stop or [])
-        tok = self.tokenizer_
+        # The tokenizer's view the loop needs; a preset's adapter gives the same, on row ids.
+        tok = self.preprocessor_ if self._uses_preset() else self.tokenizer_
+        begin_id, end_id, banned = self._generation_ids()
         rng = np.random.default_rng(seed)
-        prompt_ids = [tok.cls_id, *tok.encode_ids(prompt)]
+        prompt_ids = [begin_id, *tok.encode_ids(prompt)]
         decoding = self._decoding(use_cache)
-        banned = [tok.pad_id, tok.cls_id, tok.mask_id]
         logits = decoding.start(prompt_ids)
         new_ids = []
         for _ in range(max_new_tokens):
@@ -315,9 +453,9 @@ class TextGenerator(KerasEstimator):
                 top_p=top_p,
                 repetition_penalty=repetition_penalty,
                 previous=prompt_ids[1:] + new_ids,
-                banned=banned if len(new_ids) >= min_new_tokens else [*banned, tok.sep_id],
+                banned=banned if len(new_ids) >= min_new_tokens else [*banned, end_id],
             )
-            if token == tok.sep_id:
+            if token == end_id:
                 break
             new_ids.append(token)
             if stops and any(s in tok.decode(new_ids) for s in stops):
@@ -331,6 +469,14 @@ class TextGenerator(KerasEstimator):
             if cut >= 0:
                 text = text[: len(text) - len(continuation) + cut]
         return text
+
+    def _generation_ids(self):
+        """`(begin id, end id, ids never generated)` of the tokenizer."""
+        if self._uses_preset():
+            adapter = self.preprocessor_
+            return adapter.begin_id, adapter.end_id, adapter.banned_ids()
+        tok = self.tokenizer_
+        return tok.cls_id, tok.sep_id, [tok.pad_id, tok.cls_id, tok.mask_id]
 
     def _mixed_next_logits(self, logits, ids):
         """Next-token log-probabilities of the mixture (the network's logits when w is 0)."""
@@ -349,7 +495,12 @@ class TextGenerator(KerasEstimator):
         cache_key = "_cached_decoding" if use_cache else "_full_decoding"
         decoding = self.__dict__.get(cache_key)
         if decoding is None or decoding.model is not self.model_:
-            decoding = (CachedDecoding if use_cache else FullDecoding)(self.model_)
+            if self._uses_preset():
+                decoding = (HubCachedDecoding if use_cache else HubFullDecoding)(
+                    self.model_, self.preprocessor_.max_length
+                )
+            else:
+                decoding = (CachedDecoding if use_cache else FullDecoding)(self.model_)
             setattr(self, cache_key, decoding)
         return decoding
 
@@ -377,8 +528,11 @@ class TextGenerator(KerasEstimator):
 
     def _log_likelihood_function(self):
         model = self.model_
+        hub = self.preprocessor_ if self._uses_preset() else None
 
         def log_likelihood(inputs, targets):
+            if hub is not None:  # Row ids -> the preset's ids; padding targets are left out.
+                inputs, targets = hub.model_inputs(inputs), hub.model_ids(targets)
             logits = model(inputs, training=False)
             log_probs = keras.ops.log_softmax(keras.ops.cast(logits, "float32"), axis=-1)
             chosen = keras.ops.take_along_axis(log_probs, targets[:, :, None], axis=-1)
@@ -417,7 +571,10 @@ class TextGenerator(KerasEstimator):
         check_is_fitted(self)
         texts = as_text_list(texts, "texts")
         counts = self.token_counts_.astype(np.float64) + 1.0
-        counts[[self.tokenizer_.pad_id, self.tokenizer_.cls_id]] = 0.0
+        if self._uses_preset():
+            counts[self.preprocessor_.unpredicted_ids()] = 0.0
+        else:
+            counts[[self.tokenizer_.pad_id, self.tokenizer_.cls_id]] = 0.0
         log_probs = np.log(np.maximum(counts, 1e-300) / counts.sum())
         ids = np.concatenate([self._text_ids(t)[1:] for t in texts])
         return float(np.exp(-log_probs[ids].mean()))
@@ -426,6 +583,47 @@ class TextGenerator(KerasEstimator):
         """Mean log-likelihood per token of `X` (higher is better), for model selection."""
         total, count = self._nll(X)
         return -total / max(count, 1)
+
+    # -------------------------------------------------------------- embed
+    def embed(self, texts, batch_size=32):
+        """Text features for any scikit-learn model: the network's last hidden states, averaged.
+
+        Each text is read as the model reads a prompt (`[CLS]` or the
+        preset's begin token, then its tokens, cut to the context); the
+        final hidden states of its tokens are averaged, padding left out.
+
+        Args:
+            texts: a list, array, Series or one-column DataFrame of texts.
+            batch_size: texts per model call.
+
+        Returns:
+            float32 array `(n_texts, hidden size)`.
+        """
+        check_is_fitted(self)
+        texts = as_text_list(texts, "texts")
+        out = []
+        for start in range(0, len(texts), batch_size):
+            rows = [
+                self._text_ids(t)[:-1][: self.preprocessor_.max_length]
+                for t in texts[start : start + batch_size]
+            ]
+            ids = np.zeros((len(rows), max(len(r) for r in rows)), dtype=np.int32)
+            for i, row in enumerate(rows):
+                ids[i, : len(row)] = row
+            real = (ids != 0).astype(np.float32)[..., None]
+            states = self._hidden_states(ids)
+            out.append((states * real).sum(1) / real.sum(1))
+        return np.concatenate(out).astype(np.float32)
+
+    def _hidden_states(self, ids):
+        """float32 final hidden states `(n, length, width)` of row ids (0 is padding)."""
+        if self._uses_preset():
+            backbone = hub_causal_lm_of(self.model_).backbone
+            states = backbone(self.preprocessor_.model_inputs(ids), training=False)
+        else:
+            hidden = keras.Model(self.model_.inputs, self.model_.get_layer(FINAL_NORM).output)
+            states = hidden(ids, training=False)
+        return keras.ops.convert_to_numpy(keras.ops.cast(states, "float32"))
 
     # --------------------------------------------------------------- state
     def _get_fitted_state(self):
@@ -436,6 +634,8 @@ class TextGenerator(KerasEstimator):
         }
 
     def _set_fitted_state(self, state):
+        if self._uses_preset():  # keras-hub registers the preset's layers for safe loading.
+            require_keras_hub()
         if "preprocessor" not in state:  # Saved before the adapter held the corpus' state.
             state = {
                 **state,

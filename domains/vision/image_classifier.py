@@ -167,7 +167,7 @@ class ImageClassifier(BackboneFineTuning, KerasClassifier):
     def _training_rows(self, X, y, sample_weight):
         image_size = check_image_size(self.image_size)
         if self._uses_preset():
-            self._preset = HubPreset(self.backbone, "image")
+            self._preset = HubPreset(self.backbone, "image", built_in=IMAGE_BACKBONES)
             converter = self._preset.preprocessor().image_converter
             preset_size = None if converter is None else converter.image_size
             if preset_size is not None and all(preset_size):
