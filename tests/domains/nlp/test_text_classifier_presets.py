@@ -192,3 +192,54 @@ def test_pretrain_points_to_keras_hub_for_a_preset(presets, reviews, tmp_path):
 def test_clone_keeps_the_preset_and_modes(presets):
     params = clone(_classifier(presets["bert"], lora_rank=8)).get_params()
     assert (params["backbone"], params["lora_rank"]) == (presets["bert"], 8)
+
+
+def test_exports_and_the_server_give_the_estimators_probabilities(fitted, reviews, tmp_path):
+    import asyncio
+    import concurrent.futures
+
+    import onnxruntime
+    import tensorflow as tf
+
+    from core.serving.served_model import ServedModel
+
+    texts = reviews[0][200:204]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        expected = fitted.predict_proba(texts)
+        feed = fitted.export_inputs(texts)
+        fitted.export(tmp_path / "saved", format="saved_model")
+        fitted.export(tmp_path / "model.onnx", format="onnx")
+        serve = tf.saved_model.load(str(tmp_path / "saved")).signatures["serving_default"]
+        saved = next(iter(serve(**{k: tf.constant(v) for k, v in feed.items()}).values()))
+        session = onnxruntime.InferenceSession(str(tmp_path / "model.onnx"))
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            served = ServedModel("notes", fitted, "M", pool, pool, batch_wait_s=0)
+            asyncio.run(served.start())
+            body = served.predict_model.model_validate({"texts": texts})
+            answer = asyncio.run(served.predict(body))
+            explained = asyncio.run(
+                served.explain(served.explain_model.model_validate({"texts": texts[:1]}))
+            )
+    assert sorted(feed) == ["ngram_ids", "padding_mask", "segment_ids", "token_ids"]
+    np.testing.assert_allclose(saved.numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose(session.run(None, feed)[0], expected, atol=1e-5)
+    served_proba = [list(p["probabilities"].values()) for p in answer["predictions"]]
+    np.testing.assert_allclose(served_proba, expected, atol=1e-5)
+    assert explained["explanations"][0]
+
+
+def test_the_command_line_trains_from_a_preset_folder(presets, reviews, tmp_path):
+    from core.cli import main
+
+    texts, y = reviews
+    data = tmp_path / "notes.csv"
+    pd.DataFrame({"note": texts[:80], "label": y[:80]}).to_csv(data, index=False)
+    model = tmp_path / "notes.kdm"
+    argv = ["train", "nlp.text", "--data", str(data), "--text-column", "note"]
+    settings = ["--set", f"backbone={presets['bert']}", "--set", "lora_rank=2"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        assert main([*argv, "--target", "label", "--out", str(model), *settings]) == 0
+        loaded = TextClassifier.load(model)
+    assert loaded.lora_rank == 2 and loaded.backbone == presets["bert"]
