@@ -138,7 +138,7 @@ class CachedDecoding:
     def advance(self, token_id):
         """Appends one token; returns the logits of the token after it."""
         if len(self._tokens) >= self.max_length:
-            return self.start([*_kept_tokens(self._tokens, self.max_length), token_id])
+            return self.start([*kept_tokens(self._tokens, self.max_length), token_id])
         self._tokens.append(int(token_id))
         return self._run([int(token_id)], len(self._tokens) - 1)
 
@@ -180,12 +180,12 @@ class FullDecoding:
     def advance(self, token_id):
         """Appends one token; returns the logits of the token after it."""
         if len(self._tokens) >= self.max_length:
-            self._tokens = _kept_tokens(self._tokens, self.max_length)
+            self._tokens = kept_tokens(self._tokens, self.max_length)
         self._tokens.append(int(token_id))
         return self._run()
 
 
-def _kept_tokens(tokens, max_length):
+def kept_tokens(tokens, max_length):
     """The tokens kept when the context is full: with the next one, `max_length // 2` in all."""
     # Not `tokens[-(max_length // 2 - 1):]`: for a context of 2 or 3 that is `tokens[-0:]`, all.
     return tokens[len(tokens) - max(max_length // 2 - 1, 0) :]

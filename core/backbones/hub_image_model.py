@@ -2,7 +2,7 @@
 
 import keras
 
-from core.backbones.image_model import BACKBONE_MODEL, HEAD_MODEL
+from core.backbones.image_model import BACKBONE_MODEL, assemble_image_model, image_head
 
 #: Pixel values the keras-hub image converters expect: [0, 255], as decoded files are.
 PIXEL_SCALE = 255.0
@@ -54,20 +54,12 @@ def build_hub_image_model(
     features = hub_backbone(x)
     backbone_model = keras.Model(features_in, features, name=BACKBONE_MODEL)
 
-    feature_map = keras.Input(backbone_model.output.shape[1:], name="feature_map")
-    if len(feature_map.shape) == 4:
-        pooled = keras.layers.GlobalAveragePooling2D(name="pool")(feature_map)
+    if len(backbone_model.output.shape) == 4:
+        pool = keras.layers.GlobalAveragePooling2D(name="pool")
     else:
-        pooled = keras.layers.GlobalAveragePooling1D(name="pool")(feature_map)
-    pooled = keras.layers.Dropout(dropout, name="head_dropout")(pooled)
-    logits = keras.layers.Dense(n_outputs, name="logits")(pooled)
-    logits = keras.layers.Reshape((1, n_outputs), name="member")(logits)
-    head = keras.Model(feature_map, logits, name=HEAD_MODEL)
-
-    x = images
-    for layer in augmentation or []:
-        x = layer(x)
-    return keras.Model(images, head(backbone_model(x)), name=name)
+        pool = keras.layers.GlobalAveragePooling1D(name="pool")
+    head = image_head(backbone_model.output.shape[1:], n_outputs, pool, dropout)
+    return assemble_image_model(images, backbone_model, head, augmentation or [], name)
 
 
 def pooled_head(head):

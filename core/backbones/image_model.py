@@ -92,21 +92,41 @@ def build_image_model(
         pooled_shape = x.shape[1:]
     backbone_model = keras.Model(features_in, x, name=BACKBONE_MODEL)
 
-    feature_map = keras.Input(backbone_model.output.shape[1:], name="feature_map")
     if pooled_shape is None:
-        pooled = keras.layers.GlobalAveragePooling2D(name="pool")(feature_map)
+        pool = keras.layers.GlobalAveragePooling2D(name="pool")
     else:
-        pooled = AttentionPooling(name="pool")(feature_map)
-    pooled = keras.layers.Dropout(dropout, name="head_dropout")(pooled)
+        pool = AttentionPooling(name="pool")
+    head = image_head(backbone_model.output.shape[1:], n_outputs, pool, dropout)
+    layers = list(augmentation or [])
+    if standardize:
+        layers.append(PerImageStandardization(name="standardize"))
+    return assemble_image_model(images, backbone_model, head, layers, name)
+
+
+def image_head(feature_shape, n_outputs, pool, dropout):
+    """The head on a backbone's feature map: `pool -> dropout -> logits`, a model named `"head"`.
+
+    Args:
+        feature_shape: the feature map's shape without the batch axis.
+        n_outputs: logits (1 for binary).
+        pool: the pooling layer, named `"pool"`.
+        dropout: dropout rate before the logits.
+
+    Returns:
+        A `keras.Model` from the feature map to logits `(batch, 1, n_outputs)`.
+    """
+    feature_map = keras.Input(feature_shape, name="feature_map")
+    pooled = keras.layers.Dropout(dropout, name="head_dropout")(pool(feature_map))
     logits = keras.layers.Dense(n_outputs, name="logits")(pooled)
     logits = keras.layers.Reshape((1, n_outputs), name="member")(logits)
-    head = keras.Model(feature_map, logits, name=HEAD_MODEL)
+    return keras.Model(feature_map, logits, name=HEAD_MODEL)
 
+
+def assemble_image_model(images, backbone_model, head, layers, name):
+    """`images -> layers (augmentation, standardisation) -> backbone -> head`, as one model."""
     x = images
-    for layer in augmentation or []:
+    for layer in layers:
         x = layer(x)
-    if standardize:
-        x = PerImageStandardization(name="standardize")(x)
     return keras.Model(images, head(backbone_model(x)), name=name)
 
 

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from core.backbones.causal_lm_model import FullDecoding, kept_tokens
 from core.generation.hub_causal_lm import hub_causal_lm_of
 
 
@@ -19,11 +20,6 @@ def _row_logits(logits):
     """Logits over row ids (the preset's ids plus one): row id 0, padding, is never chosen."""
     logits = np.asarray(ops.convert_to_numpy(ops.cast(logits, "float32")), dtype=np.float64)
     return np.concatenate([[-np.inf], logits])
-
-
-def _kept_tokens(tokens, max_length):
-    """The tokens kept when the context is full: with the next one, `max_length // 2` in all."""
-    return tokens[len(tokens) - max(max_length // 2 - 1, 0) :]
 
 
 class HubCachedDecoding:
@@ -79,17 +75,17 @@ class HubCachedDecoding:
     def advance(self, token_id):
         """Appends one token (a row id); returns the logits of the token after it."""
         if len(self._tokens) >= self.max_length:
-            kept = [i + 1 for i in _kept_tokens(self._tokens, self.max_length)]
+            kept = [i + 1 for i in kept_tokens(self._tokens, self.max_length)]
             return self.start([*kept, int(token_id)])
         self._tokens.append(int(token_id) - 1)
         return self._run(self._tokens[-1], len(self._tokens) - 1)
 
 
-class HubFullDecoding:
+class HubFullDecoding(FullDecoding):
     """Next-token logits by running the whole prefix through the keras-hub model at each step.
 
-    The reference `HubCachedDecoding` is measured against, with the same
-    interface and context rule.
+    The reference `HubCachedDecoding` is measured against; `start` and
+    `advance` (and the context rule) are `FullDecoding`'s, on row ids.
 
     Args:
         model: a model taking `{"token_ids", "padding_mask"}` to logits.
@@ -109,15 +105,3 @@ class HubFullDecoding:
     def _run(self):
         ids = ops.convert_to_tensor([[i - 1 for i in self._tokens]], "int32")
         return _row_logits(self._call(ids)[0])
-
-    def start(self, prompt_ids):
-        """Runs the prompt (a non-empty list of row ids); returns the next token's logits."""
-        self._tokens = [int(i) for i in list(prompt_ids)[-self.max_length :]]
-        return self._run()
-
-    def advance(self, token_id):
-        """Appends one token (a row id); returns the logits of the token after it."""
-        if len(self._tokens) >= self.max_length:
-            self._tokens = _kept_tokens(self._tokens, self.max_length)
-        self._tokens.append(int(token_id))
-        return self._run()
