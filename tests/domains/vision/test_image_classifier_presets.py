@@ -180,3 +180,12 @@ def test_clone_keeps_the_preset_and_modes(presets):
         4,
         "full",
     )
+
+
+def test_mixed_precision_builds_the_preset_under_the_policy(presets, digits):
+    X, y = digits
+    model = _classifier(presets["vit"], lora_rank=2, precision="mixed_bfloat16", max_epochs=1)
+    model.fit(X[:60], y[:60])
+    assert hub_backbone_of(model.model_).dtype_policy.name == "mixed_bfloat16"
+    proba = model.predict_proba(X[:4])
+    assert proba.dtype == np.float64 and np.allclose(proba.sum(axis=1), 1.0)
