@@ -86,7 +86,7 @@ class HubPreset:
         return os.path.isdir(self.handle)
 
     def preprocessor(self):
-        """Loads the preset's preprocessor, checking that the preset is of the task's kind.
+        """Loads the preset's preprocessor (once), checking that the preset is of the task's kind.
 
         Returns:
             The keras-hub preprocessor of the task kind (its tokenizer and
@@ -97,11 +97,14 @@ class HubPreset:
             ValueError: the preset is of another kind, not a preset, or cannot be
                 reached; the message names the preset and what was expected.
         """
+        if getattr(self, "_preprocessor", None) is not None:
+            return self._preprocessor
         keras_hub = require_keras_hub()
         self._check_folder()
         preprocessor_class = getattr(keras_hub.models, PRESET_KINDS[self.kind][0])
         try:
-            return preprocessor_class.from_preset(self.handle)
+            self._preprocessor = preprocessor_class.from_preset(self.handle)
+            return self._preprocessor
         except ValueError as error:
             if "Unable to find a subclass" not in str(error):
                 raise self._load_error(error) from error
