@@ -23,11 +23,11 @@ def build_hub_text_classifier_model(
     ngrams=True,
     dropout=0.1,
 ):
-    """Builds `packed preset ids -> encoder -> [CLS] state -> logits`, plus an n-gram bag.
+    """Builds `packed preset ids -> encoder -> mean token state -> logits`, plus an n-gram bag.
 
-    The deep path is the preset's encoder: its first token's state (BERT's
-    pooled output where the backbone has one) through dropout and a
-    zero-initialised dense layer, in a nested model named `"body"`. The
+    The deep path is the preset's encoder: the mean of its states over the
+    real tokens (padding masked) through dropout and a zero-initialised
+    dense layer, in a nested model named `"body"`. The
     wide path (`ngrams`) is the `HashedNgramBag` over the n-gram path's own
     token ids, as in `build_text_classifier_model`; their logits add.
 
@@ -53,11 +53,12 @@ def build_hub_text_classifier_model(
         name: keras.Input((sequence_length,), dtype="int32", name=name) for name in encoder_inputs
     }
     outputs = hub_backbone(body_inputs)
-    if isinstance(outputs, dict) and "pooled_output" in outputs:
-        pooled = outputs["pooled_output"]
-    else:
-        states = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
-        pooled = states[:, 0, :]
+    states = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
+    # The mean of the real tokens' states, not the first token's: an encoder pretrained by
+    # masked-LM alone never trained its [CLS] state or BERT's pooler (NSP), and on the sample
+    # reviews the mean took its full fine-tuning from 0.52 to 0.67 accuracy.
+    mask = keras.ops.cast(body_inputs["padding_mask"], "bool")
+    pooled = keras.layers.GlobalAveragePooling1D(name="token_mean")(states, mask=mask)
     pooled = keras.layers.Dropout(dropout, name=POOLED_LAYER)(pooled)
     # Zero-initialised, so the deep path starts by adding nothing to the n-gram path.
     deep_logits = keras.layers.Dense(n_outputs, kernel_initializer="zeros", name="deep_logits")(

@@ -653,8 +653,8 @@ class TextClassifier(BackboneFineTuning, WideAndDeepClassifier):
     def embed(self, X):
         """The encoder's pooled features of texts, for any scikit-learn model.
 
-        The built-in encoder's attention-pooled states, or a preset's first
-        token state (BERT's pooled output), before the deep path's dropout.
+        The built-in encoder's attention-pooled states, or the mean of a
+        preset's token states, before the deep path's dropout.
 
         Args:
             X: texts, as for `predict`.
