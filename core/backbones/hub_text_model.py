@@ -52,6 +52,7 @@ def build_hub_text_classifier_model(
     body_inputs = {
         name: keras.Input((sequence_length,), dtype="int32", name=name) for name in encoder_inputs
     }
+    freeze_pooler(hub_backbone)
     outputs = hub_backbone(body_inputs)
     states = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
     # The mean of the real tokens' states, not the first token's: an encoder pretrained by
@@ -107,3 +108,13 @@ def pooled_features_model(body):
     logits = keras.layers.Reshape((1, n_outputs))(logits)
     inputs = {"pooled_features": pooled, "linear_logits": offset}
     return features, keras.Model(inputs, logits, name="pooled_head")
+
+
+def freeze_pooler(hub_backbone):
+    """Keeps BERT's pooler (`pooled_dense`) out of training: the mean of the states is used.
+
+    Its weights would get no gradient, and Keras warns of each at every step.
+    """
+    for layer in hub_backbone.layers:
+        if layer.name == "pooled_dense":
+            layer.trainable = False

@@ -1,6 +1,11 @@
 """The training scheme of a pretrained backbone: frozen, full fine-tuning, or LoRA."""
 
-from core.backbones.hub_preset import freeze_batch_norm
+import numpy as np
+
+from core.backbones.hub_preset import count_weights, freeze_batch_norm
+
+#: Backbone parameters at which `fine_tune_factor="auto"` is 1 (see `_fine_tune_rate`).
+FINE_TUNE_REFERENCE = 300_000
 
 
 class BackboneFineTuning:
@@ -17,7 +22,8 @@ class BackboneFineTuning:
       are computed once per fit and the head trains on them alone, with
       early stopping (the fast path on a CPU);
     - `fine_tune="full"`: the head first on those cached features for
-      `head_epochs`, then every layer at `learning_rate * fine_tune_factor`,
+      `head_epochs`, then every layer at `learning_rate * fine_tune_factor`
+      (`"auto"`: smaller for larger backbones, see `_fine_tune_rate`),
       batch norm kept in inference mode (its pretrained statistics).
 
     The task provides:
@@ -29,6 +35,22 @@ class BackboneFineTuning:
     - `_head_model()`: a model on those inputs that shares the head's layers
       with `model_`, so training it trains the full model's head.
     """
+
+    def _fine_tune_rate(self):
+        """`learning_rate * fine_tune_factor`; an `"auto"` factor scales with the backbone.
+
+        `"auto"` is `sqrt(300,000 / backbone parameters)`, at most 1: about
+        0.05 for BERT-base (110 M parameters: 5e-5 from 1e-3, in the 2e-5 to
+        5e-5 BERT needs), 0.26 for a 4 M BERT-tiny (2.6e-4) and 1 below
+        300,000 parameters. Small encoders fine-tuned at BERT-base's rate
+        barely move: on the sample reviews' topics a 0.5 M BERT reached 0.35
+        accuracy at 5e-5 and 0.85 at 1e-3 (`benchmarks/pretrained_text.py`).
+        """
+        factor = self.fine_tune_factor
+        if factor == "auto":
+            n_weights = count_weights(self._backbone_part().weights)
+            factor = min(1.0, float(np.sqrt(FINE_TUNE_REFERENCE / max(n_weights, 1))))
+        return self.learning_rate * factor
 
     def _train_pretrained(self, X_train, y_train, sample_weight, validation, loss, epochs):
         """Trains `model_` by `fine_tune` / `lora_rank`; returns the history of every epoch."""
@@ -47,19 +69,25 @@ class BackboneFineTuning:
         )
         if frozen:
             return head
-        backbone = self._backbone_part()
-        backbone.trainable = True
-        freeze_batch_norm(backbone)
+        self._unfreeze_backbone(self._backbone_part())
         tuned = self._train_epochs(
             X_train,
             y_train,
             sample_weight,
             validation,
             loss,
-            self.learning_rate * self.fine_tune_factor,
+            self._fine_tune_rate(),
             epochs,
         )
         return {key: [*head.get(key, []), *values] for key, values in tuned.items()}
+
+    def _unfreeze_backbone(self, backbone):
+        """Makes the backbone trainable for full fine-tuning, batch norm kept in inference mode.
+
+        A task extends it to keep other pretrained parts fixed.
+        """
+        backbone.trainable = True
+        freeze_batch_norm(backbone)
 
     def _train_head(self, X_train, y_train, sample_weight, validation, loss, epochs):
         """Trains the head alone on inputs of the frozen backbone computed once.

@@ -66,8 +66,11 @@ class HubTextAdapter(InputAdapter):
 
     @property
     def preset_length(self):
-        """The preset's own sequence length."""
-        return int(self.preprocessor.sequence_length)
+        """The longest sequence the preset takes: its preprocessor's length, within the
+        backbone's position embeddings."""
+        length = int(self.preprocessor.sequence_length)
+        positions = getattr(self.backbone, "max_sequence_length", None)
+        return length if positions is None else min(length, int(positions))
 
     def validate(self, X, reset=False):
         """The texts of X as a list of str (see `TextAdapter.validate`)."""

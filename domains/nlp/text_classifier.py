@@ -19,6 +19,7 @@ from core.backbones.hub_preset import (
 from core.backbones.hub_text_model import (
     NGRAM_INPUT,
     build_hub_text_classifier_model,
+    freeze_pooler,
     hub_text_model_parts,
     pooled_features_model,
 )
@@ -111,9 +112,10 @@ class TextClassifier(BackboneFineTuning, WideAndDeepClassifier):
         lora_rank: None, or the rank of LoRA adapters on the preset's
             attention layers: only they and the head train, at `learning_rate`.
         head_epochs: epochs of the head alone before full fine-tuning.
-        fine_tune_factor: learning-rate multiplier of full fine-tuning: 0.05
-            turns the default 1e-3 into 5e-5, in the 2e-5 to 5e-5 that BERT
-            fine-tuning is known to need.
+        fine_tune_factor: learning-rate multiplier of full fine-tuning, or
+            `"auto"`: `sqrt(300,000 / encoder parameters)`, at most 1 (0.05 for
+            BERT-base, whose fine-tuning needs 2e-5 to 5e-5; 0.26 for a 4 M
+            BERT-tiny; small encoders barely move at BERT-base's rate).
         learning_rate: AdamW learning rate.
         weight_decay: AdamW weight decay.
         batch_size: texts per step, or "auto" (32 below 2,000 texts, 64 below
@@ -150,7 +152,7 @@ class TextClassifier(BackboneFineTuning, WideAndDeepClassifier):
         "fine_tune": Parameter.choice(FINE_TUNE_MODES),
         "lora_rank": Parameter.integer(minimum=1).or_value(None),
         "head_epochs": Parameter.integer(minimum=0),
-        "fine_tune_factor": Parameter.number(minimum=0.0),
+        "fine_tune_factor": Parameter.number(minimum=0.0).or_value("auto"),
         "max_length": Parameter.integer(minimum=4).or_value("auto"),
         "ngrams": Parameter.boolean(),
         "ngram_buckets": Parameter.integer(minimum=1),
@@ -184,7 +186,7 @@ class TextClassifier(BackboneFineTuning, WideAndDeepClassifier):
         fine_tune="full",
         lora_rank=None,
         head_epochs=1,
-        fine_tune_factor=0.05,
+        fine_tune_factor="auto",
         learning_rate=1e-3,
         weight_decay=1e-4,
         batch_size="auto",
@@ -506,6 +508,10 @@ class TextClassifier(BackboneFineTuning, WideAndDeepClassifier):
 
     def _head_model(self):
         return pooled_features_model(self._model_parts(self.model_).body)[1]
+
+    def _unfreeze_backbone(self, backbone):
+        super()._unfreeze_backbone(backbone)
+        freeze_pooler(backbone)
 
     def _head_data(self, inputs, y=None, weights=None):
         """The frozen encoder's pooled features and the n-gram path's logits of model inputs."""
