@@ -278,11 +278,14 @@ def fit_classifier(params, train, test, target=TARGET):
     from domains.nlp import TextClassifier
 
     clf = TextClassifier(**params)
-    started = time.perf_counter()
-    clf.fit(train["text"], train[target])
-    seconds = time.perf_counter() - started
+    with warnings.catch_warnings():  # Reviews longer than the encoder's length are cut.
+        warnings.filterwarnings("ignore", ".* texts are longer than the encoder", UserWarning)
+        started = time.perf_counter()
+        clf.fit(train["text"], train[target])
+        seconds = time.perf_counter() - started
+        scores = score(clf, test, target)
     return {
-        **score(clf, test, target),
+        **scores,
         "fit_s": seconds,
         "epochs": int(clf.n_epochs_),
         "deep_path_kept": bool(getattr(clf, "deep_path_kept_", True)),

@@ -112,8 +112,9 @@ class ModelExporter:
             opset=ONNX_OPSET,
             custom_op_handlers={"Log1p": (_log1p, []), "Erfc": (_erfc, [])},
         )
+        _check_inputs(model_proto, [s.name for s in specs])
         _put_lookups_in_front(model_proto, self.signature.onnx_lookups())
-        _check_onnx(model_proto, [s.name for s in specs])
+        _check_onnx(model_proto)
         entry = model_proto.metadata_props.add()
         entry.key, entry.value = "keras_domains", json.dumps(jsonable(companion))
         return model_proto.SerializeToString()
@@ -141,15 +142,13 @@ def _erfc(ctx, node, name, args):
     ctx.insert_new_node_on_output("Sub", node.output[0], inputs=[one, node.output[0]])
 
 
-def _check_onnx(model_proto, input_names):
-    """Fails on an invalid graph (tf2onnx logs unconvertible ops and writes the graph anyway).
+def _check_inputs(model_proto, input_names):
+    """Fails when the converted graph asks for inputs beyond the model's own.
 
-    A graph input beyond the model's own is a tensor tf2onnx could neither
-    convert nor fold (seen in keras-hub's ViT position embeddings): the file
-    would refuse every call, so it is not written.
+    Such an input is a tensor tf2onnx could neither convert nor fold (seen
+    in keras-hub's ViT position embeddings): the file would refuse every
+    call, so it is not written.
     """
-    import onnx
-
     initializers = {tensor.name for tensor in model_proto.graph.initializer}
     stray = [
         graph_input.name
@@ -162,6 +161,11 @@ def _check_onnx(model_proto, input_names):
             f"{stray} that the model does not have (an operation the converter could not fold). "
             "Export it with format='saved_model'."
         )
+
+
+def _check_onnx(model_proto):
+    """Fails on an invalid graph (tf2onnx logs unconvertible ops and writes the graph anyway)."""
+    import onnx
 
     try:
         onnx.checker.check_model(model_proto, full_check=True)

@@ -2,6 +2,7 @@
 
 import warnings
 
+import keras
 import numpy as np
 
 from core.backbones.hub_preset import preprocessor_from_state, preprocessor_state
@@ -107,7 +108,7 @@ class HubTextAdapter(InputAdapter):
         """`{input name: int32 array}` of validated texts for the model."""
         self.preprocessor.sequence_length = self.sequence_length_
         packed = {
-            name: np.asarray(value).astype(np.int32)
+            name: keras.ops.convert_to_numpy(value).astype(np.int32)
             for name, value in self.preprocessor(list(texts)).items()
         }
         if not self._warned and len(texts):

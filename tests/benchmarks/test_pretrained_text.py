@@ -84,6 +84,7 @@ def test_the_preset_folders_load_and_differ_only_in_weights(presets):
     )
 
 
+@pytest.mark.filterwarnings("ignore:.*longer than the encoder:UserWarning")
 def test_text_classifier_fits_on_the_pretrained_folder(presets, data):
     pretrained, _, _ = presets
     _, _, pool, test = data

@@ -178,3 +178,16 @@ def test_lora_rank_needs_a_preset():
         TextGenerator(lora_rank=4).fit(corpus(20))
     with pytest.raises(ValueError, match="backbone"):
         TextGenerator(backbone="").fit(corpus(20))
+
+
+def test_saved_model_export_gives_the_networks_logits(full, tmp_path):
+    import tensorflow as tf
+
+    texts = corpus()[:2]
+    feed = full.export_inputs(texts)
+    full.export(tmp_path / "saved", format="saved_model")
+    serve = tf.saved_model.load(str(tmp_path / "saved")).signatures["serving_default"]
+    exported = serve(**{k: tf.constant(v) for k, v in feed.items()})["logits"].numpy()
+    expected = keras.ops.convert_to_numpy(full.model_(feed, training=False))
+    assert sorted(feed) == ["padding_mask", "token_ids"]
+    np.testing.assert_allclose(exported, expected, atol=1e-5)
