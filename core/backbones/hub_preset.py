@@ -284,7 +284,7 @@ def enable_lora(model, rank):
     """Enables LoRA of `rank` on the keras-hub backbone inside `model`.
 
     keras-hub freezes the backbone and adds trainable low-rank adapters to
-    its attention query and value projections.
+    its attention query and value projections; their biases stay frozen too.
 
     Raises:
         ValueError: the backbone has no layer LoRA can adapt (a convolutional network).
@@ -305,6 +305,10 @@ def enable_lora(model, rank):
             f"({', '.join(targets)}) for LoRA to adapt; use fine_tune='full' or 'frozen'."
         )
     backbone.enable_lora(rank)
+    # keras-hub leaves the adapted projections' biases trainable; LoRA trains the adapters only.
+    for layer in adapted:
+        if getattr(layer, "bias", None) is not None:
+            layer.bias.trainable = False
 
 
 def freeze_batch_norm(model):

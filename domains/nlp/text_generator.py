@@ -343,13 +343,6 @@ class TextGenerator(KerasEstimator):
         language_model = HubCausalLM(backbone, name="hub_causal_lm")
         if self.lora_rank is not None:
             enable_lora(language_model.task, self.lora_rank)
-            # keras-hub leaves the adapted layers' biases trainable; LoRA trains adapters only.
-            for layer in backbone._flatten_layers(include_self=False):
-                if (
-                    getattr(layer, "lora_enabled", False)
-                    and getattr(layer, "bias", None) is not None
-                ):
-                    layer.bias.trainable = False
         inputs = {
             "token_ids": keras.Input((None,), dtype="int32", name="token_ids"),
             "padding_mask": keras.Input((None,), dtype="int32", name="padding_mask"),

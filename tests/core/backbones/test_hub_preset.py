@@ -137,11 +137,8 @@ def test_lora_trains_only_adapters_and_a_convnet_is_refused(presets):
     enable_lora(wrapper, 2)
     lora = count_weights(backbone.trainable_weights)
     assert 0 < lora < full / 5
-    # keras-hub leaves the adapted projections' biases trainable, and nothing else.
-    assert all(
-        "lora_kernel" in w.path or w.path.endswith(("query/bias", "value/bias"))
-        for w in backbone.trainable_weights
-    )
+    # Only the adapters: keras-hub would leave the projections' biases trainable too.
+    assert all("lora_kernel" in w.path for w in backbone.trainable_weights)
     resnet, _ = HubPreset(presets["resnet"], "image").load()
     with pytest.raises(ValueError, match="no attention layers"):
         enable_lora(_wrapped(resnet), 2)
