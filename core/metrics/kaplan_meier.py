@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 from scipy import stats
 
-from core.metrics.survival_target import _check_time_event
+from core.metrics.survival_target import check_time_event
 
 
 def _counts(time, event):
@@ -23,7 +23,7 @@ def _counts(time, event):
     return unique, n_events, n_at_risk, counts - n_events
 
 
-def _km(time, event):
+def kaplan_meier_steps(time, event):
     """Kaplan-Meier steps at event times with the Greenwood sum; inputs already checked."""
     unique, n_events, n_at_risk, _ = _counts(time, event)
     keep = n_events > 0
@@ -34,7 +34,7 @@ def _km(time, event):
     return unique[keep], survival, np.cumsum(ratio)
 
 
-def _log_log_interval(survival, greenwood, conf_level):
+def log_log_interval(survival, greenwood, conf_level):
     """Pointwise log(-log S) confidence interval, as scikit-survival computes it."""
     eps = np.finfo(np.float64).eps
     positive = survival > eps
@@ -50,7 +50,7 @@ def _log_log_interval(survival, greenwood, conf_level):
     return lower, upper
 
 
-def _step_at(knots, values, last_time, at, label):
+def step_at(knots, values, last_time, at, label):
     """Right-continuous step function (1 before the first knot) evaluated at `at`.
 
     Beyond `last_time` (the last observed time) the curve is unknown unless it
@@ -83,8 +83,8 @@ def kaplan_meier(time, event, conf_level=None):
         each (S is 1 before the first and constant between them); with
         `conf_level`, `(times, survival, lower, upper)`.
     """
-    time, event = _check_time_event(time, event, require_event=False)
-    times, survival, greenwood = _km(time, event)
+    time, event = check_time_event(time, event, require_event=False)
+    times, survival, greenwood = kaplan_meier_steps(time, event)
     if conf_level is None:
         return times, survival
     if (
@@ -95,7 +95,7 @@ def kaplan_meier(time, event, conf_level=None):
         raise ValueError(
             f"`conf_level` must be a number in (0, 1). Received: conf_level={conf_level!r}"
         )
-    lower, upper = _log_log_interval(survival, greenwood, float(conf_level))
+    lower, upper = log_log_interval(survival, greenwood, float(conf_level))
     return times, survival, lower, upper
 
 
@@ -111,9 +111,9 @@ def kaplan_meier_at(time, event, at):
     Returns:
         Array shaped like `at` with S at each time.
     """
-    time, event = _check_time_event(time, event, require_event=False)
-    times, survival, _ = _km(time, event)
-    return _step_at(times, survival, time.max(), at, "`at`")
+    time, event = check_time_event(time, event, require_event=False)
+    times, survival, _ = kaplan_meier_steps(time, event)
+    return step_at(times, survival, time.max(), at, "`at`")
 
 
 def censoring_survival(time, event, at, label="`at`"):
@@ -135,9 +135,9 @@ def censoring_survival(time, event, at, label="`at`"):
     Returns:
         Array shaped like `at` with G at each time.
     """
-    time, event = _check_time_event(time, event, require_event=False)
+    time, event = check_time_event(time, event, require_event=False)
     unique, n_events, n_at_risk, n_censored = _counts(time, event)
     keep = n_censored > 0
     c = n_censored[keep].astype(np.float64)
     r = (n_at_risk - n_events)[keep].astype(np.float64)
-    return _step_at(unique[keep], np.cumprod(1.0 - c / r), time.max(), at, label)
+    return step_at(unique[keep], np.cumprod(1.0 - c / r), time.max(), at, label)

@@ -19,8 +19,13 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from core.metrics.kaplan_meier import _km, _log_log_interval, _step_at, censoring_survival
-from core.metrics.survival_target import _check_time_event
+from core.metrics.kaplan_meier import (
+    censoring_survival,
+    kaplan_meier_steps,
+    log_log_interval,
+    step_at,
+)
+from core.metrics.survival_target import check_time_event
 
 
 def _check_scores(values, n, label, ndim=(1,)):
@@ -146,7 +151,7 @@ def harrell_c(time, event, risk, tied_tol=1e-8):
     Returns:
         The concordance index, a float in [0, 1].
     """
-    time, event = _check_time_event(time, event)
+    time, event = check_time_event(time, event)
     risk = _check_scores(risk, len(time), "`risk`")
     return _concordance(time, event, risk, np.ones(len(time)), _check_tol(tied_tol))
 
@@ -171,8 +176,8 @@ def uno_c(time, event, risk, train_time, train_event, tau=None, tied_tol=1e-8):
     Returns:
         The concordance index, a float in [0, 1].
     """
-    time, event = _check_time_event(time, event)
-    train_time, train_event = _check_time_event(
+    time, event = check_time_event(time, event)
+    train_time, train_event = check_time_event(
         train_time, train_event, "`train_time`", "`train_event`"
     )
     risk = _check_scores(risk, len(time), "`risk`")
@@ -211,8 +216,8 @@ def time_dependent_auc(time, event, risk, times, train_time, train_event, tied_t
     Returns:
         `(auc, mean_auc)`: AUC at each time, shape `(k,)`, and their mean.
     """
-    time, event = _check_time_event(time, event)
-    train_time, train_event = _check_time_event(
+    time, event = check_time_event(time, event)
+    train_time, train_event = check_time_event(
         train_time, train_event, "`train_time`", "`train_event`"
     )
     times = _check_times(times, time)
@@ -258,8 +263,8 @@ def time_dependent_auc(time, event, risk, times, train_time, train_event, tied_t
     auc = np.trapezoid(tp, fp, axis=0)
     if k == 1:
         return auc, float(auc[0])
-    km_times, km_survival, _ = _km(time, event)
-    survival = _step_at(km_times, km_survival, time.max(), times, "`times`")
+    km_times, km_survival, _ = kaplan_meier_steps(time, event)
+    survival = step_at(km_times, km_survival, time.max(), times, "`times`")
     drop = -np.diff(np.concatenate(([1.0], survival)))
     return auc, float(np.sum(auc * drop) / (1.0 - survival[-1]))
 
@@ -297,8 +302,8 @@ def brier_scores(time, event, survival_at_times, times, train_time, train_event)
     Returns:
         Brier score at each time, shape `(k,)`.
     """
-    time, event = _check_time_event(time, event)
-    train_time, train_event = _check_time_event(
+    time, event = check_time_event(time, event)
+    train_time, train_event = check_time_event(
         train_time, train_event, "`train_time`", "`train_event`"
     )
     times = _check_times(times, time)
@@ -366,7 +371,7 @@ def calibration_at_time(time, event, survival_at_t, t, n_groups=10, conf_level=0
         predicted event probability), `observed`, `lower`, `upper`. The
         observed columns are NaN where the group's follow-up ends before `t`.
     """
-    time, event = _check_time_event(time, event)
+    time, event = check_time_event(time, event)
     survival = _check_scores(survival_at_t, len(time), "`survival_at_t`")
     if ((survival < 0) | (survival > 1)).any():
         raise ValueError("`survival_at_t` must be probabilities in [0, 1].")
@@ -386,13 +391,13 @@ def calibration_at_time(time, event, survival_at_t, t, n_groups=10, conf_level=0
     for g in np.unique(group):
         member = group == g
         g_time, g_event = time[member], event[member]
-        km_times, km_survival, greenwood = _km(g_time, g_event)
+        km_times, km_survival, greenwood = kaplan_meier_steps(g_time, g_event)
         index = np.searchsorted(km_times, t, side="right") - 1
         if index < 0:
             s, lower, upper = 1.0, 1.0, 1.0
         else:
             s = km_survival[index]
-            low, up = _log_log_interval(
+            low, up = log_log_interval(
                 km_survival[index : index + 1], greenwood[index : index + 1], conf_level
             )
             lower, upper = float(low[0]), float(up[0])

@@ -93,7 +93,7 @@ def _check_event(event, label):
     return event.astype(bool)
 
 
-def _check_time_event(time, event, time_label="`time`", event_label="`event`", require_event=True):
+def check_time_event(time, event, time_label="`time`", event_label="`event`", require_event=True):
     """Checks a time array and an event array of the same length.
 
     Args:
@@ -216,7 +216,7 @@ def check_survival_target(time=None, event=None, y=None, name="y"):
                 f"event={'None' if event is None else 'an array'} and y=None."
             )
         prefix = "" if name == "y" else f"{name}_"
-        return _check_time_event(time, event, f"`{prefix}time`", f"`{prefix}event`")
+        return check_time_event(time, event, f"`{prefix}time`", f"`{prefix}event`")
     for arg, value in (("time", time), ("event", event)):
         if value is not None and not isinstance(value, str):
             raise ValueError(
@@ -234,7 +234,7 @@ def check_survival_target(time=None, event=None, y=None, name="y"):
     names, columns = found
     structured = not isinstance(y, pd.DataFrame)
     time_col, event_col = _pick_columns(names, columns, time, event, name, structured)
-    return _check_time_event(
+    return check_time_event(
         columns[time_col],
         columns[event_col],
         f"`{name}` time column {time_col!r}",
