@@ -52,6 +52,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.process_memory import maxrss_mb, rss_mb
+
 ROOT = Path(__file__).resolve().parents[1]
 RATIO_TARGET = 1.5
 TARGET = "label"
@@ -141,26 +143,9 @@ def write_parquet(path, n_rows, seed):
 
 
 # ------------------------------------------------------------------- child
-def _rss_mb(field):
-    """`VmHWM` (peak) or `VmRSS` (current) of this process in MB, from /proc; None without it."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return None
-
-
-def _maxrss_mb():
-    """`ru_maxrss` of this process in MB (kilobytes on Linux, bytes on macOS)."""
-    value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return value / 1024.0 / 1024.0 if sys.platform == "darwin" else value / 1024.0
-
-
 def _peak_mb():
-    peak = _rss_mb("VmHWM")
-    return peak if peak is not None else _maxrss_mb()
+    peak = rss_mb("VmHWM")
+    return peak if peak is not None else maxrss_mb()
 
 
 def train_child(train_path, test_path, params_json, result_path):
@@ -173,7 +158,7 @@ def train_child(train_path, test_path, params_json, result_path):
 
     keras.utils.set_random_seed(0)
     params = json.loads(params_json)
-    before = _rss_mb("VmRSS")
+    before = rss_mb("VmRSS")
     started = time.perf_counter()
     cpu_started = time.process_time()
     clf = TabularClassifier(**params).fit(train_path, target=TARGET)
@@ -188,7 +173,7 @@ def train_child(train_path, test_path, params_json, result_path):
         "rss_before_fit_mb": before,
         "fit_peak_rss_mb": fit_peak,
         "peak_rss_mb": _peak_mb(),
-        "peak_source": "VmHWM" if _rss_mb("VmHWM") is not None else "ru_maxrss",
+        "peak_source": "VmHWM" if rss_mb("VmHWM") is not None else "ru_maxrss",
         "fit_seconds": seconds,
         "fit_cpu_seconds": cpu_seconds,
         "predict_seconds": predict_seconds,

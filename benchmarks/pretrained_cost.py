@@ -55,7 +55,6 @@ import argparse
 import json
 import platform
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -63,6 +62,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.process_memory import maxrss_mb, rss_mb
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REVIEWS_CSV = REPO_ROOT / "sample_data" / "nlp" / "reviews.csv"
@@ -145,22 +146,6 @@ def write_vit_preset(folder, config=None):
 
 
 # ------------------------------------------------------------------ child
-def _rss_mb(field):
-    """`VmHWM` (peak) or `VmRSS` (current) of this process in MB, from /proc; None without it."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return None
-
-
-def _maxrss_mb():
-    value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return value / 1024.0 / 1024.0 if sys.platform == "darwin" else value / 1024.0
-
-
 def _timed_fits(records):
     """Patches `keras.Model.fit` to record each call's trainable counts and step/epoch times."""
     import keras
@@ -226,11 +211,11 @@ def run_child(spec):
         X = (digits.images[: spec["n"]] * (255 / 16)).astype(np.uint8)
         y = digits.target[: spec["n"]]
         clf = ImageClassifier(backbone=spec["folder"], batch_size=8, augment=False, **params)
-    before = _rss_mb("VmRSS")
+    before = rss_mb("VmRSS")
     started = time.perf_counter()
     clf.fit(X, y)
     fit_seconds = time.perf_counter() - started
-    peak = _rss_mb("VmHWM")
+    peak = rss_mb("VmHWM")
     model = clf.model_
     trained = records[-1]  # The last stage of the fit: the one timed.
     steps = trained["steps"]
@@ -246,7 +231,7 @@ def run_child(spec):
         "fit_s": fit_seconds,
         "training_rows": spec["n"] - round(spec["n"] * 0.1),
         "rss_before_fit_mb": before,
-        "peak_rss_mb": peak if peak is not None else _maxrss_mb(),
+        "peak_rss_mb": peak if peak is not None else maxrss_mb(),
     }
 
 

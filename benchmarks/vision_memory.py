@@ -33,7 +33,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import argparse
 import json
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -42,6 +41,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.process_memory import maxrss_mb, rss_mb
 
 ROOT = Path(__file__).resolve().parents[1]
 N_CLASSES = 10
@@ -89,23 +90,6 @@ def folder_bytes(folder):
 
 
 # ------------------------------------------------------------------- child
-def _rss_mb(field):
-    """`VmHWM` (peak) or `VmRSS` (current) of this process in MB, from /proc; None without it."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return None
-
-
-def _maxrss_mb():
-    """`ru_maxrss` of this process in MB (kilobytes on Linux, bytes on macOS)."""
-    value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return value / 1024.0 / 1024.0 if sys.platform == "darwin" else value / 1024.0
-
-
 def train_child(folder, result_path):
     """Runs in a fresh process: one epoch from `folder`; writes its figures as JSON."""
     import keras
@@ -113,18 +97,18 @@ def train_child(folder, result_path):
     from domains.vision import ImageClassifier
 
     keras.utils.set_random_seed(0)
-    before = _rss_mb("VmRSS")
+    before = rss_mb("VmRSS")
     started = time.perf_counter()
     cpu_started = time.process_time()
     clf = ImageClassifier(max_epochs=1, validation_fraction=0.1, random_state=0).fit(folder)
     seconds = time.perf_counter() - started
     cpu_seconds = time.process_time() - cpu_started
-    peak = _rss_mb("VmHWM")
+    peak = rss_mb("VmHWM")
     result = {
         "rss_before_fit_mb": before,
-        "peak_rss_mb": peak if peak is not None else _maxrss_mb(),
+        "peak_rss_mb": peak if peak is not None else maxrss_mb(),
         "peak_source": "VmHWM" if peak is not None else "ru_maxrss",
-        "ru_maxrss_mb": _maxrss_mb(),
+        "ru_maxrss_mb": maxrss_mb(),
         "fit_seconds": seconds,
         "fit_cpu_seconds": cpu_seconds,
         "epochs": clf.n_epochs_,
