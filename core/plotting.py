@@ -43,8 +43,8 @@ def require_matplotlib():
     return plt
 
 
-def save_figure(figure, path, dpi=120):
-    """Writes `figure` to `path` atomically, then closes the figure.
+def save_figure(figure, path, dpi=120, close=True):
+    """Writes `figure` to `path` atomically, then closes the figure (unless `close=False`).
 
     The image goes to a temporary file in the destination folder, which is
     then renamed over `path`, so a crash while drawing never leaves a
@@ -55,6 +55,7 @@ def save_figure(figure, path, dpi=120):
         figure: a matplotlib `Figure`.
         path: destination file (str or path-like); its folder must exist.
         dpi: resolution in dots per inch.
+        close: close the figure afterwards (False for a figure the caller drew into).
 
     Returns:
         `path`, as given.
@@ -69,7 +70,8 @@ def save_figure(figure, path, dpi=120):
         with atomic_path(target, "figure") as tmp_path:
             figure.savefig(tmp_path, format=extension or "png", dpi=dpi)
     finally:
-        plt.close(figure)
+        if close:
+            plt.close(figure)
     return path
 
 
