@@ -43,14 +43,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
 
+from benchmarks.run_environment import run_environment
 from benchmarks.settings import parse_settings
 from core.backbones.causal_lm_model import CachedDecoding, FullDecoding
 from core.generation import next_token
@@ -331,13 +330,7 @@ def main(argv=None):
         "sampled": sampled,
         "perplexity": {"lines": len(held_out), "model": perplexity, "unigram": unigram},
         "checks": checks,
-        "environment": {
-            "python": platform.python_version(),
-            "keras": keras.__version__,
-            "backend": keras.backend.backend(),
-            "cpu_count": os.cpu_count(),
-            "load_average": os.getloadavg(),
-        },
+        "environment": run_environment(),
         "args": {k: v for k, v in vars(args).items() if k != "params"},
     }
     print_report(results)

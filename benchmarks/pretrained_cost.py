@@ -53,7 +53,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import argparse
 import json
-import platform
 import re
 import subprocess
 import sys
@@ -64,6 +63,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.process_memory import maxrss_mb, rss_mb
+from benchmarks.run_environment import run_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REVIEWS_CSV = REPO_ROOT / "sample_data" / "nlp" / "reviews.csv"
@@ -359,13 +359,7 @@ def main(argv=None):
         "presets": presets,
         "runs": runs,
         "seconds": time.perf_counter() - started,
-        "environment": {
-            "python": platform.python_version(),
-            "keras": keras.__version__,
-            "backend": keras.backend.backend(),
-            "cpu_count": os.cpu_count(),
-            "load_average": os.getloadavg(),
-        },
+        "environment": run_environment(),
         "args": {k: v for k, v in vars(args).items() if not k.startswith("child")},
     }
     print_report(results)

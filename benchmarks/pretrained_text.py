@@ -60,7 +60,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import argparse
 import json
-import platform
 import sys
 import tempfile
 import time
@@ -70,6 +69,8 @@ from pathlib import Path
 import keras
 import numpy as np
 import pandas as pd
+
+from benchmarks.run_environment import run_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REVIEWS_CSV = REPO_ROOT / "sample_data" / "nlp" / "reviews.csv"
@@ -635,13 +636,7 @@ def main(argv=None):
         "summary": summary,
         "checks": checks,
         "seconds": time.perf_counter() - started,
-        "environment": {
-            "python": platform.python_version(),
-            "keras": keras.__version__,
-            "backend": keras.backend.backend(),
-            "cpu_count": os.cpu_count(),
-            "load_average": os.getloadavg(),
-        },
+        "environment": run_environment(),
         "args": vars(args),
     }
     if builtin is None:

@@ -41,16 +41,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import argparse
 import json
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
 import pandas as pd
 
+from benchmarks.run_environment import run_environment
 from benchmarks.settings import parse_settings
 from domains.nlp import TextClassifier
 
@@ -340,13 +339,7 @@ def main(argv=None):
         "summary": summary,
         "passed": passed,
         "seconds": time.perf_counter() - started,
-        "environment": {
-            "python": platform.python_version(),
-            "keras": keras.__version__,
-            "backend": keras.backend.backend(),
-            "cpu_count": os.cpu_count(),
-            "load_average": os.getloadavg(),
-        },
+        "environment": run_environment(),
         "args": {k: v for k, v in vars(args).items() if k != "params"},
     }
     print_report(results)
