@@ -2,12 +2,10 @@
 
 import warnings
 
-import keras
 import numpy as np
 import pandas as pd
 from sklearn.base import ClassifierMixin
 from sklearn.exceptions import DataConversionWarning
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
@@ -19,7 +17,7 @@ from core.calibration import (
     nonconformity_scores,
 )
 from core.calibration.split_conformal import check_alpha
-from core.data import count_rows, take_rows
+from core.estimators.held_out_training import HeldOutTraining
 from core.estimators.keras_estimator import KerasEstimator
 from core.losses import EnsembleCrossEntropy
 from core.metrics import binary_report, expected_calibration_error, multiclass_report
@@ -32,7 +30,7 @@ TARGET_TYPES = ("binary", "multiclass", "multilabel-indicator")
 MIN_CALIBRATION_ROWS = {"temperature": 20, "isotonic": 100}
 
 
-class KerasClassifier(ClassifierMixin, KerasEstimator):
+class KerasClassifier(ClassifierMixin, HeldOutTraining, KerasEstimator):
     """Binary, multiclass and multilabel classification with Keras.
 
     The model outputs logits of shape `(batch, n_members, n_outputs)`;
@@ -223,59 +221,8 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
         """Ensemble members the model averages; each is cross-fitted when there are several."""
         return 1
 
-    def _train(self, inputs, y_encoded, stratify, weights, rng, rows=None, start=None):
-        """The default training scheme: cross-fitted members, or a held-out share of rows.
-
-        With several members and enough rows, members are cross-fitted: the
-        rows are split into `n_members` folds (stratified when possible),
-        member k trains on every fold but k, and early stopping watches the
-        out-of-fold loss over all rows. Every row is used for training and
-        every row for validation, which matters on tables of a few hundred
-        rows, where a 15% hold-out is too small and too noisy to stop on.
-        Otherwise `validation_fraction` of the rows is held out.
-        """
-        n_rows, n_members = count_rows(inputs), self._members()
-        targets = y_encoded.reshape(n_rows, -1).astype(np.float32)
-        if self.validation_fraction and n_members >= 2 and n_rows >= 4 * n_members:
-            self._check_calibration_rows(n_rows)
-            folds = _fold_ids(n_rows, n_members, stratify, rng)
-            held_out = np.eye(n_members, dtype=np.float32)[folds]
-            self._fit_model(
-                inputs,
-                np.hstack([targets, 1.0 - held_out]),
-                weights,
-                (inputs, np.hstack([targets, held_out]), weights),
-                loss=EnsembleCrossEntropy(mode=self._loss_mode(), masked_members=n_members),
-                start=start,
-            )
-            self._fit_calibration((inputs, targets), folds=folds)
-            return
-        n_val = round(self.validation_fraction * n_rows)
-        train_idx, val_idx = np.arange(n_rows), None
-        if self.validation_fraction and n_val >= 2 and n_rows - n_val >= 2:
-            try:
-                train_idx, val_idx = train_test_split(
-                    train_idx, test_size=n_val, stratify=stratify, random_state=rng
-                )
-            except ValueError:  # A class too small to stratify on.
-                train_idx, val_idx = train_test_split(train_idx, test_size=n_val, random_state=rng)
-        self._fit_held_out(inputs, targets, weights, train_idx, val_idx, start)
-
-    def _fit_held_out(self, inputs, targets, weights, train_idx, val_idx, start):
-        """Trains on `train_idx`; early stopping and calibration use `val_idx` (or none)."""
-        validation = None
-        if val_idx is not None:
-            validation = (take_rows(inputs, val_idx), targets[val_idx], weights[val_idx])
-        self._check_calibration_rows(0 if validation is None else len(validation[1]))
-        self._fit_model(
-            take_rows(inputs, train_idx),
-            targets[train_idx],
-            weights[train_idx],
-            validation,
-            loss=EnsembleCrossEntropy(mode=self._loss_mode()),
-            start=start,
-        )
-        self._fit_calibration(validation)
+    def _task_loss(self, masked_members=None):
+        return EnsembleCrossEntropy(mode=self._loss_mode(), masked_members=masked_members)
 
     def _train_out_of_time(self, inputs, y_encoded, stratify, weights, times, start=None):
         """The out-of-time scheme: the latest `validation_fraction` of rows are held out.
@@ -339,9 +286,7 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
         if validation is None:
             self._check_calibration_rows(0)
             return
-        logits, targets = self._held_out_logits(validation)
-        if folds is not None:
-            logits = logits[np.arange(len(logits)), folds][:, None, :]
+        logits, targets = self._held_out_outputs(validation, folds)
         self._check_calibration_rows(len(logits))
         proba = self._member_proba(logits)
         if self.target_type_ == "multilabel-indicator":
@@ -362,16 +307,6 @@ class KerasClassifier(ClassifierMixin, KerasEstimator):
                 )
             mode = self._loss_mode()
             self.calibrator_ = CALIBRATORS[self.calibration](mode).fit(proba, labels)
-
-    def _held_out_logits(self, validation):
-        """Logits and targets of the held-out rows, from arrays or from a dataset."""
-        if isinstance(validation, tuple | list):
-            return self._predict_raw(validation[0]), np.asarray(validation[1])
-        logits, targets = [], []
-        for batch in validation:
-            logits.append(self._predict_raw(keras.tree.map_structure(np.asarray, batch[0])))
-            targets.append(np.asarray(batch[1]))
-        return np.concatenate(logits), np.concatenate(targets)
 
     def predict_set(self, X, alpha=0.1, allow_empty=False, **predict_kwargs):
         """Split conformal label sets that hold the true label with probability >= 1 - alpha.
@@ -694,19 +629,6 @@ def _calibration_errors(indicator, proba, target_type):
         )
     eces = [expected_calibration_error(indicator[:, k], proba[:, k]) for k in range(proba.shape[1])]
     return float(np.mean(eces)), float(np.mean((proba - indicator) ** 2))
-
-
-def _fold_ids(n_rows, n_folds, stratify, rng):
-    """Fold number of each row, stratified by `stratify` when every class allows it."""
-    fold_ids = np.empty(n_rows, dtype=int)
-    if stratify is not None and np.bincount(stratify).min() >= n_folds:
-        splitter = StratifiedKFold(n_folds, shuffle=True, random_state=rng)
-    else:
-        splitter = KFold(n_folds, shuffle=True, random_state=rng)
-        stratify = None
-    for fold, (_, held_out) in enumerate(splitter.split(np.zeros(n_rows), stratify)):
-        fold_ids[held_out] = fold
-    return fold_ids
 
 
 def _stratified_counts(labels, total):

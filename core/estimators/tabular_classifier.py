@@ -19,7 +19,6 @@ from core.data import (
 from core.estimators.keras_classifier import KerasClassifier
 from core.estimators.parameter import Parameter
 from core.explain import integrated_gradients
-from core.losses import EnsembleCrossEntropy
 from core.preprocessing import NUMERIC_INPUT, TabularPreprocessor
 
 # Fitting from a file: rows of the random sample that preprocessing is fitted on,
@@ -226,7 +225,7 @@ class TabularClassifier(KerasClassifier):
                 None,
                 None,
                 validation,
-                loss=EnsembleCrossEntropy(mode=self._loss_mode()),
+                loss=self._task_loss(),
                 data_key=data_key,
             )
             self._fit_calibration(validation)

@@ -21,7 +21,6 @@ from core.backbones.image_model import image_model_parts
 from core.estimators import KerasClassifier
 from core.estimators.backbone_fine_tuning import BackboneFineTuning
 from core.estimators.parameter import Parameter
-from core.losses import EnsembleCrossEntropy
 from core.preprocessing import ImagePreprocessor
 from core.preprocessing.image_preprocessor import check_image_size, scan_folder
 from core.registry import register_task
@@ -199,7 +198,7 @@ class ImageClassifier(BackboneFineTuning, KerasClassifier):
             val_data = None if val is None else (images[val], y_encoded[val], weights[val])
             fit_args = (images[train], y_encoded[train], weights[train], val_data)
         self._check_calibration_rows(0 if val is None else len(val))
-        self._fit_model(*fit_args, loss=EnsembleCrossEntropy(mode=self._loss_mode()))
+        self._fit_model(*fit_args, loss=self._task_loss())
         self._fit_calibration(val_data)
 
     def _uses_preset(self):
