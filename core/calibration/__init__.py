@@ -1,6 +1,7 @@
-"""Post-hoc calibration of predicted probabilities, and split conformal prediction sets."""
+"""Post-hoc calibration of predicted probabilities; conformal prediction sets and intervals."""
 
 from core.calibration.calibrator import Calibrator
+from core.calibration.conformal_interval import conformal_interval, interval_scores
 from core.calibration.isotonic_calibration import IsotonicCalibration
 from core.calibration.split_conformal import conformal_threshold, nonconformity_scores
 from core.calibration.temperature_scaling import TemperatureScaling
@@ -19,6 +20,8 @@ __all__ = [
     "IsotonicCalibration",
     "TemperatureScaling",
     "calibrator_from_state",
+    "conformal_interval",
     "conformal_threshold",
+    "interval_scores",
     "nonconformity_scores",
 ]

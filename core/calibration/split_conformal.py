@@ -52,16 +52,32 @@ def conformal_threshold(scores, alpha):
         ValueError: if `alpha` is not in (0, 1), or there are too few held-out
             rows for it (fewer than `(1 - alpha) / alpha`); the message says how many.
     """
-    check_alpha(alpha)
     scores = np.sort(np.asarray(scores, dtype=np.float64))
-    n = len(scores)
+    return float(scores[conformal_rank(len(scores), alpha) - 1])
+
+
+def conformal_rank(n, alpha):
+    """The rank among `n` held-out scores whose value gives coverage of at least `1 - alpha`.
+
+    Args:
+        n: held-out rows.
+        alpha: allowed miss rate, in (0, 1).
+
+    Returns:
+        `ceil((n + 1)(1 - alpha))`, 1-based.
+
+    Raises:
+        ValueError: if `alpha` is not in (0, 1), or there are too few held-out
+            rows for it (fewer than `(1 - alpha) / alpha`); the message says how many.
+    """
+    check_alpha(alpha)
     # The tolerance keeps float error from pushing e.g. 90.0000001 up to rank 91.
     rank = math.ceil((n + 1) * (1.0 - alpha) - 1e-9)
     if rank > n:
         needed = math.ceil((1.0 - alpha) / alpha - 1e-9)
         raise ValueError(
             f"alpha={alpha} needs at least {needed} held-out calibration rows for a finite "
-            f"label set; the model kept {n}. Use a larger `alpha`, more training rows or a "
+            f"prediction set; the model kept {n}. Use a larger `alpha`, more training rows or a "
             "larger `validation_fraction`."
         )
-    return float(scores[rank - 1])
+    return rank

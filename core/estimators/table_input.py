@@ -1,0 +1,298 @@
+"""The table part of a task: a DataFrame in, feature tokens, explanations per column."""
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+from core.backbones import build_tabular_model
+from core.backbones.tabular_model import tabular_model_parts
+from core.data import TableSource, count_rows, is_table_path, repeat_rows, tile_rows
+from core.explain import integrated_gradients
+from core.preprocessing import NUMERIC_INPUT, TabularPreprocessor
+
+# Columns named in an error message, at most.
+_SHOWN_COLUMNS = 20
+
+
+class TableInput:
+    """The input part of a table task, for any target kind.
+
+    A mixin placed before the target part (`KerasClassifier`,
+    `KerasRegressor`) in a task's bases. It validates the DataFrame
+    (`TabularPreprocessor`), records scikit-learn's `n_features_in_` and
+    `feature_names_in_`, builds the tabular model with the target part's
+    `_n_outputs()`, reads large files in chunks at prediction time, explains
+    predictions per column, and exports a graph that takes raw column values.
+    The task provides the constructor parameters the model reads
+    (`backbone`, `embedding_dim`, `hidden_units`, `num_layers`,
+    `num_heads`, `dropout`, `n_members`, `min_frequency`) and `_explained`.
+    """
+
+    input_kind = "table"
+    adapter_class = TabularPreprocessor
+    explanation_kind = "columns"
+
+    # ----------------------------------------------------------------- fit
+    # `fit(X, y=None, sample_weight=None, checkpoint_dir=None, target=None)` is the
+    # template's (`KerasEstimator.fit`): X is a DataFrame or 2-D array; `target` may
+    # name the column of X that holds the labels.
+    def _training_rows(self, X, y, sample_weight, target=None):
+        if target is not None:
+            X, y = self._split_target(X, y, target)
+        frame = self._validate_X(X, fitting=True)
+        return frame, len(frame), y, sample_weight
+
+    def _fit_inputs(self, frame, rng):
+        return self.preprocessor_.fit_transform(frame), None
+
+    def _fit_finished(self, frame):
+        """Called at the end of `fit` with the validated feature DataFrame.
+
+        That is the whole training DataFrame, or for a file the bounded
+        random sample the preprocessing was fitted on. Subclasses keep what
+        they need from it (`RiskScorer`: its reference applicants).
+        """
+
+    @staticmethod
+    def _split_target(X, y, target):
+        """`(features, labels)` of a DataFrame whose column `target` holds the labels."""
+        if y is not None:
+            raise ValueError(
+                "Pass the labels either as `y` or as the column named by `target`, not both. "
+                f"Received: target={target!r} and y of type {type(y).__name__}."
+            )
+        if not isinstance(X, pd.DataFrame):
+            raise ValueError(
+                "`target` names a column, so X must be a DataFrame or a file path. "
+                f"Received: X of type {type(X).__name__}."
+            )
+        if target not in X.columns:
+            raise ValueError(
+                f"`target`={target!r} is not a column of X. Its columns ({X.shape[1]}): "
+                f"{shown_columns(X.columns)}."
+            )
+        return X.drop(columns=[target]), X[target]
+
+    def _table_outputs(self, X, **context):
+        """The model's outputs for raw rows; a file path is read in chunks.
+
+        A label column in the file is ignored.
+
+        Raises:
+            ValueError: if a file lacks columns the model was fitted on.
+        """
+        if not is_table_path(X):
+            return self._predict_raw(self._transform(X, **context))
+        source = TableSource(X)
+        columns = None
+        if hasattr(self, "feature_names_in_"):
+            columns = list(self.feature_names_in_)
+            missing = [c for c in columns if c not in source.columns]
+            if missing:
+                raise ValueError(
+                    f"{source.path!r} lacks columns {shown_columns(missing)} that the model was "
+                    f"fitted on. Its columns ({len(source.columns)}): "
+                    f"{shown_columns(source.columns)}."
+                )
+        parts = [self._predict_raw(self._transform(c)) for c in source.chunks(columns)]
+        if not parts:
+            return np.zeros((0, self._members(), self._n_outputs()), np.float32)
+        return np.concatenate(parts)
+
+    def _members(self):
+        if self.n_members == "auto":
+            return 4 if self.backbone == "mlp" else 1
+        return int(self.n_members)
+
+    def _build_model(self, start=None):
+        pre = self.preprocessor_
+        return build_tabular_model(
+            len(pre.numeric_columns_),
+            pre.cardinalities_,
+            self._n_outputs(),
+            backbone=self.backbone,
+            embedding_dim=self.embedding_dim,
+            hidden_units=tuple(self.hidden_units),
+            num_layers=self.num_layers,
+            num_heads=self.num_heads,
+            dropout=self.dropout,
+            n_members=self._members(),
+            monotone_columns=self._monotone_columns(),
+            value_range=pre.clip,
+        )
+
+    def _monotone_columns(self):
+        """`(numeric_index, sign)` pairs the model must be monotone in; none here."""
+        return []
+
+    # --------------------------------------------------------------- input
+    def _validate_X(self, X, fitting):
+        """X as the table adapter reads it; fitting starts a new adapter and records
+        scikit-learn's `n_features_in_` and `feature_names_in_`."""
+        if fitting:
+            self.preprocessor_ = self._new_preprocessor()
+        frame = self.preprocessor_.validate(X, reset=fitting, owner=type(self).__name__)
+        if fitting:
+            self.n_features_in_ = frame.shape[1]
+            if self.preprocessor_.named_input_:
+                self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        return frame
+
+    def _new_preprocessor(self):
+        return TabularPreprocessor(min_frequency=self.min_frequency)
+
+    def _transform(self, X):
+        return self.preprocessor_.transform(self._validate_X(X, fitting=False))
+
+    # ------------------------------------------------------------- explain
+    def explain(self, X, target=None, steps=64):
+        """Per-row, per-column attributions by integrated gradients.
+
+        Each column's token is moved from a reference row (median numbers,
+        nothing missing, the most frequent category) to the row's own token;
+        the change in the prediction is split between the columns, so a
+        row's attributions add up to its prediction minus the reference's.
+
+        Args:
+            X: raw input, as for `predict`.
+            target: what to explain. Classifiers: a class label (for
+                multilabel targets, a label index); default: the positive
+                class for binary targets, the most probable class or label of
+                each row otherwise. Regressors: a target name or index;
+                default: the first target.
+            steps: integration steps.
+
+        Returns:
+            DataFrame with one row per input row (same index) and one column
+            per input column, in the units of the prediction explained
+            (probability for classifiers, the target's own units for
+            regressors). `attrs["baseline"]` holds the reference row's
+            prediction per row. With `calibration`, the probability explained
+            is the model's own, before the calibration map.
+        """
+        check_is_fitted(self)
+        frame = self._validate_X(X, fitting=False)
+        inputs = self.preprocessor_.transform(frame)
+        output, targets = self._explained(inputs, target)
+        reference = self.preprocessor_.baseline()
+        values = self._column_attributions(inputs, reference, output, targets=targets, steps=steps)
+        attributions = self._attribution_frame(values, X)
+        head = tabular_model_parts(self.model_).head
+        base = np.asarray(output(self._head_call(head, reference)))[0]
+        attributions.attrs["baseline"] = base[targets].tolist()
+        return attributions
+
+    def _explained(self, inputs, target):
+        """Hook: `(output, targets)`: a differentiable map from the model's outputs to
+        `(batch, n)` predictions, and the index of the one explained for each row."""
+        raise NotImplementedError
+
+    def _column_attributions(self, inputs, references, output, targets=None, steps=64):
+        """Integrated gradients per input column, averaged over reference rows.
+
+        Args:
+            inputs: preprocessed rows (the preprocessor's named arrays), n of them.
+            references: preprocessed reference rows, k of them; each row's
+                attributions are averaged over the k paths.
+            output: differentiable map from the model's logits to `(batch,)`
+                or `(batch, k)` values to explain.
+            targets: output index per row when `output` has several.
+            steps: integration steps.
+
+        Returns:
+            `(n, n_columns)` attributions, columns in token order (numeric, then
+            categorical); they add up to `output(row) - mean(output(references))`.
+        """
+        parts = tabular_model_parts(self.model_)
+        embedding, head = parts.embedding, parts.head
+        n, k = count_rows(inputs), count_rows(references)
+        rows = repeat_rows(inputs, k)
+        base_rows = tile_rows(references, n)
+        targets = None if targets is None else np.repeat(targets, k)
+        tokens = np.asarray(embedding(rows))
+        base_tokens = np.asarray(embedding(base_rows))
+        if len(head.inputs) == 1:
+            token_attr = integrated_gradients(
+                lambda t: output(head(t, training=False)),
+                tokens, base_tokens, targets=targets, steps=steps,
+            )  # fmt: skip
+            per_column = token_attr.sum(axis=-1)
+        else:  # Monotone columns reach the head as raw numbers, beside the tokens.
+            numeric, base_numeric = rows[NUMERIC_INPUT], base_rows[NUMERIC_INPUT]
+            token_attr, feature_attr = integrated_gradients(
+                lambda pair: output(head(pair, training=False)),
+                [tokens, numeric], [base_tokens, base_numeric], targets=targets, steps=steps,
+            )  # fmt: skip
+            per_column = token_attr.sum(axis=-1) + self._fold_feature_columns(feature_attr)
+        return per_column.reshape(n, k, -1).mean(axis=1)
+
+    def _fold_feature_columns(self, numeric_attr):
+        """Per column in token order: a numeric column's value and missing-indicator
+        attributions added together; categorical columns get none this way."""
+        n_numeric = len(self.preprocessor_.numeric_columns_)
+        numeric = numeric_attr[:, :n_numeric] + numeric_attr[:, n_numeric : 2 * n_numeric]
+        categorical = np.zeros((len(numeric), len(self.preprocessor_.categorical_columns_)))
+        return np.hstack([numeric, categorical])
+
+    def _head_call(self, head, inputs):
+        tokens = tabular_model_parts(self.model_).embedding(inputs)
+        if len(head.inputs) == 1:
+            return head(tokens, training=False)
+        from keras import ops
+
+        return head([tokens, ops.convert_to_tensor(inputs[NUMERIC_INPUT])], training=False)
+
+    def _attribution_frame(self, values, X):
+        """Token-ordered attributions as a DataFrame in the input's column order and index."""
+        names = self.preprocessor_.numeric_columns_ + self.preprocessor_.categorical_columns_
+        frame = pd.DataFrame(values, columns=names)[self.preprocessor_.feature_names_in_]
+        if hasattr(self, "feature_names_in_"):
+            frame.columns = list(self.feature_names_in_)
+        if isinstance(X, pd.DataFrame):
+            frame.index = X.index
+        return frame
+
+    # --------------------------------------------------------------- state
+    def _get_fitted_state(self):
+        state = {
+            **super()._get_fitted_state(),
+            "n_features_in": self.n_features_in_,
+            "feature_names_in": (
+                list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else None
+            ),
+        }
+        return state
+
+    def _set_fitted_state(self, state):
+        super()._set_fitted_state(state)
+        if self.preprocessor_.named_input_ is None:
+            self.preprocessor_.named_input_ = state["feature_names_in"] is not None
+        self.n_features_in_ = state["n_features_in"]
+        if state["feature_names_in"] is not None:
+            self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
+
+    def _export_signature(self):
+        from core.export import TableSignature
+
+        return TableSignature(
+            self.model_, self.preprocessor_, lambda X: self._validate_X(X, fitting=False)
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.target_tags.required = True
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+def shown_columns(columns):
+    """The first columns of a list, for an error message."""
+    columns = [str(c) for c in columns]
+    if len(columns) <= _SHOWN_COLUMNS:
+        return columns
+    return [*columns[:_SHOWN_COLUMNS], f"... {len(columns) - _SHOWN_COLUMNS} more"]
