@@ -97,6 +97,22 @@ class HeldOutTraining:
         return outputs, targets
 
 
+def row_weights(sample_weight, n_rows):
+    """Checked per-row training weights: ones when `sample_weight` is None.
+
+    Raises:
+        ValueError: for a wrong shape, or a weight that is negative or not finite.
+    """
+    if sample_weight is None:
+        return np.ones(n_rows, dtype=np.float64)
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.shape != (n_rows,):
+        raise ValueError(f"`sample_weight` must have shape ({n_rows},). Received {weights.shape}.")
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValueError("`sample_weight` must be finite and non-negative.")
+    return weights
+
+
 def fold_ids(n_rows, n_folds, stratify, rng):
     """Fold number of each row, stratified by `stratify` when every class allows it."""
     ids = np.empty(n_rows, dtype=int)

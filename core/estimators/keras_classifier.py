@@ -17,7 +17,7 @@ from core.calibration import (
     nonconformity_scores,
 )
 from core.calibration.split_conformal import check_alpha
-from core.estimators.held_out_training import HeldOutTraining
+from core.estimators.held_out_training import HeldOutTraining, row_weights
 from core.estimators.keras_estimator import KerasEstimator
 from core.losses import EnsembleCrossEntropy
 from core.metrics import binary_report, expected_calibration_error, multiclass_report
@@ -180,16 +180,7 @@ class KerasClassifier(ClassifierMixin, HeldOutTraining, KerasEstimator):
         return 1
 
     def _sample_weights(self, y_codes, sample_weight, n_rows):
-        weights = np.ones(n_rows, dtype=np.float64)
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=np.float64)
-            if sample_weight.shape != (n_rows,):
-                raise ValueError(
-                    f"`sample_weight` must have shape ({n_rows},). Received {sample_weight.shape}."
-                )
-            if not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
-                raise ValueError("`sample_weight` must be finite and non-negative.")
-            weights *= sample_weight
+        weights = row_weights(sample_weight, n_rows)
         if self.class_weight is not None:
             if y_codes is None:
                 raise ValueError(

@@ -1,5 +1,6 @@
 """A constructor parameter's check and message, declared once for every task that takes it."""
 
+import itertools
 import math
 import numbers
 import os
@@ -127,6 +128,19 @@ class Parameter:
                 isinstance(v, tuple | list)
                 and len(v) > 0
                 and all(_is_integer(x) and x >= minimum for x in v)
+            ),
+        )
+
+    @classmethod
+    def levels(cls):
+        """Two or more probability levels in (0, 1), strictly increasing (quantiles)."""
+        return cls(
+            "two or more levels in (0, 1) in increasing order, e.g. (0.05, 0.5, 0.95)",
+            lambda v: (
+                isinstance(v, tuple | list)
+                and len(v) >= 2
+                and all(_is_real(x) and 0.0 < x < 1.0 for x in v)
+                and all(a < b for a, b in itertools.pairwise(v))
             ),
         )
 

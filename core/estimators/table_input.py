@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from core.backbones import build_tabular_model
+from core.backbones import BACKBONES, build_tabular_model
 from core.backbones.tabular_model import tabular_model_parts
 from core.data import TableSource, count_rows, is_table_path, repeat_rows, tile_rows
+from core.estimators.parameter import Parameter
 from core.explain import integrated_gradients
 from core.preprocessing import NUMERIC_INPUT, TabularPreprocessor
 
@@ -31,6 +32,7 @@ class TableInput:
     input_kind = "table"
     adapter_class = TabularPreprocessor
     explanation_kind = "columns"
+    parameter_checks = {"backbone": Parameter.choice(BACKBONES)}
 
     # ----------------------------------------------------------------- fit
     # `fit(X, y=None, sample_weight=None, checkpoint_dir=None, target=None)` is the

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from core.backbones import BACKBONES
 from core.data import (
     TableSource,
     chunk_dataset,
@@ -14,7 +13,6 @@ from core.data import (
     is_table_path,
 )
 from core.estimators.keras_classifier import KerasClassifier
-from core.estimators.parameter import Parameter
 from core.estimators.table_input import TableInput
 
 # Fitting from a file: rows of the random sample that preprocessing is fitted on,
@@ -23,8 +21,6 @@ STREAM_SAMPLE_ROWS = 100_000
 STREAM_VALIDATION_ROWS = 20_000
 # and rows of the training stream's shuffle buffer.
 STREAM_SHUFFLE_ROWS = 65_536
-# Columns named in an error message, at most.
-_SHOWN_COLUMNS = 20
 
 
 class TabularClassifier(TableInput, KerasClassifier):
@@ -83,8 +79,6 @@ class TabularClassifier(TableInput, KerasClassifier):
         history_: per-epoch losses.
         n_epochs_: epochs trained.
     """
-
-    parameter_checks = {"backbone": Parameter.choice(BACKBONES)}
 
     def __init__(
         self,

@@ -3,6 +3,7 @@
 from core.metrics.calibration_metrics import calibration_bins, expected_calibration_error
 from core.metrics.clinical_report import binary_report, multiclass_report
 from core.metrics.kaplan_meier import censoring_survival, kaplan_meier, kaplan_meier_at
+from core.metrics.regression_report import regression_report
 from core.metrics.subgroup_report import subgroup_report
 from core.metrics.survival_metrics import (
     brier_scores,
@@ -27,6 +28,7 @@ __all__ = [
     "kaplan_meier",
     "kaplan_meier_at",
     "multiclass_report",
+    "regression_report",
     "subgroup_report",
     "time_dependent_auc",
     "uno_c",
