@@ -3,9 +3,10 @@
     keras-domains tasks
     keras-domains train TASK --data FILE.csv --target COL --out MODEL [--set param=value ...]
     keras-domains train nlp.text --data FILE.csv --text-column COL --target COL --out MODEL
+    keras-domains train tabular.regression --data FILE.csv --target COL[,COL...] --out MODEL
     keras-domains train nlp.generation --data corpus.txt --out MODEL
-    keras-domains predict MODEL --data FILE.csv --out preds.csv
-    keras-domains evaluate MODEL --data FILE.csv --target COL
+    keras-domains predict MODEL --data FILE.csv --out preds.csv [--alpha 0.1]
+    keras-domains evaluate MODEL --data FILE.csv --target COL [--threshold T | --alpha A]
     keras-domains card MODEL --data FILE.csv --target COL --out card.md [--groups COL]
         [--intended-use TEXT] [--threshold T] [--positive-class LABEL] [--text-column COL]
     keras-domains explain MODEL --data FILE.csv [--out attributions.csv]
@@ -80,7 +81,11 @@ def _build_parser():
         required=True,
         help="training CSV or Parquet file (or, for text tasks, a .txt file)",
     )
-    train.add_argument("--target", help="name of the label column (not for nlp.generation)")
+    train.add_argument(
+        "--target",
+        help="name of the label column (not for nlp.generation); a regressor takes several, "
+        "comma-separated",
+    )
     train.add_argument(
         "--text-column", help="for text tasks: the column holding the texts (else all columns)"
     )
@@ -102,6 +107,12 @@ def _build_parser():
     predict.add_argument("model", help="model file written by `train`")
     predict.add_argument("--data", required=True, help="CSV or Parquet file with the same columns")
     predict.add_argument("--out", required=True, help="CSV file to write predictions to")
+    predict.add_argument(
+        "--alpha",
+        type=float,
+        default=0.1,
+        help="regressors: miss rate of the conformal intervals written beside the predictions",
+    )
     predict.set_defaults(handler=_predict)
 
     evaluate = commands.add_parser("evaluate", help="report metrics of a saved model")
@@ -109,6 +120,9 @@ def _build_parser():
     evaluate.add_argument("--data", required=True)
     evaluate.add_argument("--target", required=True)
     evaluate.add_argument("--threshold", type=float, default=0.5)
+    evaluate.add_argument(
+        "--alpha", type=float, default=0.1, help="regressors: miss rate of the intervals reported"
+    )
     evaluate.set_defaults(handler=_evaluate)
 
     card = commands.add_parser(
@@ -226,14 +240,14 @@ def _tasks(args):
 
 
 def _train(args):
-    from sklearn.base import is_classifier
+    from sklearn.base import is_classifier, is_regressor
 
     from core.parameter_settings import parse_settings
     from core.registry import get_task
 
     estimator_cls = get_task(args.task)
     estimator = estimator_cls().set_params(**parse_settings(args.set, estimator_cls))
-    if args.target is None and is_classifier(estimator):
+    if args.target is None and (is_classifier(estimator) or is_regressor(estimator)):
         raise ValueError(f"--target is required to train {args.task!r}.")
     if args.data.endswith(".txt"):
         if args.target is not None:
@@ -241,9 +255,9 @@ def _train(args):
         frame = _read_lines(args.data)
     else:
         frame = _read_table(args.data)
-    columns = [c for c in (args.target, args.text_column) if c is not None]
+    y = None if args.target is None else _pop_target(frame, args.target, args.data)
+    columns = [] if args.text_column is None else [args.text_column]
     _require_columns(frame, [*columns, *args.drop], args.data)
-    y = None if args.target is None else frame.pop(args.target)
     frame = frame.drop(columns=args.drop)
     X = frame if args.text_column is None else frame[args.text_column]
     started = time.perf_counter()
@@ -272,9 +286,15 @@ def _read_lines(path):
 
 def _predict(args):
     import pandas as pd
+    from sklearn.base import is_regressor
 
     estimator = _load_model(args.model)
     frame = _read_table(args.data)
+    if is_regressor(estimator):
+        out = _regression_predictions(estimator, frame, args.alpha)
+        _write_csv(out, args.out)
+        print(f"wrote {len(out)} predictions to {args.out}")
+        return
     proba = estimator.predict_proba(frame)
     labels = estimator.predict(frame)
     if estimator.target_type_ == "multilabel-indicator":
@@ -289,14 +309,52 @@ def _predict(args):
     print(f"wrote {len(out)} predictions to {args.out}")
 
 
+def _pop_target(frame, target, path):
+    """Removes the label column(s) from `frame` and returns them.
+
+    `target` is a column name or, for a regressor with several targets,
+    comma-separated names (`--target cost,days`).
+    """
+    if target in frame.columns:
+        return frame.pop(target)
+    names = target.split(",")
+    _require_columns(frame, names, path)
+    y = frame[names]
+    frame.drop(columns=names, inplace=True)
+    return y
+
+
+def _regression_predictions(estimator, frame, alpha):
+    """A regressor's predictions per target, with conformal bounds when it kept held-out rows."""
+    import pandas as pd
+
+    names = estimator.target_names_
+    predicted = estimator.predict(frame).reshape(len(frame), -1)
+    columns = {f"prediction_{name}": predicted[:, t] for t, name in enumerate(names)}
+    if len(names) == 1:
+        columns = {"prediction": predicted[:, 0]}
+    if getattr(estimator, "held_out_values_", None) is not None:
+        bounds = estimator.predict_interval(frame, alpha=alpha).reshape(len(frame), -1, 2)
+        level = f"{100 * (1 - alpha):g}"
+        for t, name in enumerate(names):
+            suffix = "" if len(names) == 1 else f"_{name}"
+            columns[f"lower_{level}{suffix}"] = bounds[:, t, 0]
+            columns[f"upper_{level}{suffix}"] = bounds[:, t, 1]
+    return pd.DataFrame(columns, index=frame.index)
+
+
 def _evaluate(args):
+    from sklearn.base import is_regressor
+
     estimator = _load_model(args.model)
     frame = _read_table(args.data)
-    _require_columns(frame, [args.target], args.data)
-    y = frame.pop(args.target)
-    report = estimator.report(frame, y, threshold=args.threshold)
+    y = _pop_target(frame, args.target, args.data)
+    if is_regressor(estimator):
+        report = estimator.report(frame, y, alpha=args.alpha)
+    else:
+        report = estimator.report(frame, y, threshold=args.threshold)
     report.pop("per_class", None)
-    print(json.dumps({k: _round(v) for k, v in report.items()}, indent=2))
+    print(json.dumps(_rounded(report), indent=2))
 
 
 def _card(args):
@@ -555,6 +613,11 @@ def _load_model(path):
 
 def _round(value):
     return round(value, 4) if isinstance(value, float) and math.isfinite(value) else value
+
+
+def _rounded(report):
+    """A report's floats rounded for printing, nested dicts included."""
+    return {k: _rounded(v) if isinstance(v, dict) else _round(v) for k, v in report.items()}
 
 
 if __name__ == "__main__":

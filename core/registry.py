@@ -12,6 +12,11 @@ import importlib.util
 
 ENTRY_POINT_GROUP = "keras_domains.tasks"
 BUILTIN_DOMAINS = ("medical", "finance", "vision", "nlp")
+#: Tasks the core itself offers, on any table: name -> (module, class), imported when asked for.
+CORE_TASKS = {
+    "tabular.classification": ("core.estimators.tabular_classifier", "TabularClassifier"),
+    "tabular.regression": ("core.estimators.tabular_regressor", "TabularRegressor"),
+}
 
 _TASKS = {}
 
@@ -48,6 +53,8 @@ def get_task(name):
     Raises:
         ValueError: for an unknown name, listing the valid ones.
     """
+    if name not in _TASKS and name in CORE_TASKS:
+        _import_core_task(name)
     if name not in _TASKS:
         domain = name.split(".", 1)[0] if isinstance(name, str) else ""
         if domain in BUILTIN_DOMAINS:
@@ -61,11 +68,20 @@ def get_task(name):
 
 def list_tasks():
     """Names of every available task, built-in and from entry points, sorted."""
+    for name in CORE_TASKS:
+        _import_core_task(name)
     for domain in BUILTIN_DOMAINS:
         _import_domain(domain)
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         _load_entry_point(entry_point.name)
     return sorted(_TASKS)
+
+
+def _import_core_task(name):
+    module, class_name = CORE_TASKS[name]
+    cls = getattr(importlib.import_module(module), class_name)
+    if name not in _TASKS:
+        register_task(name)(cls)
 
 
 def _import_domain(domain):

@@ -188,14 +188,37 @@ class KerasRegressor(RegressorMixin, HeldOutTraining, KerasEstimator):
                 held-out rows for it (or none: `validation_fraction=0`).
         """
         check_is_fitted(self)
+        self._check_interval(alpha)
+        members = self._member_values(self._outputs(X, **context))
+        return self._shaped(self._intervals(members, alpha))
+
+    def predict_with_interval(self, X, alpha=0.1, **context):
+        """`predict` and `predict_interval` from one pass of the model (what a server answers).
+
+        Returns:
+            `(predictions, bounds)` as `predict` and `predict_interval` return
+            them; bounds are None when the model kept no held-out rows.
+        """
+        check_is_fitted(self)
+        check_alpha(alpha)
+        members = self._member_values(self._outputs(X, **context))
+        predictions = self._shaped(members.mean(axis=1)[..., self._point_level()])
+        if getattr(self, "held_out_values_", None) is None:
+            return predictions, None
+        return predictions, self._shaped(self._intervals(members, alpha))
+
+    def _check_interval(self, alpha):
+        """Raises a ValueError for a bad `alpha`, or when no held-out rows were kept."""
         check_alpha(alpha)
         if getattr(self, "held_out_values_", None) is None:
             raise ValueError(
                 "`predict_interval` needs held-out rows kept at fit time, and this model was "
                 "fitted with validation_fraction=0. Refit with validation_fraction > 0."
             )
+
+    def _intervals(self, members, alpha):
+        """Conformal bounds `(n, n_targets, 2)` from each member's values (`_member_values`)."""
         low_level, high_level = self._band_levels(alpha)
-        members = self._member_values(self._outputs(X, **context))
         if self.held_out_folds_ is None:
             members = members.mean(axis=1, keepdims=True)
         held_out, truth = self.held_out_values_, self.held_out_truth_
@@ -211,7 +234,7 @@ class KerasRegressor(RegressorMixin, HeldOutTraining, KerasEstimator):
                 alpha,
                 folds=self.held_out_folds_,
             )
-        return self._shaped(bounds)
+        return bounds
 
     def _band_levels(self, alpha):
         """Indices of the quantile levels nearest `alpha / 2` and `1 - alpha / 2`."""

@@ -80,6 +80,8 @@ class TabularClassifier(TableInput, KerasClassifier):
         n_epochs_: epochs trained.
     """
 
+    task_name = "tabular.classification"
+
     def __init__(
         self,
         backbone="mlp",

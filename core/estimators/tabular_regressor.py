@@ -1,7 +1,6 @@
 """A deep regressor for raw tables: numbers, categories and missing values in."""
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from core.data import count_rows
 from core.estimators.keras_regressor import KerasRegressor
@@ -57,6 +56,8 @@ class TabularRegressor(TableInput, KerasRegressor):
         preprocessor_: the fitted `TabularPreprocessor`.
     """
 
+    task_name = "tabular.regression"
+
     def __init__(
         self,
         loss="squared_error",
@@ -90,19 +91,3 @@ class TabularRegressor(TableInput, KerasRegressor):
 
     def _explained(self, inputs, target):
         return self._point_average, np.full(count_rows(inputs), self._target_index(target))
-
-    def predict_values(self, rows, columns):
-        """Predictions of rows given as plain value tuples, without building a DataFrame.
-
-        The model server's hot path (see `TabularClassifier.predict_proba_values`).
-
-        Returns:
-            `(n, n_targets)` predictions, or None when a value needs
-            `predict`'s DataFrame checks and messages.
-        """
-        check_is_fitted(self)
-        inputs = self.preprocessor_.transform_values(rows, columns)
-        if inputs is None:
-            return None
-        values = self._member_values(self._predict_raw(inputs)).mean(axis=1)
-        return values[..., self._point_level()]

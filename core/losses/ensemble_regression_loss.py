@@ -26,7 +26,9 @@ def ordered_quantiles(outputs, n_quantiles):
     outputs = ops.reshape(outputs, (*shape[:-1], -1, n_quantiles))
     if n_quantiles == 1:
         return outputs
-    steps = ops.softplus(outputs[..., 1:])
+    steps = outputs[..., 1:]
+    # softplus spelled out: onnxruntime has no float64 Softplus for exported graphs.
+    steps = ops.maximum(steps, 0.0) + ops.log1p(ops.exp(-ops.abs(steps)))
     return ops.concatenate([outputs[..., :1], outputs[..., :1] + ops.cumsum(steps, axis=-1)], -1)
 
 

@@ -18,6 +18,7 @@ from core.serving.request_schema import (
     ModelInfo,
     ModelList,
     PredictResponse,
+    RegressionResponse,
     title_prefix,
 )
 from core.serving.served_model import ServedModel
@@ -210,7 +211,11 @@ class ModelServer:
         base = f"/v1/models/{served.name}"
         tags = [served.name]
 
-        response = GenerateResponse if served.kind == "generation" else PredictResponse
+        response = PredictResponse
+        if served.kind == "generation":
+            response = GenerateResponse
+        elif served.regressor:
+            response = RegressionResponse
         summary = "Generate text" if served.kind == "generation" else "Predict"
         posts = [("predict", served.predict, served.predict_model, response, summary)]
         if served.explain_model is not None:

@@ -309,6 +309,27 @@ class Prediction(BaseModel):
     points: float | None = Field(None, description="scorecard points (credit risk models)")
 
 
+class ValuePrediction(BaseModel):
+    """One row's predicted number(s), from a regressor."""
+
+    value: float | dict[str, float] = Field(
+        description="the prediction; by target name when the model has several targets"
+    )
+    interval: list[float] | dict[str, list[float]] | None = Field(
+        None,
+        description="the 90% conformal prediction interval [low, high] (by target name for "
+        "several targets); null when the model kept no held-out rows",
+    )
+
+
+class RegressionResponse(BaseModel):
+    """The body of a regressor's predict response."""
+
+    model: str
+    task: str | None
+    predictions: list[ValuePrediction]
+
+
 class PredictResponse(BaseModel):
     """The body of a predict response."""
 

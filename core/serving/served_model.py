@@ -11,6 +11,7 @@ import struct
 
 import numpy as np
 import pandas as pd
+from sklearn.base import is_regressor
 from sklearn.utils.validation import check_is_fitted
 
 from core.persistence.metadata import jsonable
@@ -31,6 +32,8 @@ _NPY_MAGIC = b"\x93NUMPY"
 MAX_IMAGE_PIXELS = 4096 * 4096
 # Decimals of a Grad-CAM heat map in JSON; the maps are in [0, 1].
 _HEATMAP_DECIMALS = 4
+# Miss rate of the prediction intervals a regressor's answers carry.
+INTERVAL_ALPHA = 0.1
 
 
 class ServedModel:
@@ -82,7 +85,8 @@ class ServedModel:
         check_is_fitted(estimator)
         schema = estimator.input_schema()
         self._schema = schema
-        classifier = self.kind != "generation"
+        self.regressor = is_regressor(estimator)
+        classifier = self.kind != "generation" and not self.regressor
         self.classes = jsonable(estimator.classes_) if classifier else None
         self._class_keys = [str(c) for c in self.classes] if classifier else None
         self._multilabel = classifier and estimator.target_type_ == "multilabel-indicator"
@@ -191,7 +195,19 @@ class ServedModel:
         return np.split(proba, np.cumsum([len(part) for part in parts])[:-1])
 
     def _table_proba(self, rows):
-        """`predict_proba` of validated rows, through `predict_proba_values` when it can."""
+        """`predict_proba` of validated rows, through `predict_proba_values` when it can.
+
+        A regressor's answer per row is its predictions, then its interval
+        bounds (NaN without held-out rows), side by side in one array.
+        """
+        if self.regressor:
+            predictions, bounds = self.estimator.predict_with_interval(
+                self._frame(rows), alpha=INTERVAL_ALPHA
+            )
+            predictions = predictions.reshape(len(rows), -1)
+            if bounds is None:
+                bounds = np.full((len(rows), 2 * predictions.shape[1]), np.nan)
+            return np.hstack([predictions, bounds.reshape(len(rows), -1)])
         # A pydantic instance's __dict__ holds its field values, in column order.
         values = [tuple(row.__dict__.values()) for row in rows]
         proba = self.estimator.predict_proba_values(values, self._column_names)
@@ -213,6 +229,8 @@ class ServedModel:
         return proba, estimator.output_index(frame)
 
     def _predictions(self, proba, ids=None):
+        if self.regressor:
+            return self._values(proba)
         keys = self._class_keys
         predictions = []
         for k, row in enumerate(proba.tolist()):
@@ -225,6 +243,28 @@ class ServedModel:
                 item["points"] = self._points_of(row[1])
             if ids is not None:
                 item = {str(ids.name): jsonable(ids[k]), **item}
+            predictions.append(item)
+        return predictions
+
+    def _values(self, answers):
+        """A regressor's predictions and intervals as JSON, per row."""
+        names = self.estimator.target_names_
+        n_targets = len(names)
+        predictions = []
+        for row in answers.tolist():
+            values, bounds = row[:n_targets], row[n_targets:]
+            intervals = [bounds[2 * t : 2 * t + 2] for t in range(n_targets)]
+            if math.isnan(bounds[0]):
+                intervals = None
+            if n_targets == 1:
+                item = {"value": values[0], "interval": None if intervals is None else intervals[0]}
+            else:
+                item = {
+                    "value": dict(zip(names, values, strict=True)),
+                    "interval": None
+                    if intervals is None
+                    else dict(zip(names, intervals, strict=True)),
+                }
             predictions.append(item)
         return predictions
 
