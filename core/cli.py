@@ -315,13 +315,13 @@ def _pop_target(frame, target, path):
     `target` is a column name or, for a regressor with several targets,
     comma-separated names (`--target cost,days`).
     """
+    import pandas as pd
+
     if target in frame.columns:
         return frame.pop(target)
     names = target.split(",")
     _require_columns(frame, names, path)
-    y = frame[names]
-    frame.drop(columns=names, inplace=True)
-    return y
+    return pd.concat([frame.pop(name) for name in names], axis=1)
 
 
 def _regression_predictions(estimator, frame, alpha):

@@ -60,10 +60,10 @@ class KerasRegressor(RegressorMixin, HeldOutTraining, KerasEstimator):
         Returns:
             `(targets, None)`: regression targets stratify nothing.
         """
-        values, names = _target_matrix(y, n_rows, type(self).__name__)
+        values, names, ndim = _target_matrix(y, n_rows, type(self).__name__)
         self.target_names_ = names
         self.n_targets_ = values.shape[1]
-        self.target_ndim_ = 1 if np.ndim(y) == 1 else 2
+        self.target_ndim_ = ndim
         self.target_mean_ = values.mean(axis=0)
         scale = values.std(axis=0)
         self.target_scale_ = np.where(scale > 0, scale, 1.0)
@@ -285,7 +285,7 @@ class KerasRegressor(RegressorMixin, HeldOutTraining, KerasEstimator):
         """
         check_is_fitted(self)
         predicted = self.predict(X, **context).reshape(-1, self.n_targets_)
-        truth, _ = _target_matrix(y, len(predicted), type(self).__name__)
+        truth, _, _ = _target_matrix(y, len(predicted), type(self).__name__)
         intervals = None
         if alpha is not None and getattr(self, "held_out_values_", None) is not None:
             intervals = self.predict_interval(X, alpha, **context).reshape(-1, self.n_targets_, 2)
@@ -366,7 +366,8 @@ class KerasRegressor(RegressorMixin, HeldOutTraining, KerasEstimator):
 
 
 def _target_matrix(y, n_rows, owner):
-    """`(values, names)`: y as a finite float64 `(n_rows, n_targets)` matrix, and target names.
+    """`(values, names, ndim)`: y as a finite float64 `(n_rows, n_targets)` matrix, the
+    target names, and y's own number of dimensions.
 
     Raises:
         ValueError: naming `y`, for a missing, misshapen, non-numeric, NaN or
@@ -393,6 +394,7 @@ def _target_matrix(y, n_rows, owner):
             f"`y` must be 1-D (one target) or 2-D (one column per target). "
             f"Received shape {values.shape}."
         )
+    ndim = values.ndim
     values = values.reshape(len(values), -1)
     if len(values) != n_rows:
         raise ValueError(
@@ -412,4 +414,4 @@ def _target_matrix(y, n_rows, owner):
         )
     if names is None:
         names = ["y"] if values.shape[1] == 1 else [f"y{t}" for t in range(values.shape[1])]
-    return values, names
+    return values, names, ndim

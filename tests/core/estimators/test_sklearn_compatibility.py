@@ -3,6 +3,7 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from core.estimators import TabularRegressor
 from domains.finance import RiskScorer
 from domains.medical import DiagnosisPredictor
 
@@ -35,7 +36,7 @@ def _tiny(task):
 
 
 @parametrize_with_checks(
-    [_tiny(DiagnosisPredictor)],
+    [_tiny(DiagnosisPredictor), _tiny(TabularRegressor)],
     expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_estimator_checks(estimator, check):
