@@ -16,6 +16,7 @@ BUILTIN_DOMAINS = ("medical", "finance", "vision", "nlp")
 CORE_TASKS = {
     "tabular.classification": ("core.estimators.tabular_classifier", "TabularClassifier"),
     "tabular.regression": ("core.estimators.tabular_regressor", "TabularRegressor"),
+    "tabular.survival": ("core.estimators.tabular_survival", "TabularSurvival"),
 }
 
 _TASKS = {}

@@ -26,7 +26,10 @@ class TableInput:
     predictions per column, and exports a graph that takes raw column values.
     The task provides the constructor parameters the model reads
     (`backbone`, `embedding_dim`, `hidden_units`, `num_layers`,
-    `num_heads`, `dropout`, `n_members`, `min_frequency`) and `_explained`.
+    `num_heads`, `dropout`, `n_members`, `min_frequency`), and the target
+    part provides `_explained(inputs, target)`: a differentiable map from the
+    model's outputs to `(batch, n)` predictions, and the index of the one
+    explained for each row.
     """
 
     input_kind = "table"
@@ -185,11 +188,6 @@ class TableInput:
         base = np.asarray(output(self._head_call(head, reference)))[0]
         attributions.attrs["baseline"] = base[targets].tolist()
         return attributions
-
-    def _explained(self, inputs, target):
-        """Hook: `(output, targets)`: a differentiable map from the model's outputs to
-        `(batch, n)` predictions, and the index of the one explained for each row."""
-        raise NotImplementedError
 
     def _column_attributions(self, inputs, references, output, targets=None, steps=64):
         """Integrated gradients per input column, averaged over reference rows.

@@ -7,9 +7,12 @@ from core.losses.ensemble_regression_loss import (
     EnsembleRegressionLoss,
     ordered_quantiles,
 )
+from core.losses.survival_losses import CoxPartialLikelihood, DiscreteHazardLoss
 
 __all__ = [
     "REGRESSION_LOSSES",
+    "CoxPartialLikelihood",
+    "DiscreteHazardLoss",
     "EnsembleCrossEntropy",
     "EnsembleLoss",
     "EnsembleRegressionLoss",
