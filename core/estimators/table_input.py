@@ -36,6 +36,9 @@ class TableInput:
     adapter_class = TabularPreprocessor
     explanation_kind = "columns"
     parameter_checks = {"backbone": Parameter.choice(BACKBONES)}
+    #: Scaled numbers (in inter-quartile ranges from the median) are clipped to
+    #: +-input_clip, so one extreme value cannot dominate a probability or a hazard.
+    input_clip = 5.0
 
     # ----------------------------------------------------------------- fit
     # `fit(X, y=None, sample_weight=None, checkpoint_dir=None, target=None)` is the
@@ -146,7 +149,7 @@ class TableInput:
         return frame
 
     def _new_preprocessor(self):
-        return TabularPreprocessor(min_frequency=self.min_frequency)
+        return TabularPreprocessor(min_frequency=self.min_frequency, clip=self.input_clip)
 
     def _transform(self, X):
         return self.preprocessor_.transform(self._validate_X(X, fitting=False))

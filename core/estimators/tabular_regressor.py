@@ -57,6 +57,9 @@ class TabularRegressor(TableInput, KerasRegressor):
     """
 
     task_name = "tabular.regression"
+    # A number may grow with an extreme input (creatinine with the light chains of
+    # kidney failure); clipping at 5 IQRs cost 8% RMSE on flchain against ridge.
+    input_clip = 50.0
 
     def __init__(
         self,
