@@ -20,6 +20,7 @@ DEMO_SECONDS = {
     "medical.diagnosis": 23,
     "finance.credit_risk": 17,
     "medical.sequence": 16,
+    "medical.survival": 15,
 }
 
 

@@ -316,8 +316,9 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
         """
         check_is_fitted(self)
         time, event = check_survival_target(time, event, y)
-        if times is None:
+        if times is None:  # Inside the follow-up, as the censoring weights need.
             times = np.unique(np.percentile(time, np.linspace(10, 80, 8), method="lower"))
+            times = times[times < time.max()]
         times = np.asarray(times, dtype=np.float64)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtrapolationWarning)

@@ -1,4 +1,4 @@
-"""Kaplan-Meier curves by predicted risk group: do the groups a model ranks apart stay apart?"""
+"""Survival plots: Kaplan-Meier curves by predicted risk group, predicted curves of chosen rows."""
 
 import numpy as np
 
@@ -74,6 +74,65 @@ def plot_kaplan_meier_by_risk(time, event, risk, n_groups=3, ax=None, path=None)
     ax.set_ylabel("survival (Kaplan-Meier)")
     ax.set_ylim(0.0, 1.02)
     ax.set_title("Observed survival by predicted risk group")
+    ax.legend(fontsize=8)
+    if path is not None:
+        save_figure(figure, path, close=not given)
+    return figure
+
+
+def plot_survival_curves(survival, labels=None, ax=None, path=None):
+    """Predicted survival curves of chosen rows (patients, loans), one line each.
+
+    Args:
+        survival: DataFrame from `predict_survival_function`: one row per
+            curve, one column per time (increasing).
+        labels: legend text per row (default: the DataFrame's index).
+        ax: a matplotlib Axes to draw into (a new figure when None).
+        path: if given, the figure is also written there, atomically; a
+            figure made here is then closed, one drawn into `ax` is not.
+
+    Returns:
+        The matplotlib `Figure`.
+
+    Raises:
+        ValueError: for no rows, more than 20, times that do not increase,
+            probabilities outside [0, 1], or labels of another length.
+    """
+    import pandas as pd
+
+    if not isinstance(survival, pd.DataFrame) or survival.empty:
+        raise ValueError(
+            "`survival` must be a non-empty DataFrame from `predict_survival_function` (rows: "
+            f"curves, columns: times). Received: {type(survival).__name__}"
+        )
+    if len(survival) > 20:
+        raise ValueError(
+            f"`survival` has {len(survival)} rows; plot at most 20 curves (choose patients)."
+        )
+    times = np.asarray(survival.columns, dtype=np.float64)
+    values = survival.to_numpy(dtype=np.float64)
+    if (np.diff(times) <= 0).any() or (times < 0).any():
+        raise ValueError("`survival`'s columns must be increasing times >= 0.")
+    if not ((values >= 0) & (values <= 1)).all():
+        raise ValueError("`survival` must hold probabilities in [0, 1].")
+    labels = [str(i) for i in survival.index] if labels is None else [str(v) for v in labels]
+    if len(labels) != len(survival):
+        raise ValueError(
+            f"`labels` must give one text per curve ({len(survival)}). Received {len(labels)}."
+        )
+    plt = require_matplotlib()
+    given = ax is not None
+    figure, ax = (ax.figure, ax) if given else plt.subplots(figsize=(6.0, 4.0))
+    if times[0] > 0:  # Every curve starts at 1 at time 0.
+        times = np.concatenate([[0.0], times])
+        values = np.hstack([np.ones((len(values), 1)), values])
+    for row, label in zip(values, labels, strict=True):
+        ax.plot(times, row, label=label)
+    ax.axhline(0.5, color="grey", linewidth=0.8, linestyle=":")
+    ax.set_xlabel("time")
+    ax.set_ylabel("predicted survival")
+    ax.set_ylim(0.0, 1.02)
+    ax.set_title("Predicted survival curves")
     ax.legend(fontsize=8)
     if path is not None:
         save_figure(figure, path, close=not given)
