@@ -140,6 +140,7 @@ def fit_score(model_name, table, train, test, seed, params):
     started = time.perf_counter()
     t_test, e_test = table.time[test], table.event[test]
     times = np.unique(np.percentile(t_test, np.linspace(10, 80, 15), method="lower"))
+    times = times[times < t_test.max()]  # Inside the follow-up, as the IPCW weights need.
     extra = {}
     if model_name.startswith("TabularSurvival"):
         model_params = {**params, "random_state": seed}

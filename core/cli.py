@@ -4,8 +4,9 @@
     keras-domains train TASK --data FILE.csv --target COL --out MODEL [--set param=value ...]
     keras-domains train nlp.text --data FILE.csv --text-column COL --target COL --out MODEL
     keras-domains train tabular.regression --data FILE.csv --target COL[,COL...] --out MODEL
+    keras-domains train medical.survival --data FILE.csv --target TIME,EVENT --out MODEL
     keras-domains train nlp.generation --data corpus.txt --out MODEL
-    keras-domains predict MODEL --data FILE.csv --out preds.csv [--alpha 0.1]
+    keras-domains predict MODEL --data FILE.csv --out preds.csv [--alpha 0.1] [--times 365,730]
     keras-domains evaluate MODEL --data FILE.csv --target COL [--threshold T | --alpha A]
     keras-domains card MODEL --data FILE.csv --target COL --out card.md [--groups COL]
         [--intended-use TEXT] [--threshold T] [--positive-class LABEL] [--text-column COL]
@@ -84,7 +85,7 @@ def _build_parser():
     train.add_argument(
         "--target",
         help="name of the label column (not for nlp.generation); a regressor takes several, "
-        "comma-separated",
+        "comma-separated; a survival task the time and event columns (days,died)",
     )
     train.add_argument(
         "--text-column", help="for text tasks: the column holding the texts (else all columns)"
@@ -112,6 +113,13 @@ def _build_parser():
         type=float,
         default=0.1,
         help="regressors: miss rate of the conformal intervals written beside the predictions",
+    )
+    predict.add_argument(
+        "--times",
+        type=_times,
+        metavar="T1,T2,...",
+        help="survival models: times of the survival probabilities written "
+        "(default: the quartiles of the model's time grid)",
     )
     predict.set_defaults(handler=_predict)
 
@@ -240,14 +248,14 @@ def _tasks(args):
 
 
 def _train(args):
-    from sklearn.base import is_classifier, is_regressor
+    from sklearn.utils import get_tags
 
     from core.parameter_settings import parse_settings
     from core.registry import get_task
 
     estimator_cls = get_task(args.task)
     estimator = estimator_cls().set_params(**parse_settings(args.set, estimator_cls))
-    if args.target is None and (is_classifier(estimator) or is_regressor(estimator)):
+    if args.target is None and get_tags(estimator).target_tags.required:
         raise ValueError(f"--target is required to train {args.task!r}.")
     if args.data.endswith(".txt"):
         if args.target is not None:
@@ -290,6 +298,11 @@ def _predict(args):
 
     estimator = _load_model(args.model)
     frame = _read_table(args.data)
+    if hasattr(estimator, "predict_survival_function"):
+        out = _survival_predictions(estimator, frame, args.times)
+        _write_csv(out, args.out)
+        print(f"wrote {len(out)} predictions to {args.out}")
+        return
     if is_regressor(estimator):
         out = _regression_predictions(estimator, frame, args.alpha)
         _write_csv(out, args.out)
@@ -309,11 +322,22 @@ def _predict(args):
     print(f"wrote {len(out)} predictions to {args.out}")
 
 
+def _times(text):
+    """`--times 365,730` as floats."""
+    try:
+        return [float(t) for t in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated times, e.g. 365,730; received {text!r}"
+        ) from None
+
+
 def _pop_target(frame, target, path):
     """Removes the label column(s) from `frame` and returns them.
 
     `target` is a column name or, for a regressor with several targets,
-    comma-separated names (`--target cost,days`).
+    comma-separated names (`--target cost,days`), or a survival model's time and
+    event columns (`--target days,died`).
     """
     import pandas as pd
 
@@ -322,6 +346,22 @@ def _pop_target(frame, target, path):
     names = target.split(",")
     _require_columns(frame, names, path)
     return pd.concat([frame.pop(name) for name in names], axis=1)
+
+
+def _survival_predictions(estimator, frame, times):
+    """A survival model's risk, median time and survival probabilities at `times`."""
+    import numpy as np
+    import pandas as pd
+
+    if times is None:  # The quartiles of the model's time grid.
+        times = np.quantile(estimator.time_grid_, [0.25, 0.5, 0.75], method="nearest")
+    survival = estimator.predict_survival_function(frame, times)
+    columns = {
+        "risk": estimator.predict_risk(frame),
+        "median_time": estimator.predict_median_time(frame),
+    }
+    columns.update({f"survival_{t:g}": survival[t].to_numpy() for t in survival.columns})
+    return pd.DataFrame(columns, index=frame.index)
 
 
 def _regression_predictions(estimator, frame, alpha):
@@ -349,7 +389,10 @@ def _evaluate(args):
     estimator = _load_model(args.model)
     frame = _read_table(args.data)
     y = _pop_target(frame, args.target, args.data)
-    if is_regressor(estimator):
+    if hasattr(estimator, "predict_survival_function"):
+        report = estimator.report(frame, y)
+        report.pop("calibration", None)
+    elif is_regressor(estimator):
         report = estimator.report(frame, y, alpha=args.alpha)
     else:
         report = estimator.report(frame, y, threshold=args.threshold)
@@ -617,7 +660,15 @@ def _round(value):
 
 def _rounded(report):
     """A report's floats rounded for printing, nested dicts included."""
-    return {k: _rounded(v) if isinstance(v, dict) else _round(v) for k, v in report.items()}
+    return {
+        str(k): _rounded(v) if isinstance(v, dict) else _rounded_list(v) for k, v in report.items()
+    }
+
+
+def _rounded_list(value):
+    if isinstance(value, list):
+        return [_rounded(v) if isinstance(v, dict) else _round(v) for v in value]
+    return _round(value)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from core.serving.request_schema import (
     ModelList,
     PredictResponse,
     RegressionResponse,
+    SurvivalResponse,
     title_prefix,
 )
 from core.serving.served_model import ServedModel
@@ -216,6 +217,8 @@ class ModelServer:
             response = GenerateResponse
         elif served.regressor:
             response = RegressionResponse
+        elif served.survival:
+            response = SurvivalResponse
         summary = "Generate text" if served.kind == "generation" else "Predict"
         posts = [("predict", served.predict, served.predict_model, response, summary)]
         if served.explain_model is not None:

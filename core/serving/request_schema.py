@@ -330,6 +330,26 @@ class RegressionResponse(BaseModel):
     predictions: list[ValuePrediction]
 
 
+class SurvivalPrediction(BaseModel):
+    """One row's survival prediction."""
+
+    risk: float = Field(description="risk score: higher means the event is expected sooner")
+    median_time: float | None = Field(
+        description="time at which the survival curve falls to 0.5; null where it never does"
+    )
+    survival: dict[str, float] = Field(
+        description="probability of being event-free at each time of the model's time grid"
+    )
+
+
+class SurvivalResponse(BaseModel):
+    """The body of a survival model's predict response."""
+
+    model: str
+    task: str | None
+    predictions: list[SurvivalPrediction]
+
+
 class PredictResponse(BaseModel):
     """The body of a predict response."""
 

@@ -86,7 +86,8 @@ class ServedModel:
         schema = estimator.input_schema()
         self._schema = schema
         self.regressor = is_regressor(estimator)
-        classifier = self.kind != "generation" and not self.regressor
+        self.survival = hasattr(estimator, "predict_survival_function")
+        classifier = self.kind != "generation" and not (self.regressor or self.survival)
         self.classes = jsonable(estimator.classes_) if classifier else None
         self._class_keys = [str(c) for c in self.classes] if classifier else None
         self._multilabel = classifier and estimator.target_type_ == "multilabel-indicator"
@@ -198,8 +199,16 @@ class ServedModel:
         """`predict_proba` of validated rows, through `predict_proba_values` when it can.
 
         A regressor's answer per row is its predictions, then its interval
-        bounds (NaN without held-out rows), side by side in one array.
+        bounds (NaN without held-out rows), side by side in one array; a
+        survival model's is its risk, median time and survival at each time
+        of its grid (the risk as `predict_risk` computes it from that grid).
         """
+        if self.survival:
+            frame, grid = self._frame(rows), self.estimator.time_grid_
+            survival = self.estimator.predict_survival_function(frame, grid).to_numpy()
+            risk = -np.log(np.clip(survival, 1e-300, None)).sum(axis=1)
+            median = self.estimator.predict_median_time(frame)
+            return np.column_stack([risk, median, survival])
         if self.regressor:
             predictions, bounds = self.estimator.predict_with_interval(
                 self._frame(rows), alpha=INTERVAL_ALPHA
@@ -231,6 +240,16 @@ class ServedModel:
     def _predictions(self, proba, ids=None):
         if self.regressor:
             return self._values(proba)
+        if self.survival:
+            grid = [f"{t:g}" for t in self.estimator.time_grid_]
+            return [
+                {
+                    "risk": row[0],
+                    "median_time": row[1] if math.isfinite(row[1]) else None,
+                    "survival": dict(zip(grid, row[2:], strict=True)),
+                }
+                for row in proba.tolist()
+            ]
         keys = self._class_keys
         predictions = []
         for k, row in enumerate(proba.tolist()):
