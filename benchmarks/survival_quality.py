@@ -2,7 +2,7 @@
 
 Models, all scored on the same stratified (by event) k-fold splits:
 
-- TabularSurvival (discrete hazard, the default) and TabularSurvival
+- TabularSurvival (piecewise hazard, the default) and TabularSurvival
   (model="cox", DeepSurv): default parameters (override with `--set`),
   `random_state` set per fold.
 - CoxPH: scikit-survival's `CoxPHSurvivalAnalysis` (ridge penalty 0.01 for

@@ -11,7 +11,7 @@ from core.data import count_rows
 from core.estimators.held_out_training import HeldOutTraining, row_weights
 from core.estimators.keras_estimator import KerasEstimator
 from core.estimators.parameter import Parameter
-from core.losses import CoxPartialLikelihood, DiscreteHazardLoss
+from core.losses import CoxPartialLikelihood, PiecewiseHazardLoss, interval_hazards
 from core.metrics import (
     brier_scores,
     calibration_at_time,
@@ -22,7 +22,7 @@ from core.metrics import (
 )
 from core.metrics.survival_target import check_survival_target
 
-SURVIVAL_MODELS = ("discrete_hazard", "cox")
+SURVIVAL_MODELS = ("piecewise_hazard", "cox")
 # Points of the default time grid (quantiles of the training event times).
 GRID_POINTS = 20
 
@@ -39,12 +39,12 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
     structured array). The constructor parameter `model` picks the output
     part:
 
-    - `"discrete_hazard"` (default): time is cut into `n_intervals`
+    - `"piecewise_hazard"` (default): time is cut into `n_intervals`
       intervals at quantiles of the training event times, and the model
-      predicts each interval's hazard (`DiscreteHazardLoss`). Hazards are
-      free per interval, so covariate effects may grow, fade or cross over
-      time: no proportional-hazards assumption. Survival between the
-      interval ends is interpolated linearly (constant density).
+      predicts each interval's hazard, constant within it
+      (`PiecewiseHazardLoss`, PC-Hazard). Hazards are free per interval, so
+      covariate effects may grow, fade or cross over time: no
+      proportional-hazards assumption.
     - `"cox"`: one log-risk per row trained on the Cox partial likelihood
       (DeepSurv, `CoxPartialLikelihood`), with Breslow's baseline hazard
       per ensemble member; assumes proportional hazards.
@@ -56,7 +56,7 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
     Attributes:
         time_grid_: default times of the survival curves (quantiles of the
             training event times).
-        interval_ends_: ends of the hazard intervals (discrete hazard model).
+        interval_ends_: ends of the hazard intervals (piecewise hazard model).
         max_time_: the longest training time; later times are extrapolated flat.
         train_time_, train_event_: the training target, kept for the
             inverse-probability-of-censoring weights of `report`.
@@ -124,10 +124,8 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
         ends = np.quantile(event_times, np.linspace(0, 1, self._n_intervals(event) + 1)[1:])
         ends[-1] = self.max_time_
         self.interval_ends_ = np.unique(ends)
-        interval = np.minimum(
-            np.searchsorted(self.interval_ends_, time, side="left"), len(self.interval_ends_) - 1
-        )
-        return np.column_stack([interval, event]).astype(np.float32), event.astype(int)
+        interval, share = _interval_shares(self.interval_ends_, time)
+        return np.column_stack([interval, event, share]).astype(np.float32), event.astype(int)
 
     def _n_intervals(self, event):
         if self.n_intervals != "auto":
@@ -147,7 +145,7 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
     def _task_loss(self, masked_members=None):
         if self.model == "cox":
             return CoxPartialLikelihood(masked_members=masked_members)
-        return DiscreteHazardLoss(masked_members=masked_members)
+        return PiecewiseHazardLoss(masked_members=masked_members)
 
     def _batch_size(self, n_rows):
         size = super()._batch_size(n_rows)
@@ -194,12 +192,10 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
             start = np.zeros((len(self.baseline_hazard_), 1))
             hazard = np.concatenate([start, self.baseline_hazard_], axis=1)[:, index]
             return np.exp(-hazard[None] * np.exp(outputs[..., :1]))
-        survival = np.cumprod(1.0 / (1.0 + np.exp(outputs)), axis=-1)  # 1 - sigmoid.
-        knots = np.concatenate([[0.0], self.interval_ends_])
-        curve = np.concatenate([np.ones((*survival.shape[:2], 1)), survival], axis=-1)
-        index = np.clip(np.searchsorted(knots, times, side="right"), 1, len(knots) - 1)
-        share = np.clip((times - knots[index - 1]) / (knots[index] - knots[index - 1]), 0, 1)
-        return curve[..., index - 1] * (1 - share) + curve[..., index] * share
+        hazard = np.asarray(interval_hazards(outputs))
+        interval, share = _interval_shares(self.interval_ends_, times)
+        before = np.concatenate([np.zeros((*hazard.shape[:2], 1)), hazard.cumsum(-1)], -1)
+        return np.exp(-(before[..., interval] + hazard[..., interval] * share))
 
     def _times(self, times):
         """`times` checked (finite, >= 0), or the default grid; warns past the training range."""
@@ -276,18 +272,20 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
             knots = np.concatenate([[0.0], self.baseline_times_])
         else:
             knots = np.concatenate([[0.0], self.interval_ends_])
-        survival = self._survival(X, knots, **context)
-        below = survival <= 0.5
-        first = np.argmax(below, axis=1)
-        median = np.full(len(survival), np.inf)
-        found = below.any(axis=1)
+        # The cumulative hazard reaches log 2 where survival reaches 0.5.
+        hazard = -np.log(np.clip(self._survival(X, knots, **context), 1e-300, None))
+        above = hazard >= np.log(2.0)
+        first = np.argmax(above, axis=1)
+        median = np.full(len(hazard), np.inf)
+        found = above.any(axis=1)
         if self.model == "cox":  # A step function: the time of the step below 0.5.
             median[found] = knots[first[found]]
             return median
+        # Piecewise-constant hazards: the cumulative hazard is linear between knots.
         rows = np.flatnonzero(found)
         after, before = first[rows], first[rows] - 1
-        s_after, s_before = survival[rows, after], survival[rows, before]
-        share = (s_before - 0.5) / np.maximum(s_before - s_after, 1e-300)
+        h_after, h_before = hazard[rows, after], hazard[rows, before]
+        share = (np.log(2.0) - h_before) / np.maximum(h_after - h_before, 1e-300)
         median[rows] = knots[before] + share * (knots[after] - knots[before])
         return median
 
@@ -410,20 +408,28 @@ class _EventProbability:
             hazard = ops.cast(hazard, outputs.dtype)
             survival = ops.exp(-hazard[None, :] * ops.exp(outputs[..., 0]))
         else:
-            knots = np.concatenate([[0.0], estimator.interval_ends_])
-            index = np.searchsorted(knots, self.horizon, side="right")
-            index = int(np.clip(index, 1, len(knots) - 1))
-            width = knots[index] - knots[index - 1]
-            share = float(np.clip((self.horizon - knots[index - 1]) / width, 0, 1))
-            log_survival = ops.cumsum(-ops.softplus(outputs), axis=-1)  # log(1 - sigmoid).
-            log_survival = ops.concatenate(
-                [ops.zeros_like(log_survival[..., :1]), log_survival], -1
-            )
-            survival = (
-                ops.exp(log_survival[..., index - 1]) * (1 - share)
-                + ops.exp(log_survival[..., index]) * share
-            )
+            interval, share = _interval_shares(estimator.interval_ends_, [self.horizon])
+            interval, share = int(interval[0]), float(share[0])
+            hazard = interval_hazards(outputs)
+            cumulative = ops.sum(hazard[..., :interval], axis=-1) + hazard[..., interval] * share
+            survival = ops.exp(-cumulative)
         return ops.expand_dims(1.0 - ops.mean(survival, axis=1), -1)
+
+
+def _interval_shares(ends, times):
+    """The interval each time falls in, and the share of that interval elapsed by then.
+
+    Intervals run from 0 to `ends[0]`, `ends[0]` to `ends[1]`, ...; a time
+    beyond the last end gets the last interval in full (the curve is flat there).
+
+    Returns:
+        `(interval, share)`: int and float arrays shaped as `times`.
+    """
+    times = np.asarray(times, dtype=np.float64)
+    interval = np.minimum(np.searchsorted(ends, times, side="left"), len(ends) - 1)
+    starts = np.concatenate([[0.0], ends[:-1]])[interval]
+    share = np.clip((times - starts) / (ends[interval] - starts), 0.0, 1.0)
+    return interval, share
 
 
 def _breslow(time, event, log_risk, at):

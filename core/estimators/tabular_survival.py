@@ -16,9 +16,9 @@ class TabularSurvival(TableInput, KerasSurvival):
         >>> model.predict_survival_function(new, times=[365, 730, 1825])
 
     Args:
-        model: `"discrete_hazard"` (default; no proportional-hazards
+        model: `"piecewise_hazard"` (default; no proportional-hazards
             assumption) or `"cox"` (DeepSurv); see `KerasSurvival`.
-        n_intervals: hazard intervals of the discrete model, cut at quantiles
+        n_intervals: hazard intervals of the piecewise model, cut at quantiles
             of the event times; `"auto"`: one per 20 events, 4 to 32.
         backbone, embedding_dim, hidden_units, num_layers, num_heads, dropout,
             n_members, learning_rate, weight_decay, batch_size, max_epochs,
@@ -35,7 +35,7 @@ class TabularSurvival(TableInput, KerasSurvival):
 
     def __init__(
         self,
-        model="discrete_hazard",
+        model="piecewise_hazard",
         n_intervals="auto",
         backbone="mlp",
         embedding_dim=8,

@@ -7,14 +7,19 @@ from core.losses.ensemble_regression_loss import (
     EnsembleRegressionLoss,
     ordered_quantiles,
 )
-from core.losses.survival_losses import CoxPartialLikelihood, DiscreteHazardLoss
+from core.losses.survival_losses import (
+    CoxPartialLikelihood,
+    PiecewiseHazardLoss,
+    interval_hazards,
+)
 
 __all__ = [
     "REGRESSION_LOSSES",
     "CoxPartialLikelihood",
-    "DiscreteHazardLoss",
     "EnsembleCrossEntropy",
     "EnsembleLoss",
     "EnsembleRegressionLoss",
+    "PiecewiseHazardLoss",
+    "interval_hazards",
     "ordered_quantiles",
 ]

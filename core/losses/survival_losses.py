@@ -6,30 +6,42 @@ from keras import ops
 from core.losses.ensemble_loss import EnsembleLoss
 
 
-@keras.saving.register_keras_serializable(package="keras_domains")
-class DiscreteHazardLoss(EnsembleLoss):
-    """Negative log-likelihood of a discrete-time hazard model (logistic hazard).
+def interval_hazards(outputs):
+    """Each interval's cumulative hazard (>= 0) from a model's unconstrained outputs.
 
-    Time is cut into intervals; the model outputs, per interval, the logit
-    of the hazard: the probability that the event happens in that interval
-    given that it had not happened before (Brown, 1975; Gensheimer & Narasimhan's
-    nnet-survival, 2019; Kvamme & Borgan's logistic hazard, 2021). A row
-    whose event falls in interval k contributes "no event" in intervals
-    0..k-1 and "event" in k; a row censored in interval k contributes "no
-    event" in 0..k. The hazards of different intervals are free, so the
-    hazard ratio between two rows may change over time: no proportional
-    hazards assumption.
+    softplus spelled out (onnxruntime has no float64 Softplus), plus a floor
+    so that the log in the likelihood stays finite.
+    """
+    return ops.maximum(outputs, 0.0) + ops.log1p(ops.exp(-ops.abs(outputs))) + 1e-7
+
+
+@keras.saving.register_keras_serializable(package="keras_domains")
+class PiecewiseHazardLoss(EnsembleLoss):
+    """Negative log-likelihood of a piecewise-constant hazard over learned time intervals.
+
+    Time is cut into intervals (at quantiles of the event times); the model
+    outputs, per interval, the hazard accumulated over the whole interval
+    (constant within it). A row with time t in interval k has been exposed to
+    every earlier interval in full and to the share of interval k up to t;
+    the log-likelihood is `event * log(hazard_k) - sum of hazard * exposure`.
+    Censored times are used exactly, not rounded to an interval's end (which
+    biases the survival of a discrete-time model upwards under heavy
+    censoring). The intervals' hazards are free, so the hazard ratio between
+    two rows may change over time: no proportional-hazards assumption. This
+    is the PC-Hazard model of Kvamme & Borgan (2021), a continuous-time form
+    of the discrete-time hazards of nnet-survival and the logistic hazard.
 
     See `EnsembleLoss` for the members and their cross-fitting masks.
 
     Call arguments:
-        y_true: `(batch, 2)`: the interval index of the event or censoring
-            time, and the event flag (1 event, 0 censored); with
-            `masked_members`, followed by that many member-weight columns.
-        y_pred: hazard logits `(batch, n_members, n_intervals)`.
+        y_true: `(batch, 3)`: the interval index of the event or censoring
+            time, the event flag (1 event, 0 censored), and the share of that
+            interval elapsed at the time; with `masked_members`, followed by
+            that many member-weight columns.
+        y_pred: `(batch, n_members, n_intervals)`, read through `interval_hazards`.
     """
 
-    def __init__(self, masked_members=None, name="discrete_hazard_loss", **kwargs):
+    def __init__(self, masked_members=None, name="piecewise_hazard_loss", **kwargs):
         super().__init__(masked_members=masked_members, name=name, **kwargs)
 
     def _per_member(self, y_true, y_pred):
@@ -37,12 +49,13 @@ class DiscreteHazardLoss(EnsembleLoss):
         n_intervals = ops.shape(y_pred)[-1]
         interval = ops.cast(y_true[:, 0], "int32")
         positions = ops.arange(n_intervals, dtype="int32")
-        at_risk = ops.cast(positions[None, :] <= interval[:, None], y_pred.dtype)
-        happened = ops.cast(positions[None, :] == interval[:, None], y_pred.dtype)
-        targets = happened * y_true[:, 1:2]
-        targets = ops.broadcast_to(ops.expand_dims(targets, 1), ops.shape(y_pred))
-        per_interval = ops.binary_crossentropy(targets, y_pred, from_logits=True)
-        return ops.sum(per_interval * ops.expand_dims(at_risk, 1), axis=-1)
+        before = ops.cast(positions[None, :] < interval[:, None], y_pred.dtype)
+        current = ops.cast(positions[None, :] == interval[:, None], y_pred.dtype)
+        exposure = before + current * y_true[:, 2:3]
+        hazard = interval_hazards(y_pred)
+        cumulative = ops.sum(hazard * ops.expand_dims(exposure, 1), axis=-1)
+        log_hazard = ops.sum(ops.log(hazard) * ops.expand_dims(current, 1), axis=-1)
+        return cumulative - ops.expand_dims(y_true[:, 1], 1) * log_hazard
 
 
 @keras.saving.register_keras_serializable(package="keras_domains")

@@ -96,7 +96,8 @@ def survival_model_card(
 def _details_section(estimator):
     params = estimator.get_params(deep=False)
     model = {"cox": "Cox partial likelihood (DeepSurv); proportional hazards"}.get(
-        params.get("model"), "discrete-time hazard; no proportional-hazards assumption"
+        params.get("model"),
+        "piecewise-constant hazard over learned intervals; no proportional-hazards assumption",
     )
     rows = [
         ("Model", f"`{type(estimator).__name__}` from `{type(estimator).__module__}`"),

@@ -22,9 +22,9 @@ class SurvivalPredictor(TabularSurvival):
     Takes the patient table as it comes (numbers, categories, missing labs)
     and a follow-up time and event flag per patient: death, relapse or any
     event, right-censored when follow-up ended first. The default model is a
-    discrete-time hazard, so a treatment whose benefit appears only after
-    months, or a marker whose effect fades, is not forced into one hazard
-    ratio; `model="cox"` gives DeepSurv.
+    piecewise-constant hazard over learned time intervals, so a treatment
+    whose benefit appears only after months, or a marker whose effect fades,
+    is not forced into one hazard ratio; `model="cox"` gives DeepSurv.
 
     `report` gives what a clinical prediction paper reports: Harrell's and
     Uno's concordance, time-dependent AUC, the integrated Brier score,
