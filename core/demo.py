@@ -21,6 +21,7 @@ DEMO_SECONDS = {
     "finance.credit_risk": 17,
     "medical.sequence": 16,
     "medical.survival": 15,
+    "finance.lifetime_default": 20,
 }
 
 

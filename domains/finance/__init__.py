@@ -1,6 +1,7 @@
 """Finance domain: credit risk scoring, fraud detection, and reports on any scores."""
 
 from domains.finance.fraud_detector import FraudDetector
+from domains.finance.lifetime_default_scorer import LifetimeDefaultScorer
 from domains.finance.reports import (
     average_precision,
     fairness_report,
@@ -14,6 +15,7 @@ from domains.finance.risk_scorer import RiskScorer
 
 __all__ = [
     "FraudDetector",
+    "LifetimeDefaultScorer",
     "RiskScorer",
     "average_precision",
     "fairness_report",

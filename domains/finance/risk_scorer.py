@@ -1,6 +1,5 @@
 """Credit risk scoring: probability of default, scorecard points, reason codes."""
 
-import math
 import os
 
 import numpy as np
@@ -11,6 +10,11 @@ from core.data import count_rows, take_rows
 from core.estimators import TabularClassifier
 from core.estimators.parameter import Parameter
 from core.registry import register_task
+from domains.finance.scorecard_scaling import (
+    scorecard_factor,
+    scorecard_offset,
+    scorecard_points,
+)
 
 # Reference applicants kept at fit time for reason codes.
 REFERENCE_ROWS = 32
@@ -156,12 +160,12 @@ class RiskScorer(TabularClassifier):
     @property
     def factor_(self):
         """Points per unit of ln(odds_good): `pdo / ln 2`."""
-        return self.pdo / math.log(2.0)
+        return scorecard_factor(self.pdo)
 
     @property
     def offset_(self):
         """Points at odds of 1:1: `base_score - factor * ln(base_odds)`."""
-        return self.base_score - self.factor_ * math.log(self.base_odds)
+        return scorecard_offset(self.pdo, self.base_score, self.base_odds)
 
     def points(self, X):
         """Scorecard points: higher is safer.
@@ -173,8 +177,9 @@ class RiskScorer(TabularClassifier):
             float array `(n,)`: `offset + factor * ln((1 - p) / p)`, p the
             probability of default (clipped to [1e-9, 1 - 1e-9]).
         """
-        proba = np.clip(self.predict_proba(X)[:, 1], 1e-9, 1 - 1e-9)
-        return self.offset_ + self.factor_ * np.log((1.0 - proba) / proba)
+        return scorecard_points(
+            self.predict_proba(X)[:, 1], self.pdo, self.base_score, self.base_odds
+        )
 
     def reason_codes(self, X, n=4, steps=32):
         """The features that pull each applicant's score down most.
