@@ -70,3 +70,41 @@ def test_bad_arguments_are_named(kwargs, match):
     args = {"risk": np.arange(10.0), **kwargs}
     with pytest.raises(ValueError, match=match):
         plot_kaplan_meier_by_risk(time, event, args.pop("risk"), **args)
+
+
+def test_survival_curves_draw_one_line_per_row_from_one_at_time_zero(tmp_path):
+    import pandas as pd
+
+    from core.reports import plot_survival_curves
+
+    times = [30.0, 365.0, 730.0]
+    survival = pd.DataFrame([[0.95, 0.7, 0.5], [0.9, 0.4, 0.2]], index=["P1", "P2"], columns=times)
+    figure, ax = plt.subplots()
+    assert plot_survival_curves(survival, ax=ax) is figure
+    curves = [line for line in ax.get_lines() if line.get_label() in ("P1", "P2")]
+    assert [line.get_label() for line in curves] == ["P1", "P2"]
+    np.testing.assert_allclose(curves[1].get_xdata(), [0.0, *times])
+    np.testing.assert_allclose(curves[1].get_ydata(), [1.0, 0.9, 0.4, 0.2])
+    plt.close(figure)
+    path = tmp_path / "curves.png"
+    plot_survival_curves(survival, labels=["Ann", "Bob"], path=path)
+    assert path.stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    "survival, message",
+    [
+        ([[0.5]], "non-empty DataFrame"),
+        ({"columns": [2.0, 1.0], "values": [[0.9, 0.8]]}, "increasing times"),
+        ({"columns": [1.0, 2.0], "values": [[0.9, 1.2]]}, r"probabilities in \[0, 1\]"),
+    ],
+)
+def test_survival_curves_refuse_what_is_not_a_curve(survival, message):
+    import pandas as pd
+
+    from core.reports import plot_survival_curves
+
+    if isinstance(survival, dict):
+        survival = pd.DataFrame(survival["values"], columns=survival["columns"])
+    with pytest.raises(ValueError, match=message):
+        plot_survival_curves(survival)
