@@ -16,6 +16,8 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from benchmarks import (
     credit_quality,
     glyph_images,
+    regression_quality,
+    survival_quality,
     tabular_quality,
     text_quality,
     vision_quality,
@@ -32,9 +34,22 @@ TASKS = (
     "reviews",
     "fraud",
     "sequences",
+    "regression_diabetes",
+    "regression_flchain",
+    "survival_cohort",
+    "survival_gbsg2",
+    "survival_whas500",
+    "survival_veterans",
 )
 # --quick leaves out breast cancer (both sides near AUC 0.995) and the slower tasks.
-QUICK_TASKS = ("patients", "credit", "digits", "reviews")
+QUICK_TASKS = (
+    "patients",
+    "credit",
+    "digits",
+    "reviews",
+    "regression_diabetes",
+    "survival_cohort",
+)
 # The data each task reads, as the table names it.
 DATA_NAMES = {
     "patients": "patients.csv",
@@ -45,6 +60,12 @@ DATA_NAMES = {
     "reviews": "reviews.csv",
     "fraud": "transactions.csv",
     "sequences": "events.csv",
+    "regression_diabetes": "diabetes (regression)",
+    "regression_flchain": "flchain creatinine",
+    "survival_cohort": "cohort.csv",
+    "survival_gbsg2": "GBSG2",
+    "survival_whas500": "WHAS500",
+    "survival_veterans": "veterans",
 }
 # Every quality figure: the toolkit within one point of the better reference.
 TOLERANCE = 0.01
@@ -84,10 +105,17 @@ def run_quality(tasks, folds, splits, seed, quick):
         "fraud": lambda: _fraud(seed),
         "sequences": lambda: _sequences(splits, seed),
     }
+    for name in regression_quality.DATASETS:
+        runners[f"regression_{name}"] = lambda name=name: _regression(name, folds, seed)
+    for name in survival_quality.DATASETS:
+        runners[f"survival_{name}"] = lambda name=name: _survival(name, folds, seed)
     results, figures = {}, []
     for task in tasks:
         result = runners[task]()
         results[task] = result
+        if task.startswith("regression_"):
+            figures.extend(_regression_figures(result))
+            continue
         figures.append(_figure(result))
         if task == "glyphs":
             figures.append(_glyphs_time_figure(result))
@@ -340,6 +368,59 @@ def _sequences(splits, seed):
             )
         ],
     )
+
+
+# ------------------------------------------------------- regression, survival
+def _regression(name, folds, seed):
+    """TabularRegressor vs ridge and gradient boosting: RMSE and 90% coverage, same folds."""
+    result = regression_quality.run_dataset(name, folds, seed, {})
+    return {"task": f"regression_{name}", "protocol": f"{folds}-fold CV", **result}
+
+
+def _regression_figures(result):
+    models = result["models"]
+    toolkit = models["TabularRegressor"]
+    best = min(regression_quality.MODELS[1:], key=lambda m: models[m]["rmse"])
+    name = f"TabularRegressor on {DATA_NAMES[result['task']]}"
+    coverage = toolkit["coverage"]
+    return [
+        Figure(
+            "quality",
+            f"{name}: RMSE / better reference's, {result['protocol']}",
+            f"{toolkit['rmse']:.4g}",
+            f"{models[best]['rmse']:.4g} {SHORT_NAMES.get(best, best)}",
+            result["rmse_ratio"],
+            kind="ratio",
+            target=("<=", 1 + regression_quality.RMSE_TOLERANCE),
+        ),
+        Figure(
+            "quality",
+            f"{name}: 90% interval coverage minus 0.90, held-out folds",
+            f"{coverage:.4f}",
+            "0.90 nominal",
+            -abs(coverage - 0.9),
+            kind="diff",
+            target=(">=", -0.02),
+        ),
+    ]
+
+
+def _survival(name, folds, seed):
+    """TabularSurvival vs Cox PH and a random survival forest: Harrell's C, same folds."""
+    models = ("TabularSurvival", *survival_quality.REFERENCES)
+    result = survival_quality.run_dataset(name, folds, seed, {}, models=models)
+    scores = {m: result["models"][m]["c_index_per_fold"] for m in models}
+    seconds = {m: [result["models"][m]["fit_seconds"]] for m in models}
+    summary = _summary(
+        f"survival_{name}",
+        "Harrell's C",
+        f"{folds}-fold CV",
+        scores,
+        seconds,
+        f"{result['rows']} rows, {result['events']} events; {result['note']}",
+    )
+    summary["integrated_brier"] = {m: result["models"][m]["ibs"] for m in models}
+    return summary
 
 
 # ------------------------------------------------------------------ summary
