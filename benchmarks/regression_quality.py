@@ -44,17 +44,15 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_diabetes
 from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import KFold, train_test_split
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from benchmarks.run_environment import run_environment
 from benchmarks.settings import parse_settings
+from benchmarks.tabular_quality import baseline_features
 from core.calibration import conformal_interval
 from core.estimators import TabularRegressor
 from core.metrics import regression_report
@@ -110,16 +108,10 @@ def load(name, quick=False):
 
 # -------------------------------------------------------------------- models
 def ridge(table):
-    numeric = [c for c in table.X.columns if c not in table.categorical]
-    transformers = [
-        ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric)
-    ]
-    if table.categorical:
-        categorical = make_pipeline(
-            SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")
-        )
-        transformers.append(("categorical", categorical, table.categorical))
-    return make_pipeline(ColumnTransformer(transformers), RidgeCV(alphas=np.logspace(-3, 3, 13)))
+    return make_pipeline(
+        baseline_features(table.X.columns, table.categorical),
+        RidgeCV(alphas=np.logspace(-3, 3, 13)),
+    )
 
 
 def _reference(model_name, table, seed):

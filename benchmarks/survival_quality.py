@@ -49,14 +49,11 @@ from pathlib import Path
 import keras
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
 from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from benchmarks.run_environment import run_environment
 from benchmarks.settings import parse_settings
+from benchmarks.tabular_quality import baseline_features
 from core.estimators import TabularSurvival
 from core.metrics import harrell_c, integrated_brier_score
 
@@ -117,20 +114,6 @@ def load(name, quick=False):
     return table
 
 
-def _matrix(table):
-    numeric = [c for c in table.X.columns if c not in table.categorical]
-    transformers = [
-        ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric)
-    ]
-    if table.categorical:
-        categorical = make_pipeline(
-            SimpleImputer(strategy="most_frequent"),
-            OneHotEncoder(handle_unknown="ignore", drop="first", sparse_output=False),
-        )
-        transformers.append(("categorical", categorical, table.categorical))
-    return ColumnTransformer(transformers)
-
-
 def fit_score(model_name, table, train, test, seed, params):
     """Fits one model on `train`; returns its concordance and integrated Brier score on `test`."""
     from sksurv.ensemble import RandomSurvivalForest
@@ -153,7 +136,8 @@ def fit_score(model_name, table, train, test, seed, params):
         extra["epochs"] = model.n_epochs_
         keras.backend.clear_session()
     else:
-        matrix = _matrix(table).fit(table.X.iloc[train])
+        matrix = baseline_features(table.X.columns, table.categorical, drop_first=True)
+        matrix.fit(table.X.iloc[train])
         X_train, X_test = (
             matrix.transform(table.X.iloc[train]),
             matrix.transform(table.X.iloc[test]),

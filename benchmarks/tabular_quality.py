@@ -159,17 +159,27 @@ def for_baselines(table):
 
 
 # -------------------------------------------------------------------- models
-def logistic_regression(table):
-    numeric = [c for c in table.X.columns if c not in table.categorical]
+def baseline_features(columns, categorical, drop_first=False):
+    """The linear baselines' preprocessing: numbers median-imputed and standardised,
+    categories most-frequent-imputed and one-hot encoded (first level dropped if asked)."""
+    numeric = [c for c in columns if c not in categorical]
     transformers = [
         ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric)
     ]
-    if table.categorical:
-        categorical = make_pipeline(
-            SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")
+    if categorical:
+        encoder = OneHotEncoder(
+            handle_unknown="ignore", drop="first" if drop_first else None, sparse_output=False
         )
-        transformers.append(("categorical", categorical, table.categorical))
-    return make_pipeline(ColumnTransformer(transformers), LogisticRegression(C=1.0, max_iter=5000))
+        encoded = make_pipeline(SimpleImputer(strategy="most_frequent"), encoder)
+        transformers.append(("categorical", encoded, list(categorical)))
+    return ColumnTransformer(transformers)
+
+
+def logistic_regression(table):
+    return make_pipeline(
+        baseline_features(table.X.columns, table.categorical),
+        LogisticRegression(C=1.0, max_iter=5000),
+    )
 
 
 def fit_score(model_name, table, train, test, seed, params):

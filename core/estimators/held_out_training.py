@@ -60,6 +60,13 @@ class HeldOutTraining:
                 train_idx, val_idx = train_test_split(train_idx, test_size=n_val, random_state=rng)
         self._fit_held_out(inputs, targets, weights, train_idx, val_idx, start)
 
+    def _sample_weights(self, stratify, sample_weight, n_rows):
+        """Per-row training weights (ones by default); a classifier adds class weights."""
+        weights = row_weights(sample_weight, n_rows)
+        if weights.sum() <= 0:
+            raise ValueError("All sample weights are zero; nothing to learn from.")
+        return weights.astype(np.float32)
+
     def _fit_held_out(self, inputs, targets, weights, train_idx, val_idx, start):
         """Trains on `train_idx`; early stopping and calibration use `val_idx` (or none)."""
         validation = None

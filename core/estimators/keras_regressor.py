@@ -8,7 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from core.calibration import conformal_interval, interval_scores
 from core.calibration.split_conformal import check_alpha
-from core.estimators.held_out_training import HeldOutTraining, row_weights
+from core.estimators.held_out_training import HeldOutTraining
 from core.estimators.keras_estimator import KerasEstimator
 from core.estimators.parameter import Parameter
 from core.losses import REGRESSION_LOSSES, EnsembleRegressionLoss, ordered_quantiles
@@ -71,12 +71,6 @@ class KerasRegressor(RegressorMixin, HeldOutTraining, KerasEstimator):
         if self.loss == "quantile":
             self.quantiles_ = sorted({*(float(q) for q in self.quantiles), 0.5})
         return ((values - self.target_mean_) / self.target_scale_).astype(np.float32), None
-
-    def _sample_weights(self, stratify, sample_weight, n_rows):
-        weights = row_weights(sample_weight, n_rows)
-        if weights.sum() <= 0:
-            raise ValueError("All sample weights are zero; nothing to learn from.")
-        return weights.astype(np.float32)
 
     def _levels(self):
         """Outputs per target: the quantile levels, or one value."""

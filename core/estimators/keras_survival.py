@@ -8,7 +8,7 @@ from keras import ops
 from sklearn.utils.validation import check_is_fitted
 
 from core.data import count_rows
-from core.estimators.held_out_training import HeldOutTraining, row_weights
+from core.estimators.held_out_training import HeldOutTraining
 from core.estimators.keras_estimator import KerasEstimator
 from core.estimators.parameter import Parameter
 from core.losses import CoxPartialLikelihood, PiecewiseHazardLoss, interval_hazards
@@ -132,12 +132,6 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
             return int(self.n_intervals)
         # About 20 events per interval, between 4 and 32 intervals.
         return int(np.clip(event.sum() // 20, 4, 32))
-
-    def _sample_weights(self, stratify, sample_weight, n_rows):
-        weights = row_weights(sample_weight, n_rows)
-        if weights.sum() <= 0:
-            raise ValueError("All sample weights are zero; nothing to learn from.")
-        return weights.astype(np.float32)
 
     def _n_outputs(self):
         return 1 if self.model == "cox" else len(self.interval_ends_)

@@ -44,7 +44,7 @@ def plot_kaplan_meier_by_risk(time, event, risk, n_groups=3, ax=None, path=None)
         )
     plt = require_matplotlib()
     given = ax is not None
-    figure, ax = (ax.figure, ax) if given else plt.subplots(figsize=(6.0, 4.0))
+    figure, ax = _figure_and_axes(plt, ax)
     # Ranks, not values, so tied risks cannot empty a group.
     groups = np.minimum(
         (np.argsort(np.argsort(risk, kind="stable")) * n_groups) // len(risk), n_groups - 1
@@ -70,14 +70,8 @@ def plot_kaplan_meier_by_risk(time, event, risk, n_groups=3, ax=None, path=None)
             color=colors[g],
             alpha=0.15,
         )
-    ax.set_xlabel("time")
-    ax.set_ylabel("survival (Kaplan-Meier)")
-    ax.set_ylim(0.0, 1.02)
-    ax.set_title("Observed survival by predicted risk group")
-    ax.legend(fontsize=8)
-    if path is not None:
-        save_figure(figure, path, close=not given)
-    return figure
+    title = "Observed survival by predicted risk group"
+    return _finish(figure, ax, "survival (Kaplan-Meier)", title, path, given)
 
 
 def plot_survival_curves(survival, labels=None, ax=None, path=None):
@@ -122,17 +116,27 @@ def plot_survival_curves(survival, labels=None, ax=None, path=None):
         )
     plt = require_matplotlib()
     given = ax is not None
-    figure, ax = (ax.figure, ax) if given else plt.subplots(figsize=(6.0, 4.0))
+    figure, ax = _figure_and_axes(plt, ax)
     if times[0] > 0:  # Every curve starts at 1 at time 0.
         times = np.concatenate([[0.0], times])
         values = np.hstack([np.ones((len(values), 1)), values])
     for row, label in zip(values, labels, strict=True):
         ax.plot(times, row, label=label)
     ax.axhline(0.5, color="grey", linewidth=0.8, linestyle=":")
+    return _finish(figure, ax, "predicted survival", "Predicted survival curves", path, given)
+
+
+def _figure_and_axes(plt, ax):
+    """The Figure of a given Axes, or a new figure and its Axes."""
+    return (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.0, 4.0))
+
+
+def _finish(figure, ax, ylabel, title, path, given):
+    """Labels a survival plot and writes it to `path` when given (closing a figure made here)."""
     ax.set_xlabel("time")
-    ax.set_ylabel("predicted survival")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(0.0, 1.02)
-    ax.set_title("Predicted survival curves")
+    ax.set_title(title)
     ax.legend(fontsize=8)
     if path is not None:
         save_figure(figure, path, close=not given)
