@@ -23,6 +23,9 @@ from core.metrics import (
 from core.metrics.survival_target import check_survival_target
 
 SURVIVAL_MODELS = ("piecewise_hazard", "cox")
+# Weight of the piecewise model's per-interval deviations from a shared log-risk
+# (see `core.losses.interval_hazards`).
+DEVIATION_SCALE = 1.0
 # Points of the default time grid (quantiles of the training event times).
 GRID_POINTS = 20
 
@@ -39,15 +42,16 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
     structured array). The constructor parameter `model` picks the output
     part:
 
-    - `"piecewise_hazard"` (default): time is cut into `n_intervals`
-      intervals at quantiles of the training event times, and the model
-      predicts each interval's hazard, constant within it
-      (`PiecewiseHazardLoss`, PC-Hazard). Hazards are free per interval, so
-      covariate effects may grow, fade or cross over time: no
-      proportional-hazards assumption.
     - `"cox"`: one log-risk per row trained on the Cox partial likelihood
       (DeepSurv, `CoxPartialLikelihood`), with Breslow's baseline hazard
       per ensemble member; assumes proportional hazards.
+    - `"piecewise_hazard"`: time is cut into `n_intervals` intervals at
+      quantiles of the training event times, and the model predicts each
+      interval's hazard, constant within it (`PiecewiseHazardLoss`,
+      PC-Hazard): the no-covariate baseline of each interval, times a
+      log-risk shared by all intervals, times a per-interval deviation.
+      Hazards are free per interval, so covariate effects may grow, fade or
+      cross over time: no proportional-hazards assumption.
 
     Predictions: `predict_survival_function`, `predict_cumulative_hazard`,
     `predict_risk` (`predict` too, as in scikit-survival) and
@@ -62,6 +66,7 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
             inverse-probability-of-censoring weights of `report`.
     """
 
+    deviation_scale = DEVIATION_SCALE
     parameter_checks = {
         "model": Parameter.choice(SURVIVAL_MODELS),
         "n_intervals": Parameter.integer(minimum=2, maximum=200).or_value("auto"),
@@ -125,6 +130,7 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
         ends[-1] = self.max_time_
         self.interval_ends_ = np.unique(ends)
         interval, share = _interval_shares(self.interval_ends_, time)
+        self.log_baseline_ = _baseline_log_hazards(interval, share, event, len(self.interval_ends_))
         return np.column_stack([interval, event, share]).astype(np.float32), event.astype(int)
 
     def _n_intervals(self, event):
@@ -134,12 +140,14 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
         return int(np.clip(event.sum() // 20, 4, 32))
 
     def _n_outputs(self):
-        return 1 if self.model == "cox" else len(self.interval_ends_)
+        return 1 if self.model == "cox" else 1 + len(self.interval_ends_)
 
     def _task_loss(self, masked_members=None):
         if self.model == "cox":
             return CoxPartialLikelihood(masked_members=masked_members)
-        return PiecewiseHazardLoss(masked_members=masked_members)
+        return PiecewiseHazardLoss(
+            self.log_baseline_, self.deviation_scale, masked_members=masked_members
+        )
 
     def _batch_size(self, n_rows):
         size = super()._batch_size(n_rows)
@@ -155,8 +163,9 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
 
     def _train(self, inputs, targets, stratify, weights, rng, rows=None, start=None):
         super()._train(inputs, targets, stratify, weights, rng, rows=rows, start=start)
+        folds = self.__dict__.pop("_held_out_folds", None)
         if self.model == "cox":
-            self._fit_baseline(inputs, getattr(self, "_held_out_folds", None))
+            self._fit_baseline(inputs, folds)
 
     def _fit_baseline(self, inputs, folds):
         """Breslow's cumulative baseline hazard of each member, on the rows it trained on."""
@@ -186,7 +195,7 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
             start = np.zeros((len(self.baseline_hazard_), 1))
             hazard = np.concatenate([start, self.baseline_hazard_], axis=1)[:, index]
             return np.exp(-hazard[None] * np.exp(outputs[..., :1]))
-        hazard = np.asarray(interval_hazards(outputs))
+        hazard = np.asarray(interval_hazards(outputs, self.log_baseline_, self.deviation_scale))
         interval, share = _interval_shares(self.interval_ends_, times)
         before = np.concatenate([np.zeros((*hazard.shape[:2], 1)), hazard.cumsum(-1)], -1)
         return np.exp(-(before[..., interval] + hazard[..., interval] * share))
@@ -365,6 +374,7 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
             state["baseline_hazard"] = self.baseline_hazard_.tolist()
         else:
             state["interval_ends"] = self.interval_ends_.tolist()
+            state["log_baseline"] = self.log_baseline_.tolist()
         return state
 
     def _set_fitted_state(self, state):
@@ -378,6 +388,7 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
             self.baseline_hazard_ = np.asarray(state["baseline_hazard"], dtype=np.float64)
         if "interval_ends" in state:
             self.interval_ends_ = np.asarray(state["interval_ends"], dtype=np.float64)
+            self.log_baseline_ = np.asarray(state["log_baseline"], dtype=np.float64)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -404,10 +415,24 @@ class _EventProbability:
         else:
             interval, share = _interval_shares(estimator.interval_ends_, [self.horizon])
             interval, share = int(interval[0]), float(share[0])
-            hazard = interval_hazards(outputs)
+            hazard = interval_hazards(outputs, estimator.log_baseline_, estimator.deviation_scale)
             cumulative = ops.sum(hazard[..., :interval], axis=-1) + hazard[..., interval] * share
             survival = ops.exp(-cumulative)
         return ops.expand_dims(1.0 - ops.mean(survival, axis=1), -1)
+
+
+def _baseline_log_hazards(interval, share, event, n_intervals):
+    """Each interval's log hazard without covariates: its events over its exposure.
+
+    The maximum-likelihood estimate of the piecewise-constant model with no
+    inputs; an interval without events counts half of one, so its log stays finite.
+    """
+    positions = np.arange(n_intervals)
+    exposure = (positions[None, :] < interval[:, None]) + (
+        positions[None, :] == interval[:, None]
+    ) * share[:, None]
+    events = np.bincount(interval[event], minlength=n_intervals)
+    return np.log(np.maximum(events, 0.5) / np.maximum(exposure.sum(axis=0), 1e-12))
 
 
 def _interval_shares(ends, times):

@@ -6,13 +6,27 @@ from keras import ops
 from core.losses.ensemble_loss import EnsembleLoss
 
 
-def interval_hazards(outputs):
-    """Each interval's cumulative hazard (>= 0) from a model's unconstrained outputs.
+def interval_hazards(outputs, log_baseline, deviation_scale):
+    """Each interval's hazard from a piecewise-hazard model's outputs.
 
-    softplus spelled out (onnxruntime has no float64 Softplus), plus a floor
-    so that the log in the likelihood stays finite.
+    `log hazard_k = log_baseline_k + outputs[0] + deviation_scale * outputs[1 + k]`:
+    the baseline is fixed at fit time (the intervals' hazards without covariates),
+    `outputs[0]` is a log-risk shared by every interval (what a Cox model has), and
+    the per-interval deviations let a row's hazard ratio change over time. Scaling
+    the deviations down makes them cost more weight, so the fit stays near
+    proportional hazards unless the data show otherwise.
+
+    Args:
+        outputs: `(..., 1 + n_intervals)`.
+        log_baseline: `(n_intervals,)` log hazards of the intervals.
+        deviation_scale: weight of the per-interval deviations.
+
+    Returns:
+        `(..., n_intervals)` hazards, each the cumulative hazard of its whole interval.
     """
-    return ops.maximum(outputs, 0.0) + ops.log1p(ops.exp(-ops.abs(outputs))) + 1e-7
+    log_baseline = ops.cast(ops.convert_to_tensor(log_baseline), outputs.dtype)
+    log_hazard = log_baseline + outputs[..., :1] + deviation_scale * outputs[..., 1:]
+    return ops.exp(ops.clip(log_hazard, -30.0, 30.0))
 
 
 @keras.saving.register_keras_serializable(package="keras_domains")
@@ -38,24 +52,43 @@ class PiecewiseHazardLoss(EnsembleLoss):
             time, the event flag (1 event, 0 censored), and the share of that
             interval elapsed at the time; with `masked_members`, followed by
             that many member-weight columns.
-        y_pred: `(batch, n_members, n_intervals)`, read through `interval_hazards`.
+        y_pred: `(batch, n_members, 1 + n_intervals)`, read through `interval_hazards`.
+
+    Args:
+        log_baseline: the intervals' log hazards without covariates.
+        deviation_scale: weight of the per-interval deviations (see `interval_hazards`).
+        masked_members: None, or the number of per-member weight columns.
     """
 
-    def __init__(self, masked_members=None, name="piecewise_hazard_loss", **kwargs):
+    def __init__(
+        self,
+        log_baseline,
+        deviation_scale=1.0,
+        masked_members=None,
+        name="piecewise_hazard_loss",
+        **kwargs,
+    ):
         super().__init__(masked_members=masked_members, name=name, **kwargs)
+        self.log_baseline = [float(v) for v in log_baseline]
+        self.deviation_scale = float(deviation_scale)
 
     def _per_member(self, y_true, y_pred):
         y_true = ops.cast(y_true, y_pred.dtype)
-        n_intervals = ops.shape(y_pred)[-1]
+        n_intervals = len(self.log_baseline)
         interval = ops.cast(y_true[:, 0], "int32")
         positions = ops.arange(n_intervals, dtype="int32")
         before = ops.cast(positions[None, :] < interval[:, None], y_pred.dtype)
         current = ops.cast(positions[None, :] == interval[:, None], y_pred.dtype)
         exposure = before + current * y_true[:, 2:3]
-        hazard = interval_hazards(y_pred)
+        hazard = interval_hazards(y_pred, self.log_baseline, self.deviation_scale)
         cumulative = ops.sum(hazard * ops.expand_dims(exposure, 1), axis=-1)
         log_hazard = ops.sum(ops.log(hazard) * ops.expand_dims(current, 1), axis=-1)
         return cumulative - ops.expand_dims(y_true[:, 1], 1) * log_hazard
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"log_baseline": self.log_baseline, "deviation_scale": self.deviation_scale})
+        return config
 
 
 @keras.saving.register_keras_serializable(package="keras_domains")

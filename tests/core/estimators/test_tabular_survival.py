@@ -43,7 +43,7 @@ def _crossing(n=1500, seed=0):
 @pytest.fixture(scope="module")
 def groups_model():
     X, time, event, _ = _exponential_groups()
-    return TabularSurvival(**TINY).fit(X, time=time, event=event)
+    return TabularSurvival(model="piecewise_hazard", **TINY).fit(X, time=time, event=event)
 
 
 @pytest.fixture(scope="module")
@@ -54,16 +54,35 @@ def cox_model():
 
 # ------------------------------------------------------------------ losses
 def test_piecewise_hazard_loss_is_the_exact_likelihood():
-    outputs = np.array([[[0.2, -1.0, 0.5]], [[1.0, 0.0, -0.5]]], dtype="float32")
-    hazard = np.log1p(np.exp(outputs[:, 0])) + 1e-7  # softplus.
+    # Outputs: a shared log-risk, then one deviation per interval (three intervals).
+    outputs = np.array([[[0.3, 0.2, -1.0, 0.5]], [[-0.2, 1.0, 0.0, -0.5]]], dtype="float32")
+    log_baseline = np.log([0.2, 0.3, 0.4])
+    hazard = np.exp(log_baseline + outputs[:, 0, :1] + 0.5 * outputs[:, 0, 1:])
     # Row 0: event 40% into interval 1. Row 1: censored 70% into interval 2.
     y = np.array([[1, 1, 0.4], [2, 0, 0.7]], dtype="float32")
     expected = [
         hazard[0, 0] + 0.4 * hazard[0, 1] - np.log(hazard[0, 1]),
         hazard[1, 0] + hazard[1, 1] + 0.7 * hazard[1, 2],
     ]
-    loss = PiecewiseHazardLoss(reduction=None)(y, outputs)
-    np.testing.assert_allclose(loss, expected, rtol=1e-5)
+    loss = PiecewiseHazardLoss(log_baseline, deviation_scale=0.5, reduction=None)
+    np.testing.assert_allclose(loss(y, outputs), expected, rtol=1e-5)
+    restored = PiecewiseHazardLoss.from_config(loss.get_config())
+    np.testing.assert_allclose(restored(y, outputs), expected, rtol=1e-5)
+
+
+def test_the_piecewise_model_starts_from_the_baseline_without_inputs():
+    """The intervals' baseline is the no-covariate maximum likelihood: events / exposure."""
+    from core.estimators.keras_survival import _baseline_log_hazards, _interval_shares
+
+    ends = np.array([1.0, 2.0, 4.0])
+    time = np.array([0.5, 1.5, 3.0, 4.0, 0.2])
+    event = np.array([True, False, True, False, False])
+    interval, share = _interval_shares(ends, time)
+    np.testing.assert_array_equal(interval, [0, 1, 2, 2, 0])
+    np.testing.assert_allclose(share, [0.5, 0.5, 0.5, 1.0, 0.2])
+    exposure = [0.5 + 1 + 1 + 1 + 0.2, 0.5 + 1 + 1, 0.5 + 1.0]
+    expected = np.log(np.array([1.0, 0.5, 1.0]) / exposure)  # No event in interval 1: half.
+    np.testing.assert_allclose(_baseline_log_hazards(interval, share, event, 3), expected)
 
 
 @pytest.mark.parametrize("masked", [False, True])
@@ -127,6 +146,7 @@ def test_median_time_is_where_the_curve_crosses_one_half(fixture, request):
 def test_median_time_is_inf_where_the_curve_stays_above_one_half():
     X, time, event, _ = _exponential_groups(n=400, seed=2, censor_until=0.5)
     model = TabularSurvival(**{**TINY, "max_epochs": 15}).fit(X, time=time, event=event)
+    assert model.model == "cox"
     assert np.isinf(model.predict_median_time(X.head(5))).all()
 
 
@@ -135,7 +155,8 @@ def test_piecewise_hazard_curves_cross_where_cox_curves_cannot():
     rows = pd.DataFrame({"treated": ["yes", "no"], "age": [0.0, 0.0]})
     times = [0.5, 4.0]
     params = {**TINY, "learning_rate": 1e-2, "max_epochs": 200}
-    flexible = TabularSurvival(n_intervals=12, **params).fit(X, time=time, event=event)
+    flexible = TabularSurvival(model="piecewise_hazard", n_intervals=12, **params)
+    flexible.fit(X, time=time, event=event)
     early, late = flexible.predict_survival_function(rows, times).to_numpy().T
     assert early[0] < early[1] - 0.15 and late[0] > late[1] + 0.05
     cox = TabularSurvival(model="cox", **TINY).fit(X, time=time, event=event)
@@ -178,7 +199,7 @@ def test_the_target_comes_as_arrays_a_frame_columns_or_a_structured_array():
     from sksurv.util import Surv
 
     X, time, event, _ = _exponential_groups(n=200, seed=4)
-    params = {**TINY, "max_epochs": 3}
+    params = {**TINY, "max_epochs": 3, "model": "piecewise_hazard"}
     expected = TabularSurvival(**params).fit(X, time=time, event=event).predict_risk(X)
     frame = pd.DataFrame({"days": time, "died": event})
     fits = [
@@ -228,7 +249,7 @@ def test_bad_parameters_are_named_before_training():
     with pytest.raises(ValueError, match="`model` must be one of"):
         TabularSurvival(model="weibull").fit(X, time=time, event=event)
     with pytest.raises(ValueError, match="`n_intervals` must be"):
-        TabularSurvival(n_intervals=1).fit(X, time=time, event=event)
+        TabularSurvival(model="piecewise_hazard", n_intervals=1).fit(X, time=time, event=event)
 
 
 # ------------------------------------------------------------ explanations
