@@ -159,12 +159,12 @@ def model_card(
     figures = {"roc": f"{stem}_roc.png", "calibration": f"{stem}_calibration.png"}
     calibration = _calibration_section(estimator, X_test, y_test, figures["calibration"])
     sections = [
-        _header(estimator, title),
+        card_header(estimator, title),
         _details_section(estimator, scores),
-        _intended_use_section(intended_use),
-        _schema_section(estimator),
-        _training_section(estimator),
-        _versions_section(estimator),
+        intended_use_section(intended_use),
+        schema_section(estimator),
+        training_section(estimator),
+        versions_section(estimator),
         _metrics_section(scores, figures["roc"]),
         calibration["text"],
         _conformal_section(estimator, X_test, scores),
@@ -172,7 +172,7 @@ def model_card(
         _limitations_section(scores, calibration, subgroups, intended_use),
     ]
     markdown = "\n\n".join(s.strip() for s in sections if s.strip()) + "\n"
-    _write_all(
+    write_card_files(
         target,
         markdown,
         {
@@ -265,7 +265,7 @@ class _Scores:
 
 
 # ----------------------------------------------------------------- sections
-def _header(estimator, title):
+def card_header(estimator, title):
     task = getattr(estimator, "task_name", None)
     if title is None:
         title = f"Model card: {type(estimator).__name__}" + (f" ({task})" if task else "")
@@ -307,15 +307,15 @@ def _details_section(estimator, scores):
     loaded = isinstance(getattr(estimator, "metadata_", None), dict)
     source = "a saved model file" if loaded else "the fitted estimator in memory"
     rows.append(("Described from", source))
-    return "## Model details\n\n" + _table(["", ""], rows)
+    return "## Model details\n\n" + markdown_table(["", ""], rows)
 
 
-def _intended_use_section(intended_use):
+def intended_use_section(intended_use):
     text = intended_use.strip() if intended_use and intended_use.strip() else None
     return "## Intended use\n\n" + (text or "Not stated by the model's author.")
 
 
-def _schema_section(estimator):
+def schema_section(estimator):
     if isinstance(estimator, KerasEstimator):
         schema = estimator.input_schema()
     elif hasattr(estimator, "feature_names_in_"):  # scikit-learn, fitted on named columns
@@ -325,12 +325,12 @@ def _schema_section(estimator):
     return "## Input schema\n\n" + _render_structure(schema)
 
 
-def _training_section(estimator):
+def training_section(estimator):
     params = _params(estimator)
     parts = ["## Training settings"]
     if params:
         rows = [(_code(k), _code(repr(v))) for k, v in sorted(params.items())]
-        parts.append(_table(["Parameter", "Value"], rows))
+        parts.append(markdown_table(["Parameter", "Value"], rows))
     else:
         parts.append("Parameters: not recorded.")
     rows = []
@@ -345,14 +345,16 @@ def _training_section(estimator):
     if isinstance(history, dict):
         for key, values in history.items():
             if len(values):
-                rows.append((f"Final {_code(key)}", _number(values[-1], 4)))
+                rows.append((f"Final {_code(key)}", format_number(values[-1], 4)))
         if history.get("val_loss"):
-            rows.append(("Best `val_loss`", _number(min(history["val_loss"]), 4)))
-    parts.append(_table(["Training", ""], rows) if rows else "Training history: not recorded.")
+            rows.append(("Best `val_loss`", format_number(min(history["val_loss"]), 4)))
+    parts.append(
+        markdown_table(["Training", ""], rows) if rows else "Training history: not recorded."
+    )
     return "\n\n".join(parts)
 
 
-def _versions_section(estimator):
+def versions_section(estimator):
     versions, recorded = _versions(estimator)
     note = (
         "Recorded when the model was saved."
@@ -360,12 +362,12 @@ def _versions_section(estimator):
         else "Of the environment that wrote this card (the model was not loaded from a file)."
     )
     rows = [(_code(k), _code(v) if v is not None else "not installed") for k, v in versions.items()]
-    return "## Library versions\n\n" + note + "\n\n" + _table(["Library", "Version"], rows)
+    return "## Library versions\n\n" + note + "\n\n" + markdown_table(["Library", "Version"], rows)
 
 
 def _metrics_section(scores, roc_figure):
     report, intervals = scores.report, scores.intervals
-    t = _number(scores.threshold, 3)
+    t = format_number(scores.threshold, 3)
     ci_head = f"{CONFIDENCE:.0%} interval"
     if scores.positive is not None:
         label = _code(scores.positive_label)
@@ -380,14 +382,18 @@ def _metrics_section(scores, roc_figure):
         rows = [
             ("Test rows", str(scores.n), ""),
             (f"Prevalence of {label}", _percent(report["prevalence"]), ""),
-            ("AUROC", _number(report["auroc"]), ci("auroc")),
-            ("AUPRC (average precision)", _number(report["auprc"]), ci("auprc")),
-            ("Brier score", _number(report["brier"]), ""),
-            ("ECE (10 equal-width bins)", _number(report["ece"]), ci("ece")),
-            (f"Sensitivity at threshold {t}", _number(report["sensitivity"]), ci("sensitivity")),
-            (f"Specificity at threshold {t}", _number(report["specificity"]), ""),
-            (f"PPV at threshold {t}", _number(report["ppv"]), ""),
-            (f"NPV at threshold {t}", _number(report["npv"]), ""),
+            ("AUROC", format_number(report["auroc"]), ci("auroc")),
+            ("AUPRC (average precision)", format_number(report["auprc"]), ci("auprc")),
+            ("Brier score", format_number(report["brier"]), ""),
+            ("ECE (10 equal-width bins)", format_number(report["ece"]), ci("ece")),
+            (
+                f"Sensitivity at threshold {t}",
+                format_number(report["sensitivity"]),
+                ci("sensitivity"),
+            ),
+            (f"Specificity at threshold {t}", format_number(report["specificity"]), ""),
+            (f"PPV at threshold {t}", format_number(report["ppv"]), ""),
+            (f"NPV at threshold {t}", format_number(report["npv"]), ""),
         ]
     else:
         intro = (
@@ -396,19 +402,19 @@ def _metrics_section(scores, roc_figure):
         )
         rows = [
             ("Test rows", str(scores.n), ""),
-            ("AUROC (macro)", _number(report["auroc"]), ""),
-            ("AUPRC (macro)", _number(report["auprc"]), ""),
-            ("Brier score (macro)", _number(report["brier"]), ""),
-            ("ECE (macro, 10 bins)", _number(report["ece"]), ""),
-            (f"Sensitivity at threshold {t} (macro)", _number(report["sensitivity"]), ""),
-            (f"Specificity at threshold {t} (macro)", _number(report["specificity"]), ""),
+            ("AUROC (macro)", format_number(report["auroc"]), ""),
+            ("AUPRC (macro)", format_number(report["auprc"]), ""),
+            ("Brier score (macro)", format_number(report["brier"]), ""),
+            ("ECE (macro, 10 bins)", format_number(report["ece"]), ""),
+            (f"Sensitivity at threshold {t} (macro)", format_number(report["sensitivity"]), ""),
+            (f"Specificity at threshold {t} (macro)", format_number(report["specificity"]), ""),
         ]
     if scores.accuracy is not None:
-        rows.append(("Accuracy (most probable class)", _number(scores.accuracy), ""))
+        rows.append(("Accuracy (most probable class)", format_number(scores.accuracy), ""))
     if intervals is None:  # No intervals for the macro averages: two columns.
-        table = _table(["Metric", "Value"], [r[:2] for r in rows])
+        table = markdown_table(["Metric", "Value"], [r[:2] for r in rows])
     else:
-        table = _table(["Metric", "Value", ci_head], rows)
+        table = markdown_table(["Metric", "Value", ci_head], rows)
     parts = ["## Metrics on the test data", intro, table]
     if scores.per_class is not None:
         counts = scores.class_counts()
@@ -417,26 +423,26 @@ def _metrics_section(scores, roc_figure):
                 _code(plain_label(c)),
                 str(int(counts[k])),
                 _percent(r["prevalence"]),
-                _number(r["auroc"]),
-                _number(r["auprc"]),
-                _number(r["brier"]),
-                _number(r["ece"]),
-                _number(r["sensitivity"]),
-                _number(r["specificity"]),
+                format_number(r["auroc"]),
+                format_number(r["auprc"]),
+                format_number(r["brier"]),
+                format_number(r["ece"]),
+                format_number(r["sensitivity"]),
+                format_number(r["specificity"]),
             )
             for k, (c, r) in enumerate(zip(scores.classes, scores.per_class, strict=True))
         ]
         header = ["Class", "Rows", "Prevalence", "AUROC", "AUPRC", "Brier", "ECE"]
         header += [f"Sensitivity at {t}", f"Specificity at {t}"]
-        parts.append(_table(header, per_class))
-    parts.append(_image("ROC curve", roc_figure))
+        parts.append(markdown_table(header, per_class))
+    parts.append(markdown_image("ROC curve", roc_figure))
     return "\n\n".join(parts)
 
 
 def _calibration_section(estimator, X_test, y_test, figure):
     """The calibration section's text, the method and whether its effect was checked."""
     method = _params(estimator).get("calibration")
-    parts = ["## Calibration", _image("Reliability diagram", figure)]
+    parts = ["## Calibration", markdown_image("Reliability diagram", figure)]
     checked = False
     if method is None:
         parts.append(
@@ -460,14 +466,18 @@ def _calibration_section(estimator, X_test, y_test, figure):
                 "training rows; before and after on the test rows:"
             )
             rows = [
-                ("ECE", _number(result.get("ece_before")), _number(result.get("ece_after"))),
+                (
+                    "ECE",
+                    format_number(result.get("ece_before")),
+                    format_number(result.get("ece_after")),
+                ),
                 (
                     "Brier score",
-                    _number(result.get("brier_before")),
-                    _number(result.get("brier_after")),
+                    format_number(result.get("brier_before")),
+                    format_number(result.get("brier_after")),
                 ),
             ]
-            parts.append(_table(["Metric", "Before", "After"], rows))
+            parts.append(markdown_table(["Metric", "Before", "After"], rows))
     return {"text": "\n\n".join(parts), "method": method, "checked": checked}
 
 
@@ -486,7 +496,7 @@ def _conformal_section(estimator, X_test, scores):
     rows = [
         ("Target coverage", _percent(target)),
         ("Empirical coverage", _percent(covered.mean())),
-        ("Mean set size", _number(sizes.mean(), 2)),
+        ("Mean set size", format_number(sizes.mean(), 2)),
         ("Rows with a single label", _percent(np.mean(sizes == 1))),
     ]
     text = (
@@ -494,13 +504,13 @@ def _conformal_section(estimator, X_test, scores):
         "set should hold the true label for at least "
         f"{target:.0%} of the rows when the test rows resemble the held-out calibration rows."
     )
-    return f"{title}\n\n{text}\n\n" + _table(["", ""], rows)
+    return f"{title}\n\n{text}\n\n" + markdown_table(["", ""], rows)
 
 
 def _subgroup_section(subgroups, scores):
     if subgroups is None:
         return ""
-    t = _number(scores.threshold, 3)
+    t = format_number(scores.threshold, 3)
     rows = [
         (
             f"**{record['group']}**" if record["group"] == "all" else _code(record["group"]),
@@ -516,11 +526,11 @@ def _subgroup_section(subgroups, scores):
         f"for every group. In brackets: {CONFIDENCE:.0%} bootstrap intervals ({N_BOOTSTRAP} "
         "resamples within each group). n/a: the group holds a single class."
     )
-    return "## Subgroups\n\n" + intro + "\n\n" + _table(header, rows)
+    return "## Subgroups\n\n" + intro + "\n\n" + markdown_table(header, rows)
 
 
 def _with_interval(record, name):
-    value = _number(record[name])
+    value = format_number(record[name])
     interval = _interval(record[f"{name}_low"], record[f"{name}_high"])
     return f"{value} ({interval})" if interval else value
 
@@ -647,7 +657,7 @@ def _reliability_figure(scores):
 
 
 # ------------------------------------------------------------------ writing
-def _write_all(markdown_path, markdown, figures):
+def write_card_files(markdown_path, markdown, figures):
     """Writes the figures and the Markdown to temporary names, then renames them all.
 
     Args:
@@ -719,7 +729,7 @@ def _render_structure(value):
     if isinstance(value, dict):
         fields = list(_flatten(value))
         rows = [(_code(k), _schema_value(v)) for k, v in fields if not _is_records(v)]
-        parts = [_table(["Field", "Value"], rows)] if rows else []
+        parts = [markdown_table(["Field", "Value"], rows)] if rows else []
         parts += [f"{_code(k)}:\n\n{_records_table(v)}" for k, v in fields if _is_records(v)]
         return "\n\n".join(parts) if parts else "Empty."
     if isinstance(value, list | tuple):
@@ -741,7 +751,7 @@ def _records_table(records):
         keys.insert(0, "name")
     rows = [[_schema_value(record.get(k, ""), k == keys[0]) for k in keys] for record in records]
     header = [str(k).replace("_", " ").capitalize() for k in keys]
-    return f"{len(records)} input columns.\n\n" + _table(header, rows)
+    return f"{len(records)} input columns.\n\n" + markdown_table(header, rows)
 
 
 def _flatten(mapping, prefix=""):
@@ -773,7 +783,7 @@ def _short_list(values, limit=12):
     return shown + (f", ... ({len(values) - limit} more)" if len(values) > limit else "")
 
 
-def _table(header, rows):
+def markdown_table(header, rows):
     """A GitHub Markdown table; cells are strings (already formatted)."""
     rows = [[_escape_cell(str(c)) for c in row] for row in rows]
     lines = ["| " + " | ".join(_escape_cell(str(h)) for h in header) + " |"]
@@ -802,11 +812,11 @@ def _code(value):
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def _image(alt, name):
+def markdown_image(alt, name):
     return f"![{alt}]({urllib.parse.quote(name)})"
 
 
-def _number(value, digits=3):
+def format_number(value, digits=3):
     if value is None or isinstance(value, bool):
         return "n/a"
     if isinstance(value, numbers.Integral):

@@ -17,15 +17,15 @@ from core.metrics.survival_target import check_survival_target
 from core.persistence.atomic_file import check_file_path
 from core.plotting import require_matplotlib
 from core.reports.model_card import (
-    _header,
-    _image,
-    _intended_use_section,
-    _number,
-    _schema_section,
-    _table,
-    _training_section,
-    _versions_section,
-    _write_all,
+    card_header,
+    format_number,
+    intended_use_section,
+    markdown_image,
+    markdown_table,
+    schema_section,
+    training_section,
+    versions_section,
+    write_card_files,
 )
 from core.reports.survival_plots import plot_kaplan_meier_by_risk
 
@@ -68,19 +68,19 @@ def survival_model_card(
     stem = os.path.splitext(name)[0]
     figures = {"groups": f"{stem}_risk_groups.png", "calibration": f"{stem}_calibration.png"}
     sections = [
-        _header(estimator, title),
+        card_header(estimator, title),
         _details_section(estimator),
-        _intended_use_section(intended_use),
-        _schema_section(estimator),
-        _training_section(estimator),
-        _versions_section(estimator),
+        intended_use_section(intended_use),
+        schema_section(estimator),
+        training_section(estimator),
+        versions_section(estimator),
         _metrics_section(report, figures["groups"]),
         _calibration_section(report, figures["calibration"]),
         _risk_group_section(report),
         _limitations_section(report, estimator),
     ]
     markdown = "\n\n".join(s.strip() for s in sections if s.strip()) + "\n"
-    _write_all(
+    write_card_files(
         target,
         markdown,
         {
@@ -108,30 +108,34 @@ def _details_section(estimator):
             "Training rows",
             f"{len(estimator.train_time_)} ({int(estimator.train_event_.sum())} events)",
         ),
-        ("Longest training time", _number(estimator.max_time_, 1)),
+        ("Longest training time", format_number(estimator.max_time_, 1)),
     ]
-    return "## Model details\n\n" + _table(["", ""], rows)
+    return "## Model details\n\n" + markdown_table(["", ""], rows)
 
 
 def _metrics_section(report, figure):
     rows = [
         ("Patients (events)", f"{report['n']} ({report['events']})"),
-        ("Harrell's C", _number(report["harrell_c"])),
-        ("Uno's C", _number(report["uno_c"])),
-        ("Time-dependent AUC (mean)", _number(report["auc"])),
-        ("Integrated Brier score", _number(report["integrated_brier"])),
+        ("Harrell's C", format_number(report["harrell_c"])),
+        ("Uno's C", format_number(report["uno_c"])),
+        ("Time-dependent AUC (mean)", format_number(report["auc"])),
+        ("Integrated Brier score", format_number(report["integrated_brier"])),
     ]
     per_time = [
-        (_number(t, 1), _number(report["auc_at"][t]), _number(report["brier_at"][t]))
+        (
+            format_number(t, 1),
+            format_number(report["auc_at"][t]),
+            format_number(report["brier_at"][t]),
+        )
         for t in report["auc_at"]
     ]
     return (
         "## Metrics on the test rows\n\n"
-        + _table(["Metric", "Value"], rows)
+        + markdown_table(["Metric", "Value"], rows)
         + "\n\n"
-        + _table(["Time", "AUC", "Brier score"], per_time)
+        + markdown_table(["Time", "AUC", "Brier score"], per_time)
         + "\n\n"
-        + _image("Kaplan-Meier curves by predicted risk group", figure)
+        + markdown_image("Kaplan-Meier curves by predicted risk group", figure)
     )
 
 
@@ -141,18 +145,18 @@ def _calibration_section(report, figure):
             str(r["group"]),
             str(r["n"]),
             str(r["events"]),
-            _number(r["predicted"]),
-            _number(r["observed"]),
-            f"{_number(r['lower'])} to {_number(r['upper'])}",
+            format_number(r["predicted"]),
+            format_number(r["observed"]),
+            f"{format_number(r['lower'])} to {format_number(r['upper'])}",
         )
         for r in report["calibration"]
     ]
     return (
-        f"## Calibration at time {_number(report['calibration_time'], 1)}\n\n"
+        f"## Calibration at time {format_number(report['calibration_time'], 1)}\n\n"
         "Predicted event probability against the Kaplan-Meier estimate, by risk decile.\n\n"
-        + _table(["Decile", "n", "Events", "Predicted", "Observed", "95% interval"], rows)
+        + markdown_table(["Decile", "n", "Events", "Predicted", "Observed", "95% interval"], rows)
         + "\n\n"
-        + _image("Predicted against observed event probability", figure)
+        + markdown_image("Predicted against observed event probability", figure)
     )
 
 
@@ -161,13 +165,16 @@ def _risk_group_section(report):
     if not groups:
         return ""
     times = list(groups[0]["observed"])
-    header = ["Group", "n", "Events"] + [f"S({_number(t, 0)}) obs / pred" for t in times]
+    header = ["Group", "n", "Events"] + [f"S({format_number(t, 0)}) obs / pred" for t in times]
     rows = [
         [g["group"], str(g["n"]), str(g["events"])]
-        + [f"{_number(g['observed'][t], 2)} / {_number(g['predicted'][t], 2)}" for t in times]
+        + [
+            f"{format_number(g['observed'][t], 2)} / {format_number(g['predicted'][t], 2)}"
+            for t in times
+        ]
         for g in groups
     ]
-    return "## Survival by predicted risk group\n\n" + _table(header, rows)
+    return "## Survival by predicted risk group\n\n" + markdown_table(header, rows)
 
 
 def _limitations_section(report, estimator):

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
+from core.demo_baselines import logistic_regression_baseline
 from core.estimators import TabularSurvival
 from core.estimators.keras_survival import ExtrapolationWarning
 from core.estimators.parameter import Parameter
@@ -181,11 +182,9 @@ class LifetimeDefaultScorer(TabularSurvival):
         Returns:
             dict: a row of the demo's summary table.
         """
-        from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import train_test_split
 
         from core.metrics import harrell_c
-        from domains.medical.diagnosis_predictor import _logistic_regression_baseline
 
         frame = pd.read_csv(os.path.join(sample_data, "finance", "loans.csv"))
         months, defaulted = frame.pop("months_on_book").to_numpy(), frame.pop("defaulted")
@@ -206,10 +205,9 @@ class LifetimeDefaultScorer(TabularSurvival):
         report = reloaded.report(X_test, time=months[test], event=defaulted[test])
         known = (months[train] >= TWELVE_MONTHS) | (defaulted[train] == 1)
         rows = train[known]
-        baseline = _logistic_regression_baseline(
+        baseline = logistic_regression_baseline(
             frame.iloc[rows],
             ((months[rows] <= TWELVE_MONTHS) & (defaulted[rows] == 1)).astype(int),
-            LogisticRegression,
         )
         return {
             "data": "loans.csv",

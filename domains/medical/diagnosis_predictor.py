@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pandas as pd
 
+from core.demo_baselines import logistic_regression_baseline
 from core.estimators import TabularClassifier
 from core.registry import register_task
 
@@ -44,7 +45,6 @@ class DiagnosisPredictor(TabularClassifier):
         Returns:
             dict: a row of the demo's summary table.
         """
-        from sklearn.linear_model import LogisticRegression
         from sklearn.metrics import roc_auc_score
         from sklearn.model_selection import train_test_split
 
@@ -61,7 +61,7 @@ class DiagnosisPredictor(TabularClassifier):
             raise RuntimeError("the reloaded model predicts differently from the saved one")
         report = reloaded.report(X_test, y_test)
         reloaded.explain(X_test.head(5))
-        baseline = _logistic_regression_baseline(X_train, y_train, LogisticRegression)
+        baseline = logistic_regression_baseline(X_train, y_train)
         return {
             "data": "patients.csv",
             "train_rows": len(X_train),
@@ -70,24 +70,3 @@ class DiagnosisPredictor(TabularClassifier):
             "value": report["auroc"],
             "baseline": float(roc_auc_score(y_test, baseline.predict_proba(X_test)[:, 1])),
         }
-
-
-def _logistic_regression_baseline(X, y, logistic_regression):
-    from sklearn.compose import make_column_selector, make_column_transformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-    numeric = make_column_selector(dtype_include="number")
-    other = make_column_selector(dtype_exclude="number")
-    features = make_column_transformer(
-        (make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
-        (
-            make_pipeline(
-                SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")
-            ),
-            other,
-        ),
-    )
-    X = X.astype({c: str for c in X.columns if X[c].dtype == bool})
-    return make_pipeline(features, logistic_regression(max_iter=5000)).fit(X, y)

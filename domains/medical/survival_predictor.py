@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
+from core.demo_baselines import logistic_regression_baseline
 from core.estimators import TabularSurvival
 from core.metrics import kaplan_meier_at
 from core.metrics.survival_target import check_survival_target
@@ -110,11 +111,9 @@ class SurvivalPredictor(TabularSurvival):
         Returns:
             dict: a row of the demo's summary table.
         """
-        from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import train_test_split
 
         from core.metrics import harrell_c
-        from domains.medical.diagnosis_predictor import _logistic_regression_baseline
 
         frame = pd.read_csv(os.path.join(sample_data, "medical", "cohort.csv"))
         days, died = frame.pop("days").to_numpy(), frame.pop("died").to_numpy()
@@ -133,9 +132,7 @@ class SurvivalPredictor(TabularSurvival):
         # Deaths within a year, among the patients whose status at a year is known.
         known = (days[train] > 365) | (died[train] == 1)
         rows = train[known]
-        baseline = _logistic_regression_baseline(
-            frame.iloc[rows], (days[rows] <= 365).astype(int), LogisticRegression
-        )
+        baseline = logistic_regression_baseline(frame.iloc[rows], (days[rows] <= 365).astype(int))
         baseline_risk = baseline.predict_proba(X_test)[:, 1]
         return {
             "data": "cohort.csv",
