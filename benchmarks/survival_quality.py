@@ -207,9 +207,9 @@ def summarise(table, results):
 
 def print_summary(name, summary):
     print(f"\n== {name} ({summary['rows']} rows, {summary['events']} events; {summary['note']})")
-    print(f"{'model':24s} {'C-index':>8s} {'IBS':>7s} {'fit s':>7s}")
+    print(f"{'model':28s} {'C-index':>8s} {'IBS':>7s} {'fit s':>7s}")
     for model, m in summary["models"].items():
-        print(f"{model:24s} {m['c_index']:8.4f} {m['ibs']:7.4f} {m['fit_seconds']:7.1f}")
+        print(f"{model:28s} {m['c_index']:8.4f} {m['ibs']:7.4f} {m['fit_seconds']:7.1f}")
     if "c_index_gap" in summary:
         print(
             f"C-index minus the better reference: {summary['c_index_gap']:+.4f} "

@@ -87,3 +87,21 @@ def test_quick_plan_and_bad_options(capsys):
     with pytest.raises(SystemExit):
         cli.parse_args(["--sizes", "4000,2000"])
     assert "--sizes needs at least two increasing row counts" in capsys.readouterr().err
+
+
+def test_regression_rows_compare_rmse_with_the_better_reference_and_coverage_with_090():
+    from benchmarks.side_by_side.quality import _regression_figures
+
+    def models(rmse, coverage):
+        return {
+            "TabularRegressor": {"rmse": rmse, "coverage": coverage},
+            "Ridge": {"rmse": 10.0, "coverage": 0.9},
+            "HistGradientBoosting": {"rmse": 11.0, "coverage": 0.9},
+        }
+
+    good = {"task": "regression_diabetes", "protocol": "5-fold CV", "rmse_ratio": 1.01,
+            "models": models(10.1, 0.905)}  # fmt: skip
+    ratio, coverage = _regression_figures(good)
+    assert "10 Ridge" in ratio.reference and ratio.passed and coverage.passed
+    bad = {**good, "rmse_ratio": 1.05, "models": models(10.5, 0.85)}
+    assert [f.passed for f in _regression_figures(bad)] == [False, False]
