@@ -65,7 +65,8 @@ OWN_PACKAGES = ("core", "domains", "sklearn")
 LEAKS = ("Traceback", "tensorflow", "Tensor", "Graph execution error")
 #: A clear message names what is wrong: an argument or a column.
 NAMES = re.compile(
-    r"\b(X|y|columns?|Columns?|prompt|texts|prediction_time|history|max_new_tokens)\b"
+    r"\b(X|y|columns?|Columns?|prompt|texts|prediction_time|history|max_new_tokens|time|"
+    r"event|times)\b"
 )
 
 
@@ -294,6 +295,112 @@ def test_tabular_fit(task, data):
     model = get_task(task)(**TABULAR_TINY)
     if outcome(lambda: model.fit(X, y)) is not None:
         check_classifier(model, X, rows_of)
+
+
+# ------------------------------------------------ regression and survival
+SURVIVAL_TASKS = ("medical.survival", "finance.lifetime_default")
+
+
+def survival_rows(n=24):
+    """Patients with a loan term (the lifetime default task reads it), times and events."""
+    X, _ = patients(n)
+    X["term_months"] = np.resize([12, 24, 36], n)
+    rng = np.random.default_rng(1)
+    return X, rng.exponential(12.0, n).round(1) + 0.5, np.resize([1, 0, 1], n)
+
+
+@pytest.fixture(scope="module", params=SURVIVAL_TASKS)
+def survival(request):
+    X, time, event = survival_rows()
+    return get_task(request.param)(**TABULAR_TINY).fit(X, time=time, event=event)
+
+
+def check_survival(model, X):
+    """Survival curves and risks on X: valid (probabilities that never rise), or a clear error."""
+    curves = outcome(lambda: model.predict_survival_function(X), path=isinstance(X, str))
+    if curves is None:
+        return
+    values = curves.to_numpy()
+    assert values.shape == (len(X), len(model.time_grid_))
+    assert np.isfinite(values).all() and ((values >= 0) & (values <= 1)).all()
+    assert (np.diff(values, axis=1) <= 1e-12).all()
+    assert np.isfinite(model.predict_risk(X)).all()
+
+
+@sweep(PREDICT_EXAMPLES)
+@given(data=st.data())
+def test_survival_predict(survival, data):
+    base, *_ = survival_rows()
+    X = data.draw(tables(base, mutations=(*MUTATIONS, "not a table")))
+    check_survival(survival, X)
+
+
+@st.composite
+def survival_targets(draw, n):
+    """Times and events for n rows: good ones, or with NaN, zero or negative times,
+    events other than 0/1, no event at all, strings, or the wrong length."""
+    kind = draw(st.sampled_from(
+        ["good", "good", "nan", "zero", "negative", "event 2", "no events", "strings", "length"]
+    ))  # fmt: skip
+    time = np.linspace(1.0, 30.0, n)
+    event = np.resize([1, 0], n)
+    if kind == "nan" and n:
+        time[0] = np.nan
+    elif kind == "zero" and n:
+        time[0] = 0.0
+    elif kind == "negative" and n:
+        time[-1] = -draw(st.floats(0, 1e308))
+    elif kind == "event 2" and n:
+        event = np.resize([2, 0], n)
+    elif kind == "no events":
+        event = np.zeros(n, dtype=int)
+    elif kind == "strings":
+        time = np.array([f"{t} days" for t in time], dtype=object)
+    elif kind == "length":
+        time, event = np.append(time, 3.0), np.append(event, 1)
+    return time, event
+
+
+@pytest.mark.parametrize("task", SURVIVAL_TASKS)
+@sweep(FIT_EXAMPLES, shrink=False)
+@given(data=st.data())
+def test_survival_fit(task, data):
+    n = data.draw(st.integers(0, 6), label="rows")
+    X = pd.DataFrame({"c0": data.draw(series(n), label="c0"), "term_months": [12.0] * n})
+    time, event = data.draw(survival_targets(n), label="target")
+    model = get_task(task)(**TABULAR_TINY)
+    if outcome(lambda: model.fit(X, time=time, event=event)) is not None:
+        check_survival(model, X)
+
+
+@pytest.fixture(scope="module")
+def regressor():
+    X, _ = patients()
+    return get_task("tabular.regression")(**TABULAR_TINY).fit(X, X["visits"] * 2.5)
+
+
+@sweep(PREDICT_EXAMPLES)
+@given(data=st.data())
+def test_regression_predict(regressor, data):
+    base, _ = patients()
+    X = data.draw(tables(base, mutations=(*MUTATIONS, "not a table")))
+    predicted = outcome(lambda: regressor.predict(X), path=isinstance(X, str))
+    if predicted is not None:
+        assert predicted.shape == (len(X),) and np.isfinite(predicted).all()
+        assert regressor.predict_interval(X, alpha=0.3).shape == (len(X), 2)  # 4 held out.
+
+
+@sweep(FIT_EXAMPLES, shrink=False)
+@given(data=st.data())
+def test_regression_fit(data):
+    n = data.draw(st.integers(0, 6), label="rows")
+    X = pd.DataFrame({"c0": data.draw(series(n), label="c0")})
+    y = data.draw(st.one_of(st.lists(numbers, min_size=n, max_size=n), st.lists(anything,
+                  min_size=n, max_size=n + 1)), label="y")  # fmt: skip
+    model = get_task("tabular.regression")(**TABULAR_TINY)
+    if outcome(lambda: model.fit(X, np.asarray(y, dtype=object))) is not None:
+        predicted = model.predict(X)
+        assert predicted.shape == (n,) and np.isfinite(predicted).all()
 
 
 # ------------------------------------------------------------------- fraud
@@ -597,8 +704,8 @@ def test_sweep_covers_every_task():
     from core.registry import list_tasks
 
     swept = {
-        *TABULAR_TASKS, "finance.fraud", "medical.sequence", "vision.image_classification",
-        "nlp.text", "nlp.generation",
+        *TABULAR_TASKS, *SURVIVAL_TASKS, "finance.fraud", "medical.sequence",
+        "vision.image_classification", "nlp.text", "nlp.generation",
     }  # fmt: skip
     built_in = {t for t in list_tasks() if get_task(t).__module__.startswith("domains.")}
     assert built_in <= swept, f"tasks without a robustness sweep: {sorted(built_in - swept)}"
