@@ -33,7 +33,7 @@ class EnsembleCrossEntropy(EnsembleLoss):
         super().__init__(masked_members=masked_members, name=name, **kwargs)
         self.mode = mode
 
-    def _per_member(self, y_true, y_pred):
+    def _per_member(self, y_true, y_pred, member_weights):
         if self.mode == "multiclass":
             labels = ops.cast(ops.reshape(y_true, (-1, 1)), "int32")
             labels = ops.broadcast_to(labels, ops.shape(y_pred)[:2])

@@ -45,16 +45,20 @@ class EnsembleLoss(keras.losses.Loss, abc.ABC):
 
     def call(self, y_true, y_pred):
         if self.masked_members is None:
-            return ops.mean(self._per_member(y_true, y_pred), axis=-1)
+            return ops.mean(self._per_member(y_true, y_pred, None), axis=-1)
         y_true = ops.cast(y_true, y_pred.dtype)
         member_weights = y_true[:, -self.masked_members :]
-        per_member = self._per_member(y_true[:, : -self.masked_members], y_pred)
+        per_member = self._per_member(y_true[:, : -self.masked_members], y_pred, member_weights)
         total = ops.sum(member_weights * per_member, axis=-1)
         return total / ops.maximum(ops.sum(member_weights, axis=-1), 1e-7)
 
     @abc.abstractmethod
-    def _per_member(self, y_true, y_pred):
-        """Loss of each member on each row, `(batch, n_members)`."""
+    def _per_member(self, y_true, y_pred, member_weights):
+        """Loss of each member on each row, `(batch, n_members)`.
+
+        `member_weights` (`(batch, n_members)` or None) are the rows each member
+        counts; only a loss over the whole batch (Cox's risk sets) reads them.
+        """
 
     def get_config(self):
         config = super().get_config()

@@ -72,7 +72,7 @@ class EnsembleRegressionLoss(EnsembleLoss):
         self.quantiles = None if quantiles is None else [float(q) for q in quantiles]
         self.delta = float(delta)
 
-    def _per_member(self, y_true, y_pred):
+    def _per_member(self, y_true, y_pred, member_weights):
         targets = ops.expand_dims(ops.cast(y_true, y_pred.dtype), axis=1)
         if self.kind == "quantile":
             predicted = ordered_quantiles(y_pred, len(self.quantiles))

@@ -72,7 +72,7 @@ class PiecewiseHazardLoss(EnsembleLoss):
         self.log_baseline = [float(v) for v in log_baseline]
         self.deviation_scale = float(deviation_scale)
 
-    def _per_member(self, y_true, y_pred):
+    def _per_member(self, y_true, y_pred, member_weights):
         y_true = ops.cast(y_true, y_pred.dtype)
         n_intervals = len(self.log_baseline)
         interval = ops.cast(y_true[:, 0], "int32")
@@ -114,21 +114,14 @@ class CoxPartialLikelihood(EnsembleLoss):
     def __init__(self, masked_members=None, name="cox_partial_likelihood", **kwargs):
         super().__init__(masked_members=masked_members, name=name, **kwargs)
 
-    def call(self, y_true, y_pred):
+    def _per_member(self, y_true, y_pred, member_weights):
         y_true = ops.cast(y_true, y_pred.dtype)
         log_risk = y_pred[..., 0]
-        if self.masked_members is None:
-            weights = ops.ones_like(log_risk)
-        else:
-            weights = y_true[:, -self.masked_members :]
+        weights = ops.ones_like(log_risk) if member_weights is None else member_weights
         time, event = y_true[:, 0], y_true[:, 1]
         # at_risk[i, j]: row j is still at risk at row i's time.
         at_risk = ops.cast(time[None, :] >= time[:, None], y_pred.dtype)
         shift = ops.stop_gradient(ops.max(log_risk, axis=0, keepdims=True))
         risk_sums = ops.matmul(at_risk, ops.exp(log_risk - shift) * weights)
         log_sums = ops.log(ops.maximum(risk_sums, 1e-30)) + shift
-        per_member = ops.expand_dims(event, 1) * (log_sums - log_risk) * weights
-        return ops.sum(per_member, axis=-1) / ops.maximum(ops.sum(weights, axis=-1), 1e-7)
-
-    def _per_member(self, y_true, y_pred):
-        raise NotImplementedError("The Cox loss is computed over the batch in `call`.")
+        return ops.expand_dims(event, 1) * (log_sums - log_risk)
