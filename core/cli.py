@@ -401,10 +401,15 @@ def _evaluate(args):
 
 
 def _card(args):
-    from core.reports import model_card
+    from core.reports import model_card, survival_model_card
 
     estimator = _load_model(args.model)
     frame = _read_table(args.data)
+    if hasattr(estimator, "predict_survival_function"):  # --target TIME,EVENT
+        y = _pop_target(frame, args.target, args.data)
+        path = survival_model_card(estimator, frame, args.out, y=y, intended_use=args.intended_use)
+        print(path)
+        return
     named = [c for c in (args.target, args.groups, args.text_column) if c is not None]
     _require_columns(frame, named, args.data)
     y = frame[args.target]

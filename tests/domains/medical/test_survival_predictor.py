@@ -91,6 +91,9 @@ def test_cli_trains_predicts_and_evaluates_survival(tmp_path, capsys):
                  "--target", "days,died"]) == 0  # fmt: skip
     report = json.loads(capsys.readouterr().out)
     assert 0.5 < report["harrell_c"] < 1.0 and "risk_groups" in report
+    assert main(["card", str(model), "--data", str(tmp_path / "cohort.csv"),
+                 "--target", "days,died", "--out", str(tmp_path / "card.md")]) == 0  # fmt: skip
+    assert "## Calibration at time" in (tmp_path / "card.md").read_text()
 
 
 def test_the_server_answers_risk_median_and_curve(fitted, cohort):
