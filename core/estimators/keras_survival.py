@@ -204,7 +204,10 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
         """`times` checked (finite, >= 0), or the default grid; warns past the training range."""
         if times is None:
             return self.time_grid_
-        values = np.asarray(times, dtype=np.float64).ravel()
+        try:
+            values = np.asarray(times, dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            values = np.array([np.nan])  # Not numbers: refused below, by name.
         if values.size == 0 or not np.isfinite(values).all() or (values < 0).any():
             raise ValueError(
                 "`times` must be finite times >= 0, at least one. "

@@ -239,7 +239,7 @@ def test_times_beyond_follow_up_are_flat_with_a_warning(groups_model):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         groups_model.predict_survival_function(X, [last / 2])
-    for bad in ([-1.0], [np.nan], []):
+    for bad in ([-1.0], [np.nan], [], ["one year"]):
         with pytest.raises(ValueError, match="`times` must be finite times >= 0"):
             groups_model.predict_survival_function(X, bad)
 
