@@ -117,6 +117,8 @@ def run_quality(tasks, folds, splits, seed, quick):
             figures.extend(_regression_figures(result))
             continue
         figures.append(_figure(result))
+        if task.startswith("survival_"):
+            figures.append(_brier_figure(result))
         if task == "glyphs":
             figures.append(_glyphs_time_figure(result))
     return results, figures
@@ -421,6 +423,22 @@ def _survival(name, folds, seed):
     )
     summary["integrated_brier"] = {m: result["models"][m]["ibs"] for m in models}
     return summary
+
+
+def _brier_figure(result):
+    """The survival model's integrated Brier score against the best reference's (lower is
+    better), for information: the target is on concordance."""
+    scores = result["integrated_brier"]
+    toolkit = result["toolkit"]
+    best = min((m for m in scores if m != toolkit), key=scores.get)
+    return Figure(
+        "quality",
+        f"{toolkit} on {DATA_NAMES[result['task']]}: integrated Brier score, {result['protocol']}",
+        f"{scores[toolkit]:.4f}",
+        f"{scores[best]:.4f} {best}",
+        scores[toolkit] - scores[best],
+        kind="diff",
+    )
 
 
 # ------------------------------------------------------------------ summary

@@ -105,3 +105,17 @@ def test_regression_rows_compare_rmse_with_the_better_reference_and_coverage_wit
     assert "10 Ridge" in ratio.reference and ratio.passed and coverage.passed
     bad = {**good, "rmse_ratio": 1.05, "models": models(10.5, 0.85)}
     assert [f.passed for f in _regression_figures(bad)] == [False, False]
+
+
+def test_survival_brier_row_is_information_against_the_lowest_reference():
+    from benchmarks.side_by_side.quality import _brier_figure
+
+    result = {
+        "task": "survival_gbsg2",
+        "protocol": "5-fold CV",
+        "toolkit": "TabularSurvival",
+        "integrated_brier": {"TabularSurvival": 0.18, "CoxPH": 0.19, "RSF": 0.17},
+    }
+    figure = _brier_figure(result)
+    assert figure.reference == "0.1700 RSF" and figure.value == pytest.approx(0.01)
+    assert figure.passed is None
