@@ -260,8 +260,7 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
             `(n,)` array.
         """
         check_is_fitted(self)
-        survival = self._survival(X, self.time_grid_, **context)
-        return -np.log(np.clip(survival, 1e-300, None)).sum(axis=1)
+        return _risk(self._survival(X, self.time_grid_, **context))
 
     def predict(self, X, **context):
         """The risk score of `predict_risk`, as scikit-survival's estimators return it."""
@@ -274,12 +273,31 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
             `(n,)` array.
         """
         check_is_fitted(self)
+        return self._median_time(self._outputs(X, **context))
+
+    def predict_with_curve(self, X, **context):
+        """Risk, median time and the survival curve over `time_grid_` from one model pass.
+
+        What a server answers; each part equals `predict_risk`,
+        `predict_median_time` and `predict_survival_function(X)`.
+
+        Returns:
+            `(risk, median_time, survival)`: `(n,)`, `(n,)` and `(n, len(time_grid_))` arrays.
+        """
+        check_is_fitted(self)
+        outputs = self._outputs(X, **context)
+        survival = self._member_survival(outputs, self.time_grid_).mean(axis=1)
+        return _risk(survival), self._median_time(outputs), survival
+
+    def _median_time(self, outputs):
+        """`predict_median_time` from the model's outputs."""
         if self.model == "cox":
             knots = np.concatenate([[0.0], self.baseline_times_])
         else:
             knots = np.concatenate([[0.0], self.interval_ends_])
         # The cumulative hazard reaches log 2 where survival reaches 0.5.
-        hazard = -np.log(np.clip(self._survival(X, knots, **context), 1e-300, None))
+        survival = self._member_survival(outputs, knots).mean(axis=1)
+        hazard = -np.log(np.clip(survival, 1e-300, None))
         above = hazard >= np.log(2.0)
         first = np.argmax(above, axis=1)
         median = np.full(len(hazard), np.inf)
@@ -328,9 +346,7 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
             warnings.simplefilter("ignore", ExtrapolationWarning)
             outputs = self._outputs(X, **context)
         survival = self._member_survival(outputs, times).mean(axis=1)
-        risk = -np.log(
-            np.clip(self._member_survival(outputs, self.time_grid_).mean(axis=1), 1e-300, None)
-        ).sum(axis=1)
+        risk = _risk(self._member_survival(outputs, self.time_grid_).mean(axis=1))
         train = (self.train_time_, self.train_event_)
         auc_at, mean_auc = time_dependent_auc(time, event, 1 - survival, times, *train)
         horizon = float(times[len(times) // 2])
@@ -436,6 +452,11 @@ def _baseline_log_hazards(interval, share, event, n_intervals):
     ) * share[:, None]
     events = np.bincount(interval[event], minlength=n_intervals)
     return np.log(np.maximum(events, 0.5) / np.maximum(exposure.sum(axis=0), 1e-12))
+
+
+def _risk(survival_on_grid):
+    """`predict_risk` from the survival at the time grid: the summed cumulative hazard."""
+    return -np.log(np.clip(survival_on_grid, 1e-300, None)).sum(axis=1)
 
 
 def _interval_shares(ends, times):

@@ -204,10 +204,7 @@ class ServedModel:
         of its grid (the risk as `predict_risk` computes it from that grid).
         """
         if self.survival:
-            frame, grid = self._frame(rows), self.estimator.time_grid_
-            survival = self.estimator.predict_survival_function(frame, grid).to_numpy()
-            risk = -np.log(np.clip(survival, 1e-300, None)).sum(axis=1)
-            median = self.estimator.predict_median_time(frame)
+            risk, median, survival = self.estimator.predict_with_curve(self._frame(rows))
             return np.column_stack([risk, median, survival])
         if self.regressor:
             predictions, bounds = self.estimator.predict_with_interval(

@@ -274,3 +274,13 @@ def test_save_load_and_pickle_keep_the_curves(fixture, request, tmp_path):
     for restored in (TabularSurvival.load(path), pickle.loads(pickle.dumps(model))):
         pd.testing.assert_frame_equal(restored.predict_survival_function(X), expected)
         np.testing.assert_array_equal(restored.predict_median_time(X), model.predict_median_time(X))
+
+
+@pytest.mark.parametrize("fixture", ["groups_model", "cox_model"])
+def test_one_pass_gives_risk_median_and_curve(fixture, request):
+    model = request.getfixturevalue(fixture)
+    X, *_ = _exponential_groups(n=30, seed=8)
+    risk, median, survival = model.predict_with_curve(X)
+    np.testing.assert_allclose(risk, model.predict_risk(X))
+    np.testing.assert_array_equal(median, model.predict_median_time(X))
+    np.testing.assert_allclose(survival, model.predict_survival_function(X).to_numpy())
