@@ -112,7 +112,8 @@ class Table:
 
 def load_applicants(rows=None, seed=0):
     """The applicants table, optionally a stratified subsample of `rows` rows."""
-    frame = pd.read_csv(APPLICANTS_CSV)
+    # The table columns: the description is `multimodal_quality`'s.
+    frame = pd.read_csv(APPLICANTS_CSV).drop(columns=["description"])
     if rows is not None and rows < len(frame):
         index, _ = train_test_split(
             np.arange(len(frame)), train_size=rows, stratify=frame[TARGET], random_state=seed

@@ -78,7 +78,10 @@ def parse_args(argv=None):
 
 def load_patients():
     frame = pd.read_csv(PATIENTS_CSV)
-    return frame.drop(columns=["patient_id", "diagnosis"]), frame["diagnosis"].to_numpy()
+    # The table columns: the note and the x-ray are `multimodal_quality`'s.
+    return frame.drop(columns=["patient_id", "diagnosis", "note", "xray"]), frame[
+        "diagnosis"
+    ].to_numpy()
 
 
 def model_file(args, X, y, folder):

@@ -101,7 +101,8 @@ def diabetes():
 
 def patients():
     frame = pd.read_csv(PATIENTS_CSV)
-    X = frame.drop(columns=["patient_id", "diagnosis"])
+    # The table columns: the note and the x-ray are `multimodal_quality`'s.
+    X = frame.drop(columns=["patient_id", "diagnosis", "note", "xray"])
     categorical = [c for c in X.columns if not _is_plain_numeric(X[c])]
     return Table(
         "patients",

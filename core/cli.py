@@ -619,7 +619,9 @@ def _read_table(path):
             raise ValueError(f"--data file {path!r} is not a readable CSV file: {error}") from error
     if frame.empty:
         raise ValueError(f"--data file {path!r} has no rows.")
-    return frame
+    from core.data.relative_paths import resolve_image_paths
+
+    return resolve_image_paths(frame, os.path.dirname(os.path.abspath(path)))
 
 
 def _require_columns(frame, columns, path):

@@ -32,6 +32,7 @@ def build_image_model(
     augmentation=None,
     standardize=True,
     name="image_model",
+    input_prefix="",
 ):
     """Builds `images -> augmentation -> backbone (feature map) -> head -> logits`.
 
@@ -59,6 +60,8 @@ def build_image_model(
         standardize: standardise each image (zero mean, unit variance) after
             augmentation.
         name: model name.
+        input_prefix: put before the names of the model's inputs, so several
+            image models can sit in one model.
 
     Returns:
         A `keras.Model` from `(batch, height, width, channels)` in [0, 1] to
@@ -69,8 +72,8 @@ def build_image_model(
             f"`backbone` must be one of {IMAGE_BACKBONES}. Received: backbone={backbone!r}"
         )
     shape = (*image_size, channels)
-    images = keras.Input(shape, name="images")
-    features_in = keras.Input(shape, name="backbone_images")
+    images = keras.Input(shape, name=f"{input_prefix}images")
+    features_in = keras.Input(shape, name=f"{input_prefix}backbone_images")
     if backbone == "cnn":
         x = keras.layers.Conv2D(widths[0], 3, padding="same", use_bias=False, name="stem_conv")(
             features_in
@@ -96,14 +99,14 @@ def build_image_model(
         pool = keras.layers.GlobalAveragePooling2D(name="pool")
     else:
         pool = AttentionPooling(name="pool")
-    head = image_head(backbone_model.output.shape[1:], n_outputs, pool, dropout)
+    head = image_head(backbone_model.output.shape[1:], n_outputs, pool, dropout, input_prefix)
     layers = list(augmentation or [])
     if standardize:
         layers.append(PerImageStandardization(name="standardize"))
     return assemble_image_model(images, backbone_model, head, layers, name)
 
 
-def image_head(feature_shape, n_outputs, pool, dropout):
+def image_head(feature_shape, n_outputs, pool, dropout, input_prefix=""):
     """The head on a backbone's feature map: `pool -> dropout -> logits`, a model named `"head"`.
 
     Args:
@@ -111,11 +114,12 @@ def image_head(feature_shape, n_outputs, pool, dropout):
         n_outputs: logits (1 for binary).
         pool: the pooling layer, named `"pool"`.
         dropout: dropout rate before the logits.
+        input_prefix: put before the name of the head's input.
 
     Returns:
         A `keras.Model` from the feature map to logits `(batch, 1, n_outputs)`.
     """
-    feature_map = keras.Input(feature_shape, name="feature_map")
+    feature_map = keras.Input(feature_shape, name=f"{input_prefix}feature_map")
     pooled = keras.layers.Dropout(dropout, name="head_dropout")(pool(feature_map))
     logits = keras.layers.Dense(n_outputs, name="logits")(pooled)
     logits = keras.layers.Reshape((1, n_outputs), name="member")(logits)
@@ -128,6 +132,32 @@ def assemble_image_model(images, backbone_model, head, layers, name):
     for layer in layers:
         x = layer(x)
     return keras.Model(images, head(backbone_model(x)), name=name)
+
+
+def image_augmentation(
+    flip=None, rotation=0.03, zoom=0.05, translation=0.05, contrast=0.1, seed=None
+):
+    """The training-time augmentation layers of image models (the identity at inference).
+
+    Args:
+        flip: None, `"horizontal"`, `"vertical"` or `"horizontal_and_vertical"`.
+        rotation: largest rotation, as a fraction of a full turn.
+        zoom: largest zoom in or out, as a fraction of the side.
+        translation: largest shift, as a fraction of the side.
+        contrast: largest contrast change.
+        seed: integer seed, or None.
+
+    Returns:
+        A list of Keras preprocessing layers.
+    """
+    flips = [keras.layers.RandomFlip(flip, seed=seed)] if flip else []
+    return [
+        *flips,
+        keras.layers.RandomRotation(rotation, fill_mode="constant", seed=seed),
+        keras.layers.RandomZoom(zoom, fill_mode="constant", seed=seed),
+        keras.layers.RandomTranslation(translation, translation, fill_mode="constant", seed=seed),
+        keras.layers.RandomContrast(contrast, seed=seed),
+    ]
 
 
 #: Where each part of a `build_image_model` model lives.

@@ -100,7 +100,7 @@ def build_tabular_model(
                 )(features_in)
             )
         if free_tokens is not None:
-            paths += _wide_and_deep(
+            paths += wide_and_deep_logits(
                 free_tokens, m, n_outputs, backbone, embedding_dim, hidden_units,
                 num_layers, num_heads, dropout,
             )  # fmt: skip
@@ -125,7 +125,7 @@ def build_tabular_model(
     return keras.Model(features, head(head_input), name=name)
 
 
-def _wide_and_deep(
+def wide_and_deep_logits(
     tokens, m, n_outputs, backbone, embedding_dim, hidden_units, num_layers, num_heads, dropout
 ):
     """Member m's linear path and deep path over the tokens; returns both logits."""

@@ -52,6 +52,15 @@ SHARED_PARAMETERS = {
         ),
     ),
     "validation_fraction": _RATE,
+    # Tables with text and image columns (`core.preprocessing.MultimodalPreprocessor`).
+    "text_columns": Parameter(
+        "None or a list of column names", lambda v: v is None or _is_names(v)
+    ),
+    "image_columns": Parameter(
+        "None or a list of column names", lambda v: v is None or _is_names(v)
+    ),
+    "text_backbone": Parameter.choice(("transformer", "lstm")),
+    "image_backbone": Parameter.choice(("cnn", "vit")),
     # Targets and trust.
     "class_weight": Parameter(
         "None, 'balanced' or a dict {label: weight}",
@@ -77,3 +86,9 @@ SHARED_PARAMETERS = {
     ),
     "verbose": Parameter.integer(minimum=0).or_value(True, False),
 }
+
+
+def _is_names(value):
+    if isinstance(value, str):
+        return True
+    return isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)

@@ -5,11 +5,14 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from core.backbones import BACKBONES, build_tabular_model
+from core.backbones.image_model import image_augmentation
+from core.backbones.multimodal_model import build_multimodal_model, multimodal_model_parts
 from core.backbones.tabular_model import tabular_model_parts
 from core.data import TableSource, count_rows, is_table_path, repeat_rows, tile_rows
 from core.estimators.parameter import Parameter
 from core.explain import integrated_gradients
-from core.preprocessing import NUMERIC_INPUT, TabularPreprocessor
+from core.preprocessing import NUMERIC_INPUT
+from core.preprocessing.multimodal_preprocessor import MultimodalPreprocessor
 
 # Columns named in an error message, at most.
 _SHOWN_COLUMNS = 20
@@ -33,7 +36,7 @@ class TableInput:
     """
 
     input_kind = "table"
-    adapter_class = TabularPreprocessor
+    adapter_class = MultimodalPreprocessor
     explanation_kind = "columns"
     parameter_checks = {"backbone": Parameter.choice(BACKBONES)}
     #: Scaled numbers (in inter-quartile ranges from the median) are clipped to
@@ -51,7 +54,12 @@ class TableInput:
         return frame, len(frame), y, sample_weight
 
     def _fit_inputs(self, frame, rng):
-        return self.preprocessor_.fit_transform(frame), None
+        inputs = self.preprocessor_.fit_transform(frame)
+        if self.verbose:
+            kinds = ", ".join(f"{c}: {k}" for c, k in self.preprocessor_.column_kinds_.items())
+            print(f"{type(self).__name__} column kinds: {kinds}")
+        # The n-gram paths learn their document frequencies from the training texts.
+        return inputs, inputs if self.preprocessor_.text_columns_ else None
 
     def _fit_finished(self, frame):
         """Called at the end of `fit` with the validated feature DataFrame.
@@ -114,6 +122,8 @@ class TableInput:
 
     def _build_model(self, start=None):
         pre = self.preprocessor_
+        if pre.is_multimodal:
+            return self._build_multimodal_model(start)
         return build_tabular_model(
             len(pre.numeric_columns_),
             pre.cardinalities_,
@@ -128,6 +138,44 @@ class TableInput:
             monotone_columns=self._monotone_columns(),
             value_range=pre.clip,
         )
+
+    def _build_multimodal_model(self, training_inputs=None):
+        """The model of rows with text or image columns: one token per column, fused.
+
+        Args:
+            training_inputs: the encoded training rows, whose texts set the
+                n-gram paths' document frequencies; None leaves them at 1.
+        """
+        pre = self.preprocessor_
+        if self._monotone_columns():
+            raise ValueError(
+                "`monotone_constraints` apply to tables of numbers and categories; this table "
+                f"also has text columns {pre.text_columns_} and image columns "
+                f"{pre.image_columns_}. Drop the constraints or those columns."
+            )
+        seed = None if self.random_state is None else int(self.random_state)
+        model = build_multimodal_model(
+            len(pre.numeric_columns_),
+            pre.cardinalities_,
+            [(len(a.tokenizer), a.sequence_length_, a.input_length_) for a in pre.text_adapters_],
+            pre.image_shapes_,
+            self._n_outputs(),
+            backbone=self.backbone,
+            embedding_dim=self.embedding_dim,
+            hidden_units=tuple(self.hidden_units),
+            num_layers=self.num_layers,
+            num_heads=self.num_heads,
+            dropout=self.dropout,
+            n_members=self._members(),
+            text_backbone=getattr(self, "text_backbone", "transformer"),
+            image_backbone=getattr(self, "image_backbone", "cnn"),
+            augmentation=lambda: image_augmentation(seed=seed),
+        )
+        if training_inputs is not None:
+            encoder = multimodal_model_parts(model).column_encoder
+            for i in range(len(pre.text_columns_)):
+                encoder.get_layer(f"text_{i}_ngrams").adapt(training_inputs[f"text_{i}"])
+        return model
 
     def _monotone_columns(self):
         """`(numeric_index, sign)` pairs the model must be monotone in; none here."""
@@ -149,7 +197,12 @@ class TableInput:
         return frame
 
     def _new_preprocessor(self):
-        return TabularPreprocessor(min_frequency=self.min_frequency, clip=self.input_clip)
+        return MultimodalPreprocessor(
+            min_frequency=self.min_frequency,
+            clip=self.input_clip,
+            text_columns=getattr(self, "text_columns", None),
+            image_columns=getattr(self, "image_columns", None),
+        )
 
     def _transform(self, X):
         return self.preprocessor_.transform(self._validate_X(X, fitting=False))
@@ -187,8 +240,7 @@ class TableInput:
         reference = self.preprocessor_.baseline()
         values = self._column_attributions(inputs, reference, output, targets=targets, steps=steps)
         attributions = self._attribution_frame(values, X)
-        head = tabular_model_parts(self.model_).head
-        base = np.asarray(output(self._head_call(head, reference)))[0]
+        base = np.asarray(output(self._reference_logits(reference)))[0]
         attributions.attrs["baseline"] = base[targets].tolist()
         return attributions
 
@@ -208,12 +260,15 @@ class TableInput:
             `(n, n_columns)` attributions, columns in token order (numeric, then
             categorical); they add up to `output(row) - mean(output(references))`.
         """
-        parts = tabular_model_parts(self.model_)
-        embedding, head = parts.embedding, parts.head
         n, k = count_rows(inputs), count_rows(references)
         rows = repeat_rows(inputs, k)
         base_rows = tile_rows(references, n)
         targets = None if targets is None else np.repeat(targets, k)
+        if self.preprocessor_.is_multimodal:
+            per_column = self._mixed_attributions(rows, base_rows, output, targets, steps)
+            return per_column.reshape(n, k, -1).mean(axis=1)
+        parts = tabular_model_parts(self.model_)
+        embedding, head = parts.embedding, parts.head
         tokens = np.asarray(embedding(rows))
         base_tokens = np.asarray(embedding(base_rows))
         if len(head.inputs) == 1:
@@ -230,6 +285,41 @@ class TableInput:
             )  # fmt: skip
             per_column = token_attr.sum(axis=-1) + self._fold_feature_columns(feature_attr)
         return per_column.reshape(n, k, -1).mean(axis=1)
+
+    def _mixed_attributions(self, rows, base_rows, output, targets, steps):
+        """Integrated gradients over a multimodal model's column tokens and n-gram scores.
+
+        A text column's attribution is its token's plus its n-gram path's; the
+        reference has no note and no image (their learned "missing" tokens).
+        """
+        parts = multimodal_model_parts(self.model_)
+        encoded = [np.asarray(t) for t in _as_list(parts.column_encoder(rows, training=False))]
+        base = [np.asarray(t) for t in _as_list(parts.column_encoder(base_rows, training=False))]
+        head = parts.head
+        if len(encoded) == 1:
+            token_attr = integrated_gradients(
+                lambda t: output(head(t, training=False)),
+                encoded[0], base[0], targets=targets, steps=steps,
+            )  # fmt: skip
+            return token_attr.sum(axis=(1, 3))  # Over members and token units.
+        token_attr, ngram_attr = integrated_gradients(
+            lambda pair: output(head(pair, training=False)),
+            encoded, base, targets=targets, steps=steps,
+        )  # fmt: skip
+        per_column = token_attr.sum(axis=(1, 3))
+        first_text = len(self.preprocessor_.numeric_columns_) + len(
+            self.preprocessor_.categorical_columns_
+        )
+        n_texts = ngram_attr.shape[1]
+        per_column[:, first_text : first_text + n_texts] += ngram_attr.sum(axis=-1)
+        return per_column
+
+    def _reference_logits(self, reference):
+        """The model's output for the reference row, through its head."""
+        if self.preprocessor_.is_multimodal:
+            parts = multimodal_model_parts(self.model_)
+            return parts.head(parts.column_encoder(reference, training=False), training=False)
+        return self._head_call(tabular_model_parts(self.model_).head, reference)
 
     def _fold_feature_columns(self, numeric_attr):
         """Per column in token order: a numeric column's value and missing-indicator
@@ -249,8 +339,11 @@ class TableInput:
 
     def _attribution_frame(self, values, X):
         """Token-ordered attributions as a DataFrame in the input's column order and index."""
-        names = self.preprocessor_.numeric_columns_ + self.preprocessor_.categorical_columns_
-        frame = pd.DataFrame(values, columns=names)[self.preprocessor_.feature_names_in_]
+        pre = self.preprocessor_
+        names = (
+            pre.numeric_columns_ + pre.categorical_columns_ + pre.text_columns_ + pre.image_columns_
+        )
+        frame = pd.DataFrame(values, columns=names)[pre.feature_names_in_]
         if hasattr(self, "feature_names_in_"):
             frame.columns = list(self.feature_names_in_)
         if isinstance(X, pd.DataFrame):
@@ -291,6 +384,10 @@ class TableInput:
         tags.target_tags.required = True
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+def _as_list(outputs):
+    return list(outputs) if isinstance(outputs, list | tuple) else [outputs]
 
 
 def shown_columns(columns):

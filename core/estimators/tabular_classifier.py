@@ -65,6 +65,15 @@ class TabularClassifier(TableInput, KerasClassifier):
         calibration: None, `"temperature"` or `"isotonic"`: a calibration map fitted
             on the held-out validation rows at the end of `fit` (see `KerasClassifier`).
         min_frequency: categories rarer than this share the "unknown" slot.
+        text_columns: columns of free text (notes, descriptions), or None to
+            detect them: string columns whose values average three words or
+            more and are mostly distinct. Each becomes one token from its own
+            text encoder, plus a TF-IDF-like n-gram linear path.
+        image_columns: columns of image file paths, or None to detect them
+            (every value an existing image file). Each becomes one token from
+            an image backbone that reads the files batch by batch.
+        text_backbone: the text columns' encoder, `"transformer"` or `"lstm"`.
+        image_backbone: the image columns' backbone, `"cnn"` or `"vit"`.
         precision, jit_compile, distribution, privacy: training options shared
             by every task (mixed precision, XLA, tf.distribute, DP-SGD); see
             `KerasEstimator`.
@@ -101,6 +110,10 @@ class TabularClassifier(TableInput, KerasClassifier):
         class_weight=None,
         calibration=None,
         min_frequency=5,
+        text_columns=None,
+        image_columns=None,
+        text_backbone="transformer",
+        image_backbone="cnn",
         precision="float32",
         jit_compile=False,
         distribution=None,

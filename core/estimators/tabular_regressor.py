@@ -44,6 +44,15 @@ class TabularRegressor(TableInput, KerasRegressor):
             intervals when members are not cross-fitted; 0 trains `max_epochs`
             epochs on everything (and leaves no rows for `predict_interval`).
         min_frequency: categories rarer than this share the "unknown" slot.
+        text_columns: columns of free text (notes, descriptions), or None to
+            detect them: string columns whose values average three words or
+            more and are mostly distinct. Each becomes one token from its own
+            text encoder, plus a TF-IDF-like n-gram linear path.
+        image_columns: columns of image file paths, or None to detect them
+            (every value an existing image file). Each becomes one token from
+            an image backbone that reads the files batch by batch.
+        text_backbone: the text columns' encoder, `"transformer"` or `"lstm"`.
+        image_backbone: the image columns' backbone, `"cnn"` or `"vit"`.
         precision, jit_compile, distribution, privacy: training options shared
             by every task; see `KerasEstimator`.
         random_state: integer seed; two fits with the same seed give the same model.
@@ -80,6 +89,10 @@ class TabularRegressor(TableInput, KerasRegressor):
         max_time=None,
         validation_fraction=0.15,
         min_frequency=5,
+        text_columns=None,
+        image_columns=None,
+        text_backbone="transformer",
+        image_backbone="cnn",
         precision="float32",
         jit_compile=False,
         distribution=None,

@@ -1,8 +1,11 @@
 """Keras layers shared by the domain models."""
 
 from core.layers.attention_pooling import AttentionPooling
+from core.layers.column_sum import ColumnSum
 from core.layers.drop_mask import DropMask
+from core.layers.image_file_reader import ImageFileReader
 from core.layers.lstm_encoder import LSTMEncoder
+from core.layers.missing_token import MissingToken
 from core.layers.monotone_feature_effects import MonotoneFeatureEffects
 from core.layers.patch_embedding import PatchEmbedding
 from core.layers.per_image_standardization import PerImageStandardization
@@ -19,8 +22,11 @@ from core.layers.visit_mask import VisitMask
 
 __all__ = [
     "AttentionPooling",
+    "ColumnSum",
     "DropMask",
+    "ImageFileReader",
     "LSTMEncoder",
+    "MissingToken",
     "MonotoneFeatureEffects",
     "PatchEmbedding",
     "PerImageStandardization",

@@ -223,6 +223,10 @@ class TabularPreprocessor(InputAdapter):
     @property
     def output_widths_(self):
         """`{array name: (columns, dtype)}` of what `transform` returns (blocks with columns)."""
+        return self._table_widths()
+
+    def _table_widths(self):
+        """`{array name: (columns, dtype)}` of the number and category blocks that have columns."""
         widths = {
             NUMERIC_INPUT: (2 * len(self.numeric_columns_), "float32"),
             CATEGORICAL_INPUT: (len(self.categorical_columns_), "int32"),
@@ -370,7 +374,7 @@ class TabularPreprocessor(InputAdapter):
         """
         base = {
             name: np.zeros((1, width), dtype)
-            for name, (width, dtype) in self.output_widths_.items()
+            for name, (width, dtype) in self._table_widths().items()
         }
         for j, vocabulary in enumerate(self.vocabularies_):
             base[CATEGORICAL_INPUT][0, j] = RESERVED_CODES if vocabulary else UNKNOWN_CODE

@@ -17,7 +17,7 @@ from core.backbones.hub_preset import (
     is_preset,
     require_keras_hub,
 )
-from core.backbones.image_model import image_model_parts
+from core.backbones.image_model import image_augmentation, image_model_parts
 from core.estimators import KerasClassifier
 from core.estimators.backbone_fine_tuning import BackboneFineTuning
 from core.estimators.parameter import Parameter
@@ -253,18 +253,9 @@ class ImageClassifier(BackboneFineTuning, KerasClassifier):
         seed = None if self.random_state is None else int(self.random_state)
         augmentation = []
         if self.augment and not (self._uses_preset() and self.fine_tune == "frozen"):
-            import keras
-
-            if self.flip:
-                augmentation.append(keras.layers.RandomFlip(self.flip, seed=seed))
-            augmentation += [
-                keras.layers.RandomRotation(self.rotation, fill_mode="constant", seed=seed),
-                keras.layers.RandomZoom(self.zoom, fill_mode="constant", seed=seed),
-                keras.layers.RandomTranslation(
-                    self.translation, self.translation, fill_mode="constant", seed=seed
-                ),
-                keras.layers.RandomContrast(self.contrast, seed=seed),
-            ]
+            augmentation = image_augmentation(
+                self.flip, self.rotation, self.zoom, self.translation, self.contrast, seed
+            )
         if self._uses_preset():
             model = build_hub_image_model(
                 self._preset.backbone(),

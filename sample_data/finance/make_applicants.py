@@ -69,6 +69,32 @@ RISK_COEF = {
     "housing": {"own": -0.25, "rent": 0.0, "free": 0.10},
 }
 RISK_NOISE_SD = 0.4  # unobserved applicant-level risk (job loss, illness, ...)
+# What applicants write about the loan (``description``): hardship raises the risk,
+# a cushion lowers it; neither shows in the other columns.
+HARDSHIP_RATE, HARDSHIP_EFFECT = 0.15, 1.4
+CUSHION_RATE, CUSHION_EFFECT = 0.20, -0.7
+DESCRIPTION_MISSING = 0.08
+PURPOSE_PHRASES = {
+    "car": ["buying a used car for work", "replacing my old car", "a family car"],
+    "furniture": ["new furniture for the flat", "a sofa and beds", "kitchen furniture"],
+    "education": ["tuition for a nursing course", "my daughter's university fees", "a diploma"],
+    "business": ["stock for my shop", "equipment for my bakery", "starting a small business"],
+    "renovation": ["a new roof", "renovating the bathroom", "insulation for the house"],
+    "other": ["a wedding", "moving costs", "a family holiday"],
+}
+HARDSHIP_PHRASES = [
+    "after losing my job last month",
+    "to cover medical bills",
+    "I am behind on rent",
+    "to pay off payday loans",
+    "since my hours were cut",
+]
+CUSHION_PHRASES = [
+    "I have saved half of it already",
+    "refinancing at a lower rate",
+    "my partner's income covers the bills",
+    "paying it back early from a bonus",
+]
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -239,7 +265,20 @@ def make_applicants(n_applicants: int = 2000, random_state: int = 0) -> pd.DataF
         purpose,
     )
     logit = logit + rng.normal(0, RISK_NOISE_SD, n)
+    # The description comes from its own stream, so the other columns keep their values.
+    words = np.random.default_rng(random_state + 1)
+    hardship = words.random(n) < HARDSHIP_RATE
+    cushion = ~hardship & (words.random(n) < CUSHION_RATE)
+    logit = (
+        logit
+        + HARDSHIP_EFFECT * (hardship - HARDSHIP_RATE)
+        + CUSHION_EFFECT * (cushion - CUSHION_RATE * (1 - HARDSHIP_RATE))
+    )
     default = (rng.random(n) < _sigmoid(logit)).astype(int)
+    description = [
+        None if words.random() < DESCRIPTION_MISSING else _description(p, h, c, words)
+        for p, h, c in zip(purpose, hardship, cushion, strict=True)
+    ]
 
     # Missingness (applied after the target is drawn). Income is missing more often for
     # the self-employed-looking business loans; debt_to_income is missing with income.
@@ -268,10 +307,21 @@ def make_applicants(n_applicants: int = 2000, random_state: int = 0) -> pd.DataF
             "housing": housing,
             "debt_to_income": dti_obs,
             "number_of_late_payments": number_of_late_payments.astype(int),
+            "description": description,
             "default": default,
         }
     )
     return df
+
+
+def _description(purpose, hardship, cushion, rng):
+    """The applicant's own words: what the loan is for, and now and then why."""
+    text = "Loan for " + str(rng.choice(PURPOSE_PHRASES[purpose]))
+    if hardship:
+        text += ", " + str(rng.choice(HARDSHIP_PHRASES))
+    elif cushion:
+        text += ", " + str(rng.choice(CUSHION_PHRASES))
+    return text + "."
 
 
 def main(argv: list[str] | None = None) -> None:

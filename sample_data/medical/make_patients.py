@@ -3,6 +3,9 @@
 No real patient data is used: every value is drawn from the seeded random model below.
 The 10-year coronary heart disease target (``diagnosis``) comes from a logistic risk
 model loosely inspired by Framingham-style scores; see README.md for the formula.
+Two hidden findings add to that risk and show only outside the table: exertional
+angina, written in a short clinician's note (``note``), and coronary calcification,
+drawn as a bright spot on a small chest image (``xray``, a path under ``xrays/``).
 
 Usage::
 
@@ -48,6 +51,33 @@ RISK_COEF = {
     "creatinine_high": 0.50,  # creatinine > 150 umol/L
 }
 RISK_NOISE_SD = 0.3  # unobserved patient-level risk (genetics, diet, ...)
+# Findings seen only in the note and the image, and their effect on the log-odds.
+ANGINA_RATE = 0.25
+ANGINA_EFFECT = 1.3  # exertional angina, written in the note
+CALCIFICATION_EFFECT = 0.9  # per standard deviation of the calcium spot's brightness
+NOTE_MISSING = 0.12
+XRAY_MISSING = 0.10
+IMAGE_SIDE = 32
+
+ANGINA_PHRASES = [
+    "chest tightness climbing stairs",
+    "exertional chest pain relieved by rest",
+    "pressure in chest when walking uphill",
+    "angina on exertion",
+    "chest pain radiating to left arm on effort",
+]
+OTHER_PHRASES = [
+    "no chest pain",
+    "atypical chest pain at rest",
+    "mild fatigue",
+    "occasional palpitations",
+    "knee pain after walking",
+    "seasonal cough",
+    "sleeps poorly",
+    "routine follow up",
+    "asks about diet",
+    "headache last week",
+]
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -176,7 +206,18 @@ def make_patients(n_patients: int = 600, random_state: int = 0) -> pd.DataFrame:
         creatinine,
     )
     logit = logit + rng.normal(0, RISK_NOISE_SD, n)
+    # The note's and the image's findings come from their own stream, so the table's
+    # values are those of the table-only version of this file.
+    findings = np.random.default_rng(random_state + 1)
+    angina = findings.random(n) < ANGINA_RATE
+    calcification = findings.gamma(2.0, 1.0, n)
+    calcium_z = (calcification - 2.0) / np.sqrt(2.0)
+    logit = logit + ANGINA_EFFECT * (angina - ANGINA_RATE) + CALCIFICATION_EFFECT * calcium_z
     diagnosis = (rng.random(n) < _sigmoid(logit)).astype(int)
+    notes = [_note(has_angina, findings) for has_angina in angina]
+    notes = [None if findings.random() < NOTE_MISSING else note for note in notes]
+    images = [_chest_image(c, findings) for c in calcification]
+    has_xray = findings.random(n) >= XRAY_MISSING
 
     # Missingness (applied after the target is drawn from the true values).
     bmi_obs = np.where(rng.random(n) < 0.05, np.nan, np.round(bmi, 1))
@@ -206,10 +247,42 @@ def make_patients(n_patients: int = 600, random_state: int = 0) -> pd.DataFrame:
             "family_history": family_history,
             "region": region,
             "creatinine": creatinine.astype(int),
+            "note": notes,
+            "xray": [f"xrays/P{i:05d}.png" if has else None for i, has in enumerate(has_xray, 1)],
             "diagnosis": diagnosis.astype(int),
         }
     )
+    df.attrs["images"] = {
+        f"xrays/P{i:05d}.png": image
+        for i, (image, has) in enumerate(zip(images, has_xray, strict=True), 1)
+        if has
+    }
     return df
+
+
+def _note(has_angina, rng):
+    """A short clinician's note: two or three everyday phrases, and the angina if present."""
+    phrases = list(rng.choice(OTHER_PHRASES, size=rng.integers(2, 4), replace=False))
+    if has_angina:
+        phrases.insert(rng.integers(0, len(phrases) + 1), rng.choice(ANGINA_PHRASES))
+    return ". ".join(phrases).capitalize() + "."
+
+
+def _chest_image(calcification, rng):
+    """A 32 x 32 grey chest-like image: lungs, ribs, noise, and a calcium spot.
+
+    The spot's brightness grows with `calcification`; its place varies a little.
+    """
+    side = IMAGE_SIDE
+    y, x = np.mgrid[0:side, 0:side] / (side - 1)
+    lungs = np.exp(-(((x - 0.3) / 0.16) ** 2 + ((y - 0.5) / 0.3) ** 2))
+    lungs += np.exp(-(((x - 0.7) / 0.16) ** 2 + ((y - 0.5) / 0.3) ** 2))
+    ribs = 0.15 * (np.sin(2 * np.pi * 6 * y + rng.uniform(0, 2 * np.pi)) > 0.7)
+    cy, cx = 0.55 + rng.normal(0, 0.05), 0.5 + rng.normal(0, 0.05)
+    spot = np.exp(-(((x - cx) / 0.06) ** 2 + ((y - cy) / 0.06) ** 2))
+    image = 0.25 + 0.35 * lungs + ribs + 0.12 * calcification * spot
+    image += rng.normal(0, 0.06, (side, side))
+    return (np.clip(image, 0, 1) * 255).astype(np.uint8)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -219,6 +292,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output CSV path")
     args = parser.parse_args(argv)
     df = make_patients(n_patients=args.n_patients, random_state=args.seed)
+    from PIL import Image
+
+    for relative, image in df.attrs.pop("images").items():
+        path = args.out.parent / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(path, optimize=True)
     df.to_csv(args.out, index=False, lineterminator="\n")
     print(f"wrote {len(df)} patients to {args.out} (prevalence {df['diagnosis'].mean():.3f})")
 

@@ -19,7 +19,7 @@ TINY = ["--set", "max_epochs=3", "--set", "hidden_units=[8]", "--set", "n_member
 def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli")
     data = folder / "train.csv"
-    pd.read_csv(PATIENTS).head(200).to_csv(data, index=False)
+    pd.read_csv(PATIENTS).drop(columns=["note", "xray"]).head(200).to_csv(data, index=False)
     model = folder / "model.kdm"
     code = main(
         ["train", "medical.diagnosis", "--data", str(data), "--target", "diagnosis",

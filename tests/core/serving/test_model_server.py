@@ -38,7 +38,7 @@ WORDS = {"pos": ["good", "great", "fine"], "neg": ["bad", "awful", "dull"]}
 # ------------------------------------------------------------------ fixtures
 @pytest.fixture(scope="module")
 def patients():
-    frame = pd.read_csv(PATIENTS).head(200)
+    frame = pd.read_csv(PATIENTS).drop(columns=["note", "xray"]).head(200)
     y = frame.pop("diagnosis")
     return frame.drop(columns=["patient_id"]), y
 

@@ -52,7 +52,11 @@ def _records(frame):
 def test_a_scorecard_answers_points_and_reason_codes(executor):
     from domains.finance import RiskScorer
 
-    frame = pd.read_csv(APPLICANTS).drop(columns=["applicant_id", "application_date"]).head(300)
+    frame = (
+        pd.read_csv(APPLICANTS)
+        .drop(columns=["applicant_id", "application_date", "description"])
+        .head(300)
+    )
     y = frame.pop("default")
     scorer = RiskScorer(
         embedding_dim=4, hidden_units=(8,), n_members=1, max_epochs=2, random_state=0

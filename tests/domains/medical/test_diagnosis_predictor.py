@@ -29,7 +29,7 @@ def tiny(**params):
 
 @pytest.fixture(scope="module")
 def patients():
-    frame = pd.read_csv(PATIENTS).drop(columns=["patient_id"])
+    frame = pd.read_csv(PATIENTS).drop(columns=["patient_id", "note", "xray"])
     y = frame.pop("diagnosis")
     return frame, y
 

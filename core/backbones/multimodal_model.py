@@ -1,0 +1,243 @@
+"""Keras models for mixed rows: table columns, free text and images as tokens of one transformer."""
+
+import keras
+
+from core.backbones.encoder_stack import encoder_stack
+from core.backbones.image_model import build_image_model
+from core.backbones.model_parts import ModelParts
+from core.backbones.tabular_model import wide_and_deep_logits
+from core.layers import (
+    AttentionPooling,
+    ColumnSum,
+    ImageFileReader,
+    MissingToken,
+    SelectFeatures,
+    TabularEmbedding,
+    TokenAndPositionEmbedding,
+)
+from core.layers.hashed_ngram_bag import HashedNgramBag
+from core.layers.padding_mask import PaddingMask
+from core.layers.tabular_embedding import CATEGORICAL as CATEGORICAL_INPUT
+from core.layers.tabular_embedding import NUMERIC as NUMERIC_INPUT
+
+COLUMN_ENCODER_MODEL = "column_encoder"
+HEAD_MODEL = "head"
+#: Hashed bigram slots of each text column's n-gram path.
+NGRAM_BUCKETS = 2**17
+
+
+def build_multimodal_model(
+    num_numeric,
+    categorical_cardinalities,
+    text_specs,
+    image_specs,
+    n_outputs,
+    *,
+    backbone="transformer",
+    embedding_dim=16,
+    hidden_units=(64, 32),
+    num_layers=2,
+    num_heads=2,
+    dropout=0.1,
+    n_members=4,
+    text_backbone="transformer",
+    text_embedding_dim=32,
+    image_backbone="cnn",
+    augmentation=None,
+    name="multimodal_model",
+):
+    """Builds `columns -> one token per column -> fusion head -> logits`.
+
+    Every column becomes a token of `embedding_dim`: numbers and categories
+    through `TabularEmbedding`; each text column through its own small
+    encoder (token embeddings, one encoder block, attention pooling); each
+    image column through an image backbone reading its files batch by batch
+    (`ImageFileReader`, then `build_image_model`'s CNN or ViT). A missing
+    note or image gets a learned token (`MissingToken`). The head is an
+    ensemble of `n_members`, each the sum of a linear path over all tokens
+    and a deep path (a fusion transformer over the tokens, or an MLP), plus
+    one linear n-gram path per text column (`HashedNgramBag`: TF-IDF
+    weighted unigrams and bigrams, what a TF-IDF linear model reads).
+
+    Every member has encoders of its own, so members cross-fitted on
+    different folds never share what one of them learned from another's
+    held-out rows (a shared text encoder can memorise every row's label).
+
+    The column encoder is a nested model named `"column_encoder"` from the
+    named inputs to `[tokens (batch, n_members, n_columns, embedding_dim),
+    n-gram logits (batch, n_texts, n_members * n_outputs)]`; the head,
+    named `"head"`, takes those. Explanations integrate gradients over the
+    head's inputs, one token per member (and one n-gram score) per column.
+
+    Args:
+        num_numeric: numeric table columns.
+        categorical_cardinalities: codes per categorical column.
+        text_specs: per text column, `(vocabulary_size, sequence_length, input_length)`.
+        image_specs: per image column, `(image_size, channels)`.
+        n_outputs: logits per member.
+        backbone: the head's deep path, `"transformer"` (fusion) or `"mlp"`.
+        embedding_dim: size of each column token.
+        hidden_units: MLP widths after the deep path.
+        num_layers: fusion transformer blocks.
+        num_heads: attention heads.
+        dropout: dropout rate.
+        n_members: ensemble members.
+        text_backbone: `"transformer"` or `"lstm"`, the text columns' encoder.
+        text_embedding_dim: width of the text encoders.
+        image_backbone: `"cnn"` or `"vit"`.
+        augmentation: a function that returns new Keras preprocessing layers
+            for images in training (each member gets its own), or None.
+        name: model name.
+
+    Returns:
+        A `keras.Model` from named inputs (`"numeric"`, `"categorical"`,
+        `"text_{i}"` token ids, `"image_{i}"` path code points) to logits
+        `(batch, n_members, n_outputs)`.
+    """
+    inputs = {}
+    if num_numeric:
+        inputs[NUMERIC_INPUT] = keras.Input((2 * num_numeric,), name=NUMERIC_INPUT)
+    if categorical_cardinalities:
+        inputs[CATEGORICAL_INPUT] = keras.Input(
+            (len(categorical_cardinalities),), dtype="int32", name=CATEGORICAL_INPUT
+        )
+    table_inputs = dict(inputs)
+    for i, (_, _, input_length) in enumerate(text_specs):
+        inputs[f"text_{i}"] = keras.Input((input_length,), dtype="int32", name=f"text_{i}")
+    for i, _ in enumerate(image_specs):
+        inputs[f"image_{i}"] = keras.Input((None,), dtype="int32", name=f"image_{i}")
+    member_tokens, ngram_logits = [], []
+    for m in range(n_members):
+        # Each member reads the columns through encoders of its own: a text or image
+        # encoder shared by cross-fitted members would learn every fold's labels.
+        tokens = []
+        if table_inputs:
+            tokens.append(
+                TabularEmbedding(
+                    num_numeric, list(categorical_cardinalities), embedding_dim,
+                    name=f"member_{m}_feature_embedding",
+                )(table_inputs)
+            )  # fmt: skip
+        for i, (vocabulary_size, sequence_length, _) in enumerate(text_specs):
+            tokens.append(
+                _text_token(
+                    inputs[f"text_{i}"], f"member_{m}_text_{i}_", vocabulary_size,
+                    sequence_length, embedding_dim, text_embedding_dim, text_backbone, dropout,
+                )
+            )  # fmt: skip
+        for i, (image_size, channels) in enumerate(image_specs):
+            tokens.append(
+                _image_token(
+                    inputs[f"image_{i}"], f"member_{m}_image_{i}_", image_size, channels,
+                    embedding_dim, image_backbone, dropout, augmentation,
+                )
+            )  # fmt: skip
+        joined = tokens[0] if len(tokens) == 1 else keras.layers.Concatenate(axis=1)(tokens)
+        member_tokens.append(keras.layers.Reshape((1, *joined.shape[1:]))(joined))
+    for i, (vocabulary_size, _, _) in enumerate(text_specs):
+        ngrams = HashedNgramBag(
+            vocabulary_size, n_members * n_outputs, NGRAM_BUCKETS, name=f"text_{i}_ngrams"
+        )(inputs[f"text_{i}"])
+        ngram_logits.append(keras.layers.Reshape((1, n_members * n_outputs))(ngrams))
+    stacked = (
+        member_tokens[0]
+        if n_members == 1
+        else keras.layers.Concatenate(axis=1, name="member_tokens")(member_tokens)
+    )
+    encoder_outputs = [stacked]
+    if ngram_logits:
+        encoder_outputs.append(
+            ngram_logits[0]
+            if len(ngram_logits) == 1
+            else keras.layers.Concatenate(axis=1, name="ngram_logits")(ngram_logits)
+        )
+    column_encoder = keras.Model(inputs, encoder_outputs, name=COLUMN_ENCODER_MODEL)
+    head = _fusion_head(
+        stacked.shape[2], len(ngram_logits), n_outputs, backbone, embedding_dim, hidden_units,
+        num_layers, num_heads, dropout, n_members,
+    )  # fmt: skip
+    return keras.Model(inputs, head(column_encoder(inputs)), name=name)
+
+
+def _text_token(
+    ids, prefix, vocabulary_size, sequence_length, embedding_dim, width, backbone, dropout
+):
+    """A text column's token `(batch, 1, embedding_dim)` from its own small encoder."""
+    deep_ids = ids
+    if ids.shape[1] > sequence_length:
+        deep_ids = SelectFeatures(list(range(sequence_length)), name=f"{prefix}head")(ids)
+    embedded = TokenAndPositionEmbedding(
+        vocabulary_size, sequence_length, width, mask_zero=False, name=f"{prefix}embedding"
+    )(deep_ids)
+    mask = PaddingMask(name=f"{prefix}mask")(deep_ids)
+    states = encoder_stack(
+        embedded, mask, backbone=backbone, num_layers=1, num_heads=2,
+        intermediate_dim=2 * width, lstm_units=width // 2, dropout=dropout,
+        input_dropout=True, prefix=prefix,
+    )  # fmt: skip
+    pooled = AttentionPooling(name=f"{prefix}pooling")(states, mask=mask)
+    token = keras.layers.Dense(embedding_dim, name=f"{prefix}token")(pooled)
+    token = MissingToken(name=f"{prefix}missing")(token, mask)
+    return keras.layers.Reshape((1, embedding_dim), name=f"{prefix}reshape")(token)
+
+
+def _image_token(
+    codes, prefix, image_size, channels, embedding_dim, backbone, dropout, augmentation
+):
+    """An image column's token `(batch, 1, embedding_dim)`, read from its file paths."""
+    images = ImageFileReader(image_size, channels, name=f"{prefix}reader")(codes)
+    encoder = build_image_model(
+        image_size,
+        channels,
+        embedding_dim,
+        backbone=backbone,
+        widths=(16, 32, 64),
+        embedding_dim=32,
+        num_layers=2,
+        num_heads=2,
+        dropout=dropout,
+        augmentation=augmentation() if augmentation else None,
+        name=f"{prefix}encoder",
+        input_prefix=prefix,
+    )
+    token = keras.layers.Reshape((embedding_dim,), name=f"{prefix}flat")(encoder(images))
+    token = MissingToken(name=f"{prefix}missing")(token, PaddingMask()(codes))
+    return keras.layers.Reshape((1, embedding_dim), name=f"{prefix}reshape")(token)
+
+
+def _fusion_head(
+    n_tokens, n_texts, n_outputs, backbone, embedding_dim, hidden_units, num_layers,
+    num_heads, dropout, n_members,
+):  # fmt: skip
+    """`[tokens, n-gram logits] -> (batch, n_members, n_outputs)`, a model named `"head"`.
+
+    Member m reads its own tokens, `tokens[:, m]`.
+    """
+    tokens = keras.Input((n_members, n_tokens, embedding_dim), name="column_tokens")
+    members = []
+    for m in range(n_members):
+        own = SelectFeatures([m], name=f"member_{m}_tokens")(tokens)
+        own = keras.layers.Reshape((n_tokens, embedding_dim), name=f"member_{m}_own")(own)
+        paths = wide_and_deep_logits(
+            own, m, n_outputs, backbone, embedding_dim, hidden_units, num_layers,
+            num_heads, dropout,
+        )  # fmt: skip
+        logits = keras.layers.Add(name=f"member_{m}_logits")(paths)
+        members.append(keras.layers.Reshape((1, n_outputs), name=f"member_{m}_reshape")(logits))
+    stacked = members[0] if n_members == 1 else keras.layers.Concatenate(axis=1)(members)
+    if not n_texts:
+        return keras.Model(tokens, stacked, name=HEAD_MODEL)
+    ngrams = keras.Input((n_texts, n_members * n_outputs), name="ngram_logits")
+    summed = keras.layers.Reshape((n_members, n_outputs), name="ngram_members")(
+        ColumnSum(name="ngram_sum")(ngrams)
+    )
+    return keras.Model([tokens, ngrams], keras.layers.Add()([stacked, summed]), name=HEAD_MODEL)
+
+
+#: Where each part of a `build_multimodal_model` model lives.
+MULTIMODAL_MODEL_PARTS = {"column_encoder": COLUMN_ENCODER_MODEL, "head": HEAD_MODEL}
+
+
+def multimodal_model_parts(model):
+    """`ModelParts` of a `build_multimodal_model` model."""
+    return ModelParts(model, MULTIMODAL_MODEL_PARTS)

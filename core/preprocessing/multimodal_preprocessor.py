@@ -1,0 +1,248 @@
+"""Learned preprocessing for tables whose rows also hold free text and image paths."""
+
+import numpy as np
+import pandas as pd
+
+from core.preprocessing.column_kinds import IMAGE, TABLE, TEXT, column_kinds
+from core.preprocessing.image_preprocessor import IMAGE_EXTENSIONS, ImagePreprocessor
+from core.preprocessing.tabular_preprocessor import TabularPreprocessor, _check_frame
+from core.preprocessing.text_adapter import TextAdapter
+from core.preprocessing.word_piece_tokenizer import WordPieceTokenizer
+
+#: Files read to learn an image column's size and channels.
+IMAGE_SAMPLE = 20
+
+
+class MultimodalPreprocessor(TabularPreprocessor):
+    """The table adapter for rows that mix numbers, categories, free text and image paths.
+
+    Numbers and categories are encoded as `TabularPreprocessor` does. Each
+    text column gets its own WordPiece tokenizer (`TextAdapter`) and becomes
+    int32 token ids `"text_{i}"`; each image column becomes its paths as
+    Unicode code points `"image_{i}"` (`path_codes`), which the model reads
+    batch by batch (`ImageFileReader`). A missing or empty note is a row of
+    zeros, and so is a missing image path: the model gives both a learned
+    "missing" token. Column kinds are detected from the values
+    (`column_kinds`) unless declared.
+
+    Args:
+        min_frequency, max_categories, clip: as `TabularPreprocessor`.
+        text_columns: columns to read as free text, or None to detect them.
+        image_columns: columns of image file paths, or None to detect them.
+        image_size: `(height, width)` images are resized to, or `"auto"`: the
+            median size of a column's first files, each side 16 to 64.
+        vocabulary_size: WordPiece tokens per text column, at most.
+
+    Attributes:
+        column_kinds_: `{column: "table" | "text" | "image"}`, in input order.
+        text_columns_, image_columns_: the text and image columns, in order.
+        text_adapters_: the fitted `TextAdapter` of each text column.
+        image_shapes_: `(image_size, channels)` of each image column.
+    """
+
+    def __init__(
+        self,
+        min_frequency=5,
+        max_categories=100,
+        clip=5.0,
+        text_columns=None,
+        image_columns=None,
+        image_size="auto",
+        vocabulary_size=8000,
+    ):
+        super().__init__(min_frequency=min_frequency, max_categories=max_categories, clip=clip)
+        self.text_columns = text_columns
+        self.image_columns = image_columns
+        self.image_size = image_size
+        self.vocabulary_size = vocabulary_size
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X):
+        """Learns each column's kind, then the table, text and image preprocessing.
+
+        Args:
+            X: a pandas DataFrame.
+
+        Returns:
+            self.
+        """
+        X = _check_frame(X, "X")
+        X = X.rename(columns=str)
+        kinds = column_kinds(X, self.text_columns, self.image_columns)
+        table = [c for c, kind in kinds.items() if kind == TABLE]
+        if table:
+            super().fit(X[table])
+        else:
+            self.numeric_columns_, self.categorical_columns_ = [], []
+            self.medians_, self.scales_, self.missing_seen_, self.vocabularies_ = [], [], [], []
+        self.column_kinds_ = kinds
+        self.feature_names_in_ = list(X.columns)
+        self.text_columns_ = [c for c, kind in kinds.items() if kind == TEXT]
+        self.image_columns_ = [c for c, kind in kinds.items() if kind == IMAGE]
+        self.text_adapters_ = []
+        for name in self.text_columns_:
+            texts = _texts(X[name])
+            adapter = TextAdapter(WordPieceTokenizer(vocabulary_size=self.vocabulary_size))
+            adapter.text_column_ = name
+            self.text_adapters_.append(adapter.fit([t for t in texts if t] or ["empty"]))
+        self.image_shapes_ = []
+        for name in self.image_columns_:
+            paths = [p for p in X[name].dropna() if p][:IMAGE_SAMPLE]
+            images = ImagePreprocessor(self.image_size).fit_files(paths)
+            self.image_shapes_.append((tuple(images.image_size), int(images.channels_)))
+        return self._index()
+
+    @property
+    def is_multimodal(self):
+        """Whether any column is text or images."""
+        return bool(self.text_columns_ or self.image_columns_)
+
+    # ------------------------------------------------------------ transform
+    @property
+    def output_widths_(self):
+        widths = self._table_widths()
+        for i, adapter in enumerate(self.text_adapters_):
+            widths[text_input(i)] = (adapter.input_length_, "int32")
+        for i, _ in enumerate(self.image_columns_):
+            widths[image_input(i)] = (None, "int32")  # The longest path of each batch.
+        return widths
+
+    def empty(self, n_rows):
+        widths = self.output_widths_
+        return {
+            name: np.empty((n_rows, width or 1), dtype) for name, (width, dtype) in widths.items()
+        }
+
+    def transform(self, X):
+        """Encodes a DataFrame with the columns seen at fit time.
+
+        Returns:
+            dict of arrays: `"numeric"` and `"categorical"` as
+            `TabularPreprocessor`, `"text_{i}"` token ids `(n, length)`,
+            `"image_{i}"` path code points `(n, longest path)`.
+        """
+        out = super().transform(X)
+        X = X.rename(columns=str)
+        columns = zip(self.text_columns_, self.text_adapters_, strict=True)
+        for i, (name, adapter) in enumerate(columns):
+            texts = _texts(X[name])
+            ids = adapter.transform(texts)
+            ids[[not t for t in texts]] = 0  # A missing note: no tokens at all.
+            out[text_input(i)] = ids
+        for i, name in enumerate(self.image_columns_):
+            out[image_input(i)] = path_codes(_paths(X[name], name))
+        return out
+
+    def _transform_small(self, X, positions):
+        if self.is_multimodal:
+            return None  # The full path encodes text and images.
+        return super()._transform_small(X, positions)
+
+    def transform_values(self, rows, columns):
+        if self.is_multimodal:
+            return None  # Texts and images go through `transform`.
+        return super().transform_values(rows, columns)
+
+    def baseline(self):
+        """The reference row of explanations: a typical patient, no note, no image."""
+        base = super().baseline()
+        for i, adapter in enumerate(self.text_adapters_):
+            base[text_input(i)] = np.zeros((1, adapter.input_length_), np.int32)
+        for i, _ in enumerate(self.image_columns_):
+            base[image_input(i)] = np.zeros((1, 1), np.int32)
+        return base
+
+    # ---------------------------------------------------------------- state
+    def get_state(self):
+        state = super().get_state()
+        state["config"].update(
+            {
+                "text_columns": self.text_columns,
+                "image_columns": self.image_columns,
+                "image_size": self.image_size,
+                "vocabulary_size": self.vocabulary_size,
+            }
+        )
+        state["column_kinds"] = self.column_kinds_
+        state["text_adapters"] = [a.get_state() for a in self.text_adapters_]
+        state["image_shapes"] = [[list(size), channels] for size, channels in self.image_shapes_]
+        return state
+
+    @classmethod
+    def from_state(cls, state):
+        """Rebuilds a fitted preprocessor; a plain table's state (no kinds) loads too."""
+        pre = super().from_state(state)
+        kinds = state.get("column_kinds") or {c: TABLE for c in pre.feature_names_in_}
+        pre.column_kinds_ = dict(kinds)
+        pre.text_columns_ = [c for c, kind in kinds.items() if kind == TEXT]
+        pre.image_columns_ = [c for c, kind in kinds.items() if kind == IMAGE]
+        pre.text_adapters_ = [TextAdapter.from_state(s) for s in state.get("text_adapters", [])]
+        pre.image_shapes_ = [
+            (tuple(size), int(channels)) for size, channels in state.get("image_shapes", [])
+        ]
+        return pre
+
+    def input_schema(self):
+        """Column names and kinds; text and image columns say what they take."""
+        schema = super().input_schema()
+        schema += [
+            {"name": c, "kind": TEXT, "max_tokens": a.input_length_}
+            for c, a in zip(self.text_columns_, self.text_adapters_, strict=True)
+        ]
+        schema += [
+            {"name": c, "kind": IMAGE, "image_size": list(size), "channels": channels}
+            for c, (size, channels) in zip(self.image_columns_, self.image_shapes_, strict=True)
+        ]
+        order = {name: i for i, name in enumerate(self.feature_names_in_)}
+        return sorted(schema, key=lambda item: order[item["name"]])
+
+
+def text_input(i):
+    """The model input name of the i-th text column."""
+    return f"text_{i}"
+
+
+def image_input(i):
+    """The model input name of the i-th image column."""
+    return f"image_{i}"
+
+
+def path_codes(paths):
+    """File paths as int32 rows of Unicode code points, 0-padded; "" for a missing image.
+
+    Args:
+        paths: a list of str.
+
+    Returns:
+        int32 array `(n, longest path)` (at least one column).
+    """
+    width = max([len(p) for p in paths] + [1])
+    codes = np.zeros((len(paths), width), np.int32)
+    for i, path in enumerate(paths):
+        codes[i, : len(path)] = [ord(c) for c in path]
+    return codes
+
+
+def _texts(values):
+    """A text column's values as str, "" for a missing value."""
+    return ["" if v is None or v is pd.NA or v != v else str(v).strip() for v in values]
+
+
+def _paths(values, name):
+    """An image column's paths; "" for a missing one. Raises naming the column for a bad one."""
+    import os
+
+    paths = ["" if v is None or v is pd.NA or v != v else str(v) for v in values]
+    bad = [p for p in paths if p and not p.lower().endswith(IMAGE_EXTENSIONS)]
+    missing = [p for p in paths if p and p not in bad and not os.path.isfile(p)]
+    if bad or missing:
+        problem = (
+            f"values that are not image file paths, e.g. {bad[:3]}"
+            if bad
+            else f"image files that do not exist, e.g. {missing[:3]}"
+        )
+        raise ValueError(
+            f"Image column {name!r} holds {problem}; expected paths of existing "
+            f"{', '.join(IMAGE_EXTENSIONS)} files, or a missing value for no image."
+        )
+    return paths
