@@ -13,7 +13,7 @@
     keras-domains explain MODEL --data FILE.csv [--out attributions.csv]
     keras-domains generate MODEL --prompt TEXT [--max-new-tokens N --temperature T ...]
     keras-domains serve MODEL [NAME=MODEL ...] [--host 127.0.0.1] [--port 8000]
-        [--max-body-bytes N] [--max-batch N] [--batch-wait-ms MS] [--threads N]
+        [--max-body-bytes N] [--max-batch N] [--batch-wait-ms MS] [--image-paths] [--threads N]
     keras-domains export MODEL --out PATH [--format saved_model|onnx]
     keras-domains demo
 
@@ -203,6 +203,12 @@ def _build_parser():
         default=2.0,
         help="longest a request waits to share a model call with others; 0 turns "
         "micro-batching off (default: 2)",
+    )
+    serve.add_argument(
+        "--image-paths",
+        action="store_true",
+        help="image columns of table rows may name files on this machine, not only send them "
+        "as base64 (for a server on the machine that holds the images)",
     )
     serve.add_argument(
         "--threads",
@@ -517,6 +523,7 @@ def _serve(args):
         max_body_bytes=args.max_body_bytes,
         max_batch=args.max_batch,
         batch_wait_ms=args.batch_wait_ms,
+        image_paths=args.image_paths,
     )
     listed = ", ".join(f"{name} ({served.task})" for name, served in server.models.items())
     print(

@@ -8,6 +8,7 @@ from core.backbones.model_parts import ModelParts
 from core.backbones.tabular_model import wide_and_deep_logits
 from core.layers import (
     AttentionPooling,
+    ColumnGate,
     ColumnSum,
     ImageFileReader,
     MissingToken,
@@ -21,6 +22,8 @@ from core.layers.tabular_embedding import CATEGORICAL as CATEGORICAL_INPUT
 from core.layers.tabular_embedding import NUMERIC as NUMERIC_INPUT
 
 COLUMN_ENCODER_MODEL = "column_encoder"
+COLUMN_GATE = "column_gate"
+NGRAM_GATE = "ngram_gate"
 HEAD_MODEL = "head"
 #: Hashed bigram slots of each text column's n-gram path.
 NGRAM_BUCKETS = 2**17
@@ -62,6 +65,10 @@ def build_multimodal_model(
     Every member has encoders of its own, so members cross-fitted on
     different folds never share what one of them learned from another's
     held-out rows (a shared text encoder can memorise every row's label).
+
+    The tokens and n-gram scores leave the column encoder through
+    `ColumnGate`s (`"column_gate"`, `"ngram_gate"`), which keep every column
+    until the estimator's keep rule leaves a part out.
 
     The column encoder is a nested model named `"column_encoder"` from the
     named inputs to `[tokens (batch, n_members, n_columns, embedding_dim),
@@ -144,13 +151,16 @@ def build_multimodal_model(
         if n_members == 1
         else keras.layers.Concatenate(axis=1, name="member_tokens")(member_tokens)
     )
-    encoder_outputs = [stacked]
+    encoder_outputs = [ColumnGate(axis=2, name=COLUMN_GATE)(stacked)]
     if ngram_logits:
-        encoder_outputs.append(
+        ngrams = (
             ngram_logits[0]
             if len(ngram_logits) == 1
             else keras.layers.Concatenate(axis=1, name="ngram_logits")(ngram_logits)
         )
+        encoder_outputs.append(ColumnGate(axis=1, name=NGRAM_GATE)(ngrams))
+    if len(encoder_outputs) == 1:  # The head then takes the tokens alone.
+        encoder_outputs = encoder_outputs[0]
     column_encoder = keras.Model(inputs, encoder_outputs, name=COLUMN_ENCODER_MODEL)
     head = _fusion_head(
         stacked.shape[2], len(ngram_logits), n_outputs, backbone, embedding_dim, hidden_units,
@@ -235,7 +245,12 @@ def _fusion_head(
 
 
 #: Where each part of a `build_multimodal_model` model lives.
-MULTIMODAL_MODEL_PARTS = {"column_encoder": COLUMN_ENCODER_MODEL, "head": HEAD_MODEL}
+MULTIMODAL_MODEL_PARTS = {
+    "column_encoder": COLUMN_ENCODER_MODEL,
+    "head": HEAD_MODEL,
+    "column_gate": (COLUMN_ENCODER_MODEL, COLUMN_GATE),
+    "ngram_gate": (COLUMN_ENCODER_MODEL, NGRAM_GATE),
+}
 
 
 def multimodal_model_parts(model):

@@ -2,6 +2,8 @@
 
 import os
 
+import pandas as pd
+
 from core.preprocessing.image_preprocessor import IMAGE_EXTENSIONS
 
 
@@ -24,7 +26,7 @@ def resolve_image_paths(frame, folder):
     resolved = {}
     for name in frame.columns:
         values = frame[name]
-        if values.dtype != object:
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
             continue
         present = [v for v in values.dropna() if v != ""]
         if not present or not all(

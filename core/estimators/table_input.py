@@ -8,7 +8,14 @@ from core.backbones import BACKBONES, build_tabular_model
 from core.backbones.image_model import image_augmentation
 from core.backbones.multimodal_model import build_multimodal_model, multimodal_model_parts
 from core.backbones.tabular_model import tabular_model_parts
-from core.data import TableSource, count_rows, is_table_path, repeat_rows, tile_rows
+from core.data import (
+    TableSource,
+    count_rows,
+    is_table_path,
+    repeat_rows,
+    take_rows,
+    tile_rows,
+)
 from core.estimators.parameter import Parameter
 from core.explain import integrated_gradients
 from core.preprocessing import NUMERIC_INPUT
@@ -16,6 +23,10 @@ from core.preprocessing.multimodal_preprocessor import MultimodalPreprocessor
 
 # Columns named in an error message, at most.
 _SHOWN_COLUMNS = 20
+#: A multimodal model leaves parts out only when that lowers the held-out loss by this share.
+KEEP_MARGIN = 0.01
+# Rows per call when the keep rule runs the column encoder and the head.
+_KEEP_RULE_CHUNK = 4096
 
 
 class TableInput:
@@ -176,6 +187,97 @@ class TableInput:
             for i in range(len(pre.text_columns_)):
                 encoder.get_layer(f"text_{i}_ngrams").adapt(training_inputs[f"text_{i}"])
         return model
+
+    # ------------------------------------------------------------ keep rule
+    def _fit_calibration(self, validation, folds=None):
+        if self.preprocessor_.is_multimodal and isinstance(validation, tuple | list):
+            self._keep_parts(validation, folds)
+        super()._fit_calibration(validation, folds=folds)
+
+    def _column_parts(self):
+        """`{part: (token positions, n-gram positions)}`: the table, then each text
+        and image column, as the keep rule weighs them."""
+        pre = self.preprocessor_
+        n_table = len(pre.numeric_columns_) + len(pre.categorical_columns_)
+        parts = {"table": (list(range(n_table)), [])} if n_table else {}
+        for i, name in enumerate(pre.text_columns_):
+            parts[name] = ([n_table + i], [i])
+        for j, name in enumerate(pre.image_columns_):
+            parts[name] = ([n_table + len(pre.text_columns_) + j], [])
+        return parts
+
+    def _keep_parts(self, validation, folds):
+        """The keep rule: leaves out the parts without which the held-out loss is lower.
+
+        On the held-out rows (each row's out-of-fold member when members are
+        cross-fitted), the task's loss is computed with every part, with each
+        part alone, and (from three parts on) without each part; a part is
+        left out only when some choice without it beats keeping everything
+        by `KEEP_MARGIN`, so a multimodal model does no worse than its best
+        single part by more than noise. A part left out is held at its mean
+        tokens (and n-gram scores) over the held-out rows (`ColumnGate`), so
+        it no longer moves predictions.
+
+        Sets `kept_parts_` (`{part: bool}`, "table" for the numbers and
+        categories, then each text and image column) and `part_losses_`
+        (`{choice: held-out loss}`).
+        """
+        model_parts = multimodal_model_parts(self.model_)
+        encoder, head = model_parts.column_encoder, model_parts.head
+        inputs, targets = validation[0], np.asarray(validation[1], np.float32)
+        n_rows = count_rows(inputs)
+        chunks = [
+            [np.asarray(t) for t in _as_list(encoder(take_rows(inputs, rows), training=False))]
+            for rows in (slice(i, i + _KEEP_RULE_CHUNK) for i in range(0, n_rows, _KEEP_RULE_CHUNK))
+        ]
+        encoded = [np.concatenate(column) for column in zip(*chunks, strict=True)]
+        # A part left out is held at its mean over the held-out rows: what its
+        # tokens add on average stays, what varies from row to row goes.
+        reference = [a.mean(axis=0) for a in encoded]
+        parts = self._column_parts()
+        loss = self._task_loss()
+
+        def held_out_loss(kept):
+            arrays = [a.copy() for a in encoded]
+            for part, (tokens, ngrams) in parts.items():
+                if part not in kept:
+                    arrays[0][:, :, tokens] = reference[0][:, tokens]
+                    if ngrams:
+                        arrays[1][:, ngrams] = reference[1][ngrams]
+            outputs = []
+            for i in range(0, n_rows, _KEEP_RULE_CHUNK):
+                chunk = [a[i : i + _KEEP_RULE_CHUNK] for a in arrays]
+                outputs.append(np.asarray(head(chunk if len(chunk) > 1 else chunk[0])))
+            outputs = np.concatenate(outputs)
+            if folds is not None:
+                outputs = outputs[np.arange(n_rows), folds][:, None, :]
+            return float(loss(targets, outputs))
+
+        names = list(parts)
+        choices = {"all": names}
+        if len(names) > 1:
+            choices.update({f"only {p}": [p] for p in names})
+        if len(names) > 2:
+            choices.update({f"without {p}": [q for q in names if q != p] for p in names})
+        self.part_losses_ = {choice: held_out_loss(kept) for choice, kept in choices.items()}
+        best = min(self.part_losses_, key=self.part_losses_.get)
+        if self.part_losses_[best] >= (1.0 - KEEP_MARGIN) * self.part_losses_["all"]:
+            best = "all"
+        kept = choices[best]
+        self.kept_parts_ = {part: part in kept for part in names}
+        if best == "all":
+            return
+        keep = np.ones(encoded[0].shape[2], np.float32)
+        keep_ngrams = np.ones(len(self.preprocessor_.text_columns_), np.float32)
+        for part, (tokens, ngrams) in parts.items():
+            if part not in kept:
+                keep[tokens] = 0.0
+                keep_ngrams[ngrams] = 0.0
+        model_parts.column_gate.keep.assign(keep)
+        model_parts.column_gate.reference.assign(reference[0])
+        if model_parts.has("ngram_gate"):
+            model_parts.ngram_gate.keep.assign(keep_ngrams)
+            model_parts.ngram_gate.reference.assign(reference[1])
 
     def _monotone_columns(self):
         """`(numeric_index, sign)` pairs the model must be monotone in; none here."""
@@ -354,6 +456,8 @@ class TableInput:
     def _get_fitted_state(self):
         state = {
             **super()._get_fitted_state(),
+            "kept_parts": getattr(self, "kept_parts_", None),
+            "part_losses": getattr(self, "part_losses_", None),
             "n_features_in": self.n_features_in_,
             "feature_names_in": (
                 list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else None
@@ -366,6 +470,9 @@ class TableInput:
         if self.preprocessor_.named_input_ is None:
             self.preprocessor_.named_input_ = state["feature_names_in"] is not None
         self.n_features_in_ = state["n_features_in"]
+        if state.get("kept_parts") is not None:
+            self.kept_parts_ = state["kept_parts"]
+            self.part_losses_ = state["part_losses"]
         if state["feature_names_in"] is not None:
             self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
 

@@ -66,6 +66,8 @@ class ModelServer:
         max_batch: most rows (texts, images) per predict request and per micro-batch.
         batch_wait_ms: longest a predict request waits for others to share
             its model call; 0 turns micro-batching off.
+        image_paths: whether image columns of table rows may name files on
+            the server's machine; otherwise images are sent as base64.
 
     Attributes:
         app: the FastAPI application (an ASGI app, e.g. for `TestClient`).
@@ -82,6 +84,7 @@ class ModelServer:
         max_body_bytes=MAX_BODY_BYTES,
         max_batch=MAX_BATCH,
         batch_wait_ms=BATCH_WAIT_MS,
+        image_paths=False,
     ):
         _check_positive_int("max_body_bytes", max_body_bytes)
         _check_positive_int("max_batch", max_batch)
@@ -118,6 +121,7 @@ class ModelServer:
                 max_batch=max_batch,
                 max_explain=min(max_batch, MAX_EXPLAIN),
                 batch_wait_s=self.batch_wait_ms / 1000.0,
+                image_paths=image_paths,
             )
             for name, estimator in models.items()
         }

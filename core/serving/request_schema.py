@@ -224,6 +224,16 @@ def _feature_column(item):
     name = item["name"]
     if item["kind"] == "numeric":
         return name, Number | None, None, "number; null or left out when missing"
+    if item["kind"] == "text":
+        return name, str | None, None, "free text; null, empty or left out when missing"
+    if item["kind"] == "image":
+        return (
+            name,
+            str | None,
+            None,
+            "image: a base64 PNG, JPEG, BMP or GIF file (or a data URL); a file path when the "
+            "server was started with --image-paths; null or left out when missing",
+        )
     categories = [str(c) for c in item.get("categories", [])]
     shown = ", ".join(categories[:_SHOWN_CATEGORIES])
     if len(categories) > _SHOWN_CATEGORIES:
@@ -244,6 +254,8 @@ def _example_row(kind, schema, estimator):
     for item in schema:
         if item["kind"] == "numeric":
             example[item["name"]] = round(medians.get(item["name"], 0.0), 4)
+        elif item["kind"] in ("text", "image"):
+            example[item["name"]] = None
         else:
             categories = item.get("categories") or [None]
             example[item["name"]] = categories[0]

@@ -3,11 +3,15 @@
 import asyncio
 import base64
 import binascii
+import contextlib
 import io
 import json
 import math
+import os
 import re
 import struct
+import tempfile
+import uuid
 
 import numpy as np
 import pandas as pd
@@ -77,8 +81,10 @@ class ServedModel:
         max_batch=1000,
         max_explain=100,
         batch_wait_s=0.002,
+        image_paths=False,
     ):
         self.name = name
+        self.image_paths = bool(image_paths)
         self.estimator = estimator
         self.kind = input_kind(estimator)
         self.explains = explanation_kind(estimator, self.kind)
@@ -107,6 +113,15 @@ class ServedModel:
         numeric = _numeric_columns(self.kind, schema)
         self._numeric = {field for field, column in self._columns or () if column in numeric}
         self._column_names = [column for _, column in self._columns or ()]
+        self._image_columns = (
+            [
+                item["name"]
+                for item in schema or ()
+                if isinstance(item, dict) and item.get("kind") == "image"
+            ]
+            if self.kind == "table"
+            else []
+        )
         self._requests = self._rows = self._calls = 0
         self.batcher = None
         if self.kind in BATCHED_KINDS and batch_wait_s > 0:
@@ -203,23 +218,24 @@ class ServedModel:
         survival model's is its risk, median time and survival at each time
         of its grid (the risk as `predict_risk` computes it from that grid).
         """
-        if self.survival:
-            risk, median, survival = self.estimator.predict_with_curve(self._frame(rows))
-            return np.column_stack([risk, median, survival])
-        if self.regressor:
-            predictions, bounds = self.estimator.predict_with_interval(
-                self._frame(rows), alpha=INTERVAL_ALPHA
-            )
-            predictions = predictions.reshape(len(rows), -1)
-            if bounds is None:
-                bounds = np.full((len(rows), 2 * predictions.shape[1]), np.nan)
-            return np.hstack([predictions, bounds.reshape(len(rows), -1)])
-        # A pydantic instance's __dict__ holds its field values, in column order.
-        values = [tuple(row.__dict__.values()) for row in rows]
-        proba = self.estimator.predict_proba_values(values, self._column_names)
-        if proba is None:  # A value that needs the DataFrame path's checks and messages.
-            return self.estimator.predict_proba(self._frame(rows))
-        return proba
+        if not (self.survival or self.regressor):
+            # A pydantic instance's __dict__ holds its field values, in column order.
+            values = [tuple(row.__dict__.values()) for row in rows]
+            proba = self.estimator.predict_proba_values(values, self._column_names)
+            if proba is not None:
+                return proba
+        # A value that needs the DataFrame path's checks and messages, or texts and images.
+        with self._table_frame(rows) as frame:
+            if self.survival:
+                risk, median, survival = self.estimator.predict_with_curve(frame)
+                return np.column_stack([risk, median, survival])
+            if not self.regressor:
+                return self.estimator.predict_proba(frame)
+            predictions, bounds = self.estimator.predict_with_interval(frame, alpha=INTERVAL_ALPHA)
+        predictions = predictions.reshape(len(rows), -1)
+        if bounds is None:
+            bounds = np.full((len(rows), 2 * predictions.shape[1]), np.nan)
+        return np.hstack([predictions, bounds.reshape(len(rows), -1)])
 
     def _predict_one(self, body):
         """`(probabilities, ids or None)` of a transactions, events or images request."""
@@ -315,7 +331,11 @@ class ServedModel:
             return {
                 "explanations": [{"heatmap": np.round(m, _HEATMAP_DECIMALS).tolist()} for m in maps]
             }
-        frame = self._frame(body.rows)
+        with self._table_frame(body.rows) as frame:
+            return self._explain_rows(body, frame)
+
+    def _explain_rows(self, body, frame):
+        estimator, explains = self.estimator, self.explains
         if explains == "events":
             attributions = estimator.explain(
                 frame, prediction_time=body.prediction_time, level=body.level
@@ -346,6 +366,26 @@ class ServedModel:
         return {"explanations": explanations}
 
     # ---------------------------------------------------------------- helpers
+    @contextlib.contextmanager
+    def _table_frame(self, rows):
+        """The DataFrame of table rows, their images (base64, or paths) as files for the call.
+
+        Images sent in a row are written to a temporary folder that is
+        removed when the call ends; a path is taken as it is only when the
+        server was started with `image_paths` (a server on this machine).
+        """
+        frame = self._frame(rows)
+        if not self._image_columns:
+            yield frame
+            return
+        with tempfile.TemporaryDirectory(prefix="keras-domains-images-") as folder:
+            for column in self._image_columns:
+                frame[column] = [
+                    _image_file(value, folder, f"`{column}` of row {i}", self.image_paths)
+                    for i, value in enumerate(frame[column])
+                ]
+            yield frame
+
     def _frame(self, rows):
         """A DataFrame of validated rows: numeric columns float (null as NaN), others as sent."""
         columns = {}
@@ -415,6 +455,68 @@ def _decode_images(images):
             ) from None
         arrays.append(array)
     return arrays
+
+
+#: File extensions of the image formats a table row may send, by their first bytes.
+_IMAGE_MAGIC = {
+    b"\x89PNG\r\n\x1a\n": ".png",
+    b"\xff\xd8": ".jpg",
+    b"GIF87a": ".gif",
+    b"GIF89a": ".gif",
+    b"BM": ".bmp",
+}
+
+
+def _image_file(value, folder, label, image_paths):
+    """The file a row's image field names: a base64 image written into `folder`, or a path.
+
+    Args:
+        value: the field's value: None or "" (no image), base64 file bytes
+            (or a data URL), or, with `image_paths`, the path of an existing file.
+        folder: where decoded images are written.
+        label: the field, for messages.
+        image_paths: whether paths are accepted.
+
+    Raises:
+        ValueError: naming the field, for data that is not an image (or a path
+            when paths are not accepted).
+    """
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if image_paths and not value.startswith("data:") and os.path.isfile(value):
+        return value
+    text = value.split(",", 1)[1] if value.startswith("data:") and "," in value else value
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        accepted = (
+            "base64 image data or the path of an existing image file"
+            if image_paths
+            else (
+                "base64 image data (this server does not read paths; start it with --image-paths "
+                "to read files on its machine)"
+            )
+        )
+        raise ValueError(f"{label} is not {accepted}.") from None
+    suffix = next((ext for magic, ext in _IMAGE_MAGIC.items() if data.startswith(magic)), None)
+    if suffix is None:
+        raise ValueError(f"{label} is not a PNG, JPEG, BMP or GIF file.")
+    size = _encoded_image_size(data)
+    if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:
+        raise ValueError(
+            f"{label} is {size[1]} x {size[0]} pixels; at most {MAX_IMAGE_PIXELS} pixels are "
+            "accepted."
+        )
+    import tensorflow as tf
+
+    try:
+        tf.io.decode_image(data, expand_animations=False)
+    except (ValueError, tf.errors.OpError):
+        raise ValueError(f"{label} is not a readable {suffix[1:].upper()} file.") from None
+    path = os.path.join(folder, f"{uuid.uuid4().hex}{suffix}")
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
 
 
 def _encoded_image_size(data):

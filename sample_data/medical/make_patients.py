@@ -53,8 +53,8 @@ RISK_COEF = {
 RISK_NOISE_SD = 0.3  # unobserved patient-level risk (genetics, diet, ...)
 # Findings seen only in the note and the image, and their effect on the log-odds.
 ANGINA_RATE = 0.25
-ANGINA_EFFECT = 1.3  # exertional angina, written in the note
-CALCIFICATION_EFFECT = 0.9  # per standard deviation of the calcium spot's brightness
+ANGINA_EFFECT = 2.2  # exertional angina, written in the note
+CALCIFICATION_EFFECT = 1.3  # per standard deviation of the calcium spot's brightness
 NOTE_MISSING = 0.12
 XRAY_MISSING = 0.10
 IMAGE_SIDE = 32
