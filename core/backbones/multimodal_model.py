@@ -12,6 +12,7 @@ from core.layers import (
     ColumnSum,
     ImageFileReader,
     MissingToken,
+    MonotoneFeatureEffects,
     SelectFeatures,
     TabularEmbedding,
     TokenAndPositionEmbedding,
@@ -47,6 +48,8 @@ def build_multimodal_model(
     text_embedding_dim=32,
     image_backbone="cnn",
     augmentation=None,
+    monotone_columns=(),
+    value_range=5.0,
     name="multimodal_model",
 ):
     """Builds `columns -> one token per column -> fusion head -> logits`.
@@ -94,6 +97,11 @@ def build_multimodal_model(
         image_backbone: `"cnn"` or `"vit"`.
         augmentation: a function that returns new Keras preprocessing layers
             for images in training (each member gets its own), or None.
+        monotone_columns: `(numeric_index, sign)` pairs: those numeric columns
+            skip the tokens' paths and reach each member's logit only through
+            `MonotoneFeatureEffects` (binary targets), as in `build_tabular_model`;
+            the head then also takes the `"numeric"` input.
+        value_range: range of the scaled numeric values (the preprocessor's clip).
         name: model name.
 
     Returns:
@@ -162,11 +170,24 @@ def build_multimodal_model(
     if len(encoder_outputs) == 1:  # The head then takes the tokens alone.
         encoder_outputs = encoder_outputs[0]
     column_encoder = keras.Model(inputs, encoder_outputs, name=COLUMN_ENCODER_MODEL)
+    monotone_columns = [(int(i), int(sign)) for i, sign in monotone_columns]
+    if monotone_columns and n_outputs != 1:
+        raise ValueError(
+            "`monotone_columns` needs a binary target (one output). "
+            f"Received n_outputs={n_outputs}."
+        )
     head = _fusion_head(
         stacked.shape[2], len(ngram_logits), n_outputs, backbone, embedding_dim, hidden_units,
-        num_layers, num_heads, dropout, n_members,
+        num_layers, num_heads, dropout, n_members, monotone_columns, num_numeric, value_range,
     )  # fmt: skip
-    return keras.Model(inputs, head(column_encoder(inputs)), name=name)
+    head_inputs = column_encoder(inputs)
+    if monotone_columns:
+        head_inputs = [*_as_list(head_inputs), inputs[NUMERIC_INPUT]]
+    return keras.Model(inputs, head(head_inputs), name=name)
+
+
+def _as_list(outputs):
+    return list(outputs) if isinstance(outputs, list | tuple) else [outputs]
 
 
 def _text_token(
@@ -217,31 +238,52 @@ def _image_token(
 
 def _fusion_head(
     n_tokens, n_texts, n_outputs, backbone, embedding_dim, hidden_units, num_layers,
-    num_heads, dropout, n_members,
+    num_heads, dropout, n_members, monotone_columns, num_numeric, value_range,
 ):  # fmt: skip
-    """`[tokens, n-gram logits] -> (batch, n_members, n_outputs)`, a model named `"head"`.
+    """`[tokens, n-gram logits, numbers] -> (batch, n_members, n_outputs)`, a model named
+    `"head"` (the n-gram logits with text columns, the numbers with monotone columns).
 
     Member m reads its own tokens, `tokens[:, m]`.
     """
     tokens = keras.Input((n_members, n_tokens, embedding_dim), name="column_tokens")
+    inputs = [tokens]
+    constrained = [i for i, _ in monotone_columns]
+    free = [i for i in range(n_tokens) if i not in constrained]
+    if monotone_columns:
+        numbers = keras.Input((2 * num_numeric,), name="numeric_for_monotone")
     members = []
     for m in range(n_members):
         own = SelectFeatures([m], name=f"member_{m}_tokens")(tokens)
         own = keras.layers.Reshape((n_tokens, embedding_dim), name=f"member_{m}_own")(own)
+        if monotone_columns:
+            own = SelectFeatures(free, name=f"member_{m}_unconstrained")(own)
         paths = wide_and_deep_logits(
             own, m, n_outputs, backbone, embedding_dim, hidden_units, num_layers,
             num_heads, dropout,
         )  # fmt: skip
+        if monotone_columns:
+            paths.append(
+                MonotoneFeatureEffects(
+                    constrained,
+                    [num_numeric + i for i in constrained],
+                    [sign for _, sign in monotone_columns],
+                    value_range=value_range,
+                    name=f"member_{m}_monotone",
+                )(numbers)
+            )
         logits = keras.layers.Add(name=f"member_{m}_logits")(paths)
         members.append(keras.layers.Reshape((1, n_outputs), name=f"member_{m}_reshape")(logits))
     stacked = members[0] if n_members == 1 else keras.layers.Concatenate(axis=1)(members)
-    if not n_texts:
-        return keras.Model(tokens, stacked, name=HEAD_MODEL)
-    ngrams = keras.Input((n_texts, n_members * n_outputs), name="ngram_logits")
-    summed = keras.layers.Reshape((n_members, n_outputs), name="ngram_members")(
-        ColumnSum(name="ngram_sum")(ngrams)
-    )
-    return keras.Model([tokens, ngrams], keras.layers.Add()([stacked, summed]), name=HEAD_MODEL)
+    if n_texts:
+        ngrams = keras.Input((n_texts, n_members * n_outputs), name="ngram_logits")
+        inputs.append(ngrams)
+        summed = keras.layers.Reshape((n_members, n_outputs), name="ngram_members")(
+            ColumnSum(name="ngram_sum")(ngrams)
+        )
+        stacked = keras.layers.Add()([stacked, summed])
+    if monotone_columns:
+        inputs.append(numbers)
+    return keras.Model(inputs if len(inputs) > 1 else tokens, stacked, name=HEAD_MODEL)
 
 
 #: Where each part of a `build_multimodal_model` model lives.

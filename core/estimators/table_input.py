@@ -158,12 +158,6 @@ class TableInput:
                 n-gram paths' document frequencies; None leaves them at 1.
         """
         pre = self.preprocessor_
-        if self._monotone_columns():
-            raise ValueError(
-                "`monotone_constraints` apply to tables of numbers and categories; this table "
-                f"also has text columns {pre.text_columns_} and image columns "
-                f"{pre.image_columns_}. Drop the constraints or those columns."
-            )
         seed = None if self.random_state is None else int(self.random_state)
         model = build_multimodal_model(
             len(pre.numeric_columns_),
@@ -181,6 +175,8 @@ class TableInput:
             text_backbone=getattr(self, "text_backbone", "transformer"),
             image_backbone=getattr(self, "image_backbone", "cnn"),
             augmentation=lambda: image_augmentation(seed=seed),
+            monotone_columns=self._monotone_columns(),
+            value_range=pre.clip,
         )
         if training_inputs is not None:
             encoder = multimodal_model_parts(model).column_encoder
@@ -218,16 +214,17 @@ class TableInput:
         tokens (and n-gram scores) over the held-out rows (`ColumnGate`), so
         it no longer moves predictions.
 
-        Sets `kept_parts_` (`{part: bool}`, "table" for the numbers and
+        With monotone constraints the table is always kept. Sets
+        `kept_parts_` (`{part: bool}`, "table" for the numbers and
         categories, then each text and image column) and `part_losses_`
         (`{choice: held-out loss}`).
         """
         model_parts = multimodal_model_parts(self.model_)
-        encoder, head = model_parts.column_encoder, model_parts.head
+        head = model_parts.head
         inputs, targets = validation[0], np.asarray(validation[1], np.float32)
         n_rows = count_rows(inputs)
         chunks = [
-            [np.asarray(t) for t in _as_list(encoder(take_rows(inputs, rows), training=False))]
+            self._head_inputs(take_rows(inputs, rows))
             for rows in (slice(i, i + _KEEP_RULE_CHUNK) for i in range(0, n_rows, _KEEP_RULE_CHUNK))
         ]
         encoded = [np.concatenate(column) for column in zip(*chunks, strict=True)]
@@ -259,6 +256,8 @@ class TableInput:
             choices.update({f"only {p}": [p] for p in names})
         if len(names) > 2:
             choices.update({f"without {p}": [q for q in names if q != p] for p in names})
+        if self._monotone_columns():  # The constrained columns stay: the table is kept.
+            choices = {c: kept for c, kept in choices.items() if "table" in kept}
         self.part_losses_ = {choice: held_out_loss(kept) for choice, kept in choices.items()}
         best = min(self.part_losses_, key=self.part_losses_.get)
         if self.part_losses_[best] >= (1.0 - KEEP_MARGIN) * self.part_losses_["all"]:
@@ -395,8 +394,8 @@ class TableInput:
         reference has no note and no image (their learned "missing" tokens).
         """
         parts = multimodal_model_parts(self.model_)
-        encoded = [np.asarray(t) for t in _as_list(parts.column_encoder(rows, training=False))]
-        base = [np.asarray(t) for t in _as_list(parts.column_encoder(base_rows, training=False))]
+        encoded = self._head_inputs(rows)
+        base = self._head_inputs(base_rows)
         head = parts.head
         if len(encoded) == 1:
             token_attr = integrated_gradients(
@@ -404,23 +403,34 @@ class TableInput:
                 encoded[0], base[0], targets=targets, steps=steps,
             )  # fmt: skip
             return token_attr.sum(axis=(1, 3))  # Over members and token units.
-        token_attr, ngram_attr = integrated_gradients(
-            lambda pair: output(head(pair, training=False)),
+        attributions = integrated_gradients(
+            lambda arrays: output(head(arrays, training=False)),
             encoded, base, targets=targets, steps=steps,
         )  # fmt: skip
-        per_column = token_attr.sum(axis=(1, 3))
-        first_text = len(self.preprocessor_.numeric_columns_) + len(
-            self.preprocessor_.categorical_columns_
-        )
-        n_texts = ngram_attr.shape[1]
-        per_column[:, first_text : first_text + n_texts] += ngram_attr.sum(axis=-1)
+        per_column = attributions[0].sum(axis=(1, 3))
+        pre = self.preprocessor_
+        n_table = len(pre.numeric_columns_) + len(pre.categorical_columns_)
+        if pre.text_columns_:
+            n_texts = len(pre.text_columns_)
+            per_column[:, n_table : n_table + n_texts] += attributions[1].sum(axis=-1)
+        if self._monotone_columns():  # The constrained columns' raw numbers.
+            per_column[:, :n_table] += self._fold_feature_columns(attributions[-1])
         return per_column
+
+    def _head_inputs(self, rows):
+        """What a multimodal model's head takes for encoded rows, as a list of arrays."""
+        parts = multimodal_model_parts(self.model_)
+        arrays = [np.asarray(t) for t in _as_list(parts.column_encoder(rows, training=False))]
+        if self._monotone_columns():
+            arrays.append(np.asarray(rows[NUMERIC_INPUT], np.float32))
+        return arrays
 
     def _reference_logits(self, reference):
         """The model's output for the reference row, through its head."""
         if self.preprocessor_.is_multimodal:
-            parts = multimodal_model_parts(self.model_)
-            return parts.head(parts.column_encoder(reference, training=False), training=False)
+            arrays = self._head_inputs(reference)
+            head = multimodal_model_parts(self.model_).head
+            return head(arrays if len(arrays) > 1 else arrays[0], training=False)
         return self._head_call(tabular_model_parts(self.model_).head, reference)
 
     def _fold_feature_columns(self, numeric_attr):

@@ -191,14 +191,20 @@ def test_declared_columns_are_checked_by_fit(table):
         TabularClassifier(text_backbone="gpt", max_epochs=1, **TINY).fit(X, y)
 
 
-def test_monotone_constraints_with_a_text_column_are_refused(table):
+def test_monotone_constraints_hold_beside_a_text_column_and_reason_codes_name_it(table):
     from domains.finance import RiskScorer
 
     X, y, _ = table
-    with pytest.raises(ValueError, match="`monotone_constraints` apply to tables of numbers"):
-        RiskScorer(monotone_constraints={"age": 1}, max_epochs=1, **TINY).fit(
-            X.drop(columns="scan"), y
-        )
+    X = X.drop(columns="scan")
+    scorer = RiskScorer(monotone_constraints={"age": 1}, max_epochs=20, n_members=2, **TINY)
+    scorer.fit(X, y)
+    ages = X.iloc[[0] * 30].assign(age=np.linspace(20, 90, 30))
+    risk = scorer.predict_proba(ages)[:, 1]
+    assert (np.diff(risk) >= -1e-7).all()
+    codes = scorer.reason_codes(X.head(4), n=3)
+    named = codes[["reason_1", "reason_2", "reason_3"]].to_numpy().ravel()
+    reasons = {r for r in named if isinstance(r, str)}  # None: fewer columns cost points.
+    assert reasons <= {"age", "sex", "note"} and "note" in reasons
 
 
 def test_the_server_takes_text_fields_and_base64_or_local_image_paths(table, fitted):
