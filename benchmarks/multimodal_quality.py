@@ -229,7 +229,7 @@ def main(argv=None):
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args(argv)
-    params = parse_settings(args.set)
+    params = parse_settings(args.set, TabularClassifier, reserved={"random_state": "--seed"})
     results = []
     for name in args.datasets:
         result = run_dataset(name, args.folds, args.seed, params, tuple(args.models))
