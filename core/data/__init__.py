@@ -9,6 +9,7 @@ from core.data.model_inputs import (
     take_rows,
     tile_rows,
 )
+from core.data.relative_paths import resolve_image_paths
 from core.data.row_keys import keys_below, row_keys
 from core.data.table_scan import TableScan
 from core.data.table_source import (
@@ -32,6 +33,7 @@ __all__ = [
     "parse_times",
     "repeat_rows",
     "require_pyarrow",
+    "resolve_image_paths",
     "row_keys",
     "shuffled_batches",
     "take_rows",

@@ -487,6 +487,14 @@ class TableInput:
             self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
 
     def _export_signature(self):
+        pre = self.preprocessor_
+        if pre.is_multimodal:
+            raise ValueError(
+                f"{type(self).__name__} reads text columns {pre.text_columns_} and image "
+                f"columns {pre.image_columns_}, whose tokenizer and image reading stay in "
+                "Python: serve it with `keras-domains serve` instead of exporting it, or fit "
+                "it on the numbers and categories alone to export."
+            )
         from core.export import TableSignature
 
         return TableSignature(

@@ -216,3 +216,27 @@ def test_generator_trains_on_a_text_file_and_generates(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("the cat")
     assert main([*argv, "--top-p", "0"]) == 2
     assert "`top_p` must be in (0, 1]" in capsys.readouterr().err
+
+
+def test_train_picks_up_a_note_and_images_next_to_the_csv(tmp_path):
+    """The sample table's note is text and its x-ray paths, relative to the CSV, are images."""
+    from domains.medical import DiagnosisPredictor
+
+    rows = pd.read_csv(PATIENTS).head(80)
+    (tmp_path / "xrays").mkdir()
+    for relative in rows["xray"].dropna():
+        shutil.copy(PATIENTS.parent / relative, tmp_path / relative)
+    data = tmp_path / "visits.csv"
+    rows.to_csv(data, index=False)
+    model = tmp_path / "model.kdm"
+    code = main(
+        ["train", "medical.diagnosis", "--data", str(data), "--target", "diagnosis",
+         "--drop", "patient_id", "--out", str(model), *TINY, "--set", "random_state=0"]
+    )  # fmt: skip
+    assert code == 0
+    loaded = DiagnosisPredictor.load(model)
+    assert loaded.preprocessor_.column_kinds_["note"] == "text"
+    assert loaded.preprocessor_.column_kinds_["xray"] == "image"
+    out = tmp_path / "preds.csv"
+    assert main(["predict", str(model), "--data", str(data), "--out", str(out)]) == 0
+    assert len(pd.read_csv(out)) == 80

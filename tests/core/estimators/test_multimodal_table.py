@@ -147,6 +147,11 @@ def test_save_load_and_pickle_predict_the_same(table, fitted, tmp_path):
     assert kinds == {"age": "numeric", "sex": "categorical", "note": "text", "scan": "image"}
 
 
+def test_export_says_what_stays_in_python(fitted, tmp_path):
+    with pytest.raises(ValueError, match=r"text columns \['note'\] and image columns \['scan'\]"):
+        fitted.export(str(tmp_path / "model"))
+
+
 def test_the_keep_rule_leaves_out_a_part_that_only_adds_noise(tmp_path):
     rng = np.random.default_rng(1)
     n = 200
