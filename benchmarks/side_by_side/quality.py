@@ -16,6 +16,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from benchmarks import (
     credit_quality,
     glyph_images,
+    multimodal_quality,
     regression_quality,
     survival_quality,
     tabular_quality,
@@ -40,6 +41,9 @@ TASKS = (
     "survival_gbsg2",
     "survival_whas500",
     "survival_veterans",
+    "multimodal_patients",
+    "multimodal_applicants",
+    "multimodal_tweets",
 )
 # --quick leaves out breast cancer (both sides near AUC 0.995) and the slower tasks.
 QUICK_TASKS = (
@@ -66,6 +70,9 @@ DATA_NAMES = {
     "survival_gbsg2": "GBSG2",
     "survival_whas500": "WHAS500",
     "survival_veterans": "veterans",
+    "multimodal_patients": "patients.csv with note and x-ray",
+    "multimodal_applicants": "applicants.csv with description",
+    "multimodal_tweets": "dslabs trump_tweets (text + table)",
 }
 # Every quality figure: the toolkit within one point of the better reference.
 TOLERANCE = 0.01
@@ -76,6 +83,9 @@ SHORT_NAMES = {
     "LogisticRegression": "LR",
     "HistGradientBoosting": "HGB",
     "TF-IDF 1-2g + LR (CV C)": "TF-IDF 1-2g + LR",
+    "late_fusion": "late fusion TF-IDF + table LR",
+    "table_only": "table-only TabularClassifier",
+    "text_only": "text-only TextClassifier",
 }
 
 
@@ -109,6 +119,8 @@ def run_quality(tasks, folds, splits, seed, quick):
         runners[f"regression_{name}"] = lambda name=name: _regression(name, folds, seed)
     for name in survival_quality.DATASETS:
         runners[f"survival_{name}"] = lambda name=name: _survival(name, folds, seed)
+    for name in multimodal_quality.DATASETS:
+        runners[f"multimodal_{name}"] = lambda name=name: _multimodal(name, folds, seed)
     results, figures = {}, []
     for task in tasks:
         result = runners[task]()
@@ -422,6 +434,22 @@ def _survival(name, folds, seed):
         f"{result['rows']} rows, {result['events']} events; {result['note']}",
     )
     summary["integrated_brier"] = {m: result["models"][m]["ibs"] for m in models}
+    return summary
+
+
+def _multimodal(name, folds, seed):
+    """TabularClassifier on every column vs late fusion and each single kind, same folds."""
+    models = ("multimodal", "late_fusion", "table_only", "text_only")
+    result = multimodal_quality.run_dataset(name, folds, seed, {}, models=models)
+    summary = _summary(
+        f"multimodal_{name}",
+        "ROC AUC",
+        f"{folds}-fold CV",
+        result["auc_per_fold"],
+        {m: [s] for m, s in result["fit_seconds"].items()},
+        f"{result['rows']} rows; {result['note']}",
+    )
+    summary["verdict"] = multimodal_quality.verdict(result)
     return summary
 
 

@@ -16,6 +16,7 @@ from core.data import (
     take_rows,
     tile_rows,
 )
+from core.estimators.column_explanations import ColumnExplanations
 from core.estimators.parameter import Parameter
 from core.explain import integrated_gradients
 from core.preprocessing import NUMERIC_INPUT
@@ -29,7 +30,7 @@ KEEP_MARGIN = 0.01
 _KEEP_RULE_CHUNK = 4096
 
 
-class TableInput:
+class TableInput(ColumnExplanations):
     """The input part of a table task, for any target kind.
 
     A mixin placed before the target part (`KerasClassifier`,

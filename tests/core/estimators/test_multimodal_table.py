@@ -247,3 +247,35 @@ def test_the_server_takes_text_fields_and_base64_or_local_image_paths(table, fit
         explain = served.explain_model.model_validate(body([encoded(rows["scan"].iloc[0])] * 3))
         explained = asyncio.run(served.explain(explain))["explanations"]
         assert set(explained[0]["attributions"]) == {"age", "sex", "note", "scan"}
+
+
+def test_per_word_attributions_add_up_to_the_note(table, fitted):
+    X, _, _ = table
+    rows = X.iloc[[0, 1, 3]]
+    words = fitted.explain_text(rows, n_orderings=8)
+    assert words[2] == []  # Row 3 has no note.
+    assert [w for w, _ in words[0]] == rows["note"].iloc[0].split()
+    full = fitted.predict_proba(rows)[:, 1]
+    without = fitted.predict_proba(rows.assign(note=None))[:, 1]
+    for k in range(2):
+        total = sum(a for _, a in words[k])
+        assert total == pytest.approx(full[k] - without[k], abs=1e-5)
+    # The label's word moves the prediction most when the model reads the note.
+    if fitted.kept_parts_["note"]:
+        top = max(words[0], key=lambda pair: abs(pair[1]))[0]
+        assert top in ("wheeze", "clear")
+    with pytest.raises(ValueError, match="`column` must be one of the text columns"):
+        fitted.explain_text(rows, column="age")
+
+
+def test_grad_cam_maps_within_an_image_column(table, image_model):
+    X, _, _ = table
+    X = X.drop(columns="note")
+    rows = X.iloc[[0, 1, 5]]
+    maps = image_model.explain_image(rows)
+    assert maps.shape == (3, 16, 16) and maps.dtype == np.float32
+    assert np.isfinite(maps).all() and maps.min() >= 0 and maps.max() <= 1
+    assert maps[0].max() == pytest.approx(1.0)
+    np.testing.assert_array_equal(maps[2], 0.0)  # Row 5 has no image.
+    with pytest.raises(ValueError, match="fitted without text columns"):
+        image_model.explain_text(rows)
