@@ -137,19 +137,22 @@ class TableInput(ColumnExplanations):
         if pre.is_multimodal:
             return self._build_multimodal_model(start)
         return build_tabular_model(
-            len(pre.numeric_columns_),
-            pre.cardinalities_,
-            self._n_outputs(),
-            backbone=self.backbone,
-            embedding_dim=self.embedding_dim,
-            hidden_units=tuple(self.hidden_units),
-            num_layers=self.num_layers,
-            num_heads=self.num_heads,
-            dropout=self.dropout,
-            n_members=self._members(),
-            monotone_columns=self._monotone_columns(),
-            value_range=pre.clip,
+            len(pre.numeric_columns_), pre.cardinalities_, self._n_outputs(), **self._head_options()
         )
+
+    def _head_options(self):
+        """The model settings that tables with and without text or images share."""
+        return {
+            "backbone": self.backbone,
+            "embedding_dim": self.embedding_dim,
+            "hidden_units": tuple(self.hidden_units),
+            "num_layers": self.num_layers,
+            "num_heads": self.num_heads,
+            "dropout": self.dropout,
+            "n_members": self._members(),
+            "monotone_columns": self._monotone_columns(),
+            "value_range": self.preprocessor_.clip,
+        }
 
     def _build_multimodal_model(self, training_inputs=None):
         """The model of rows with text or image columns: one token per column, fused.
@@ -166,18 +169,10 @@ class TableInput(ColumnExplanations):
             [(len(a.tokenizer), a.sequence_length_, a.input_length_) for a in pre.text_adapters_],
             pre.image_shapes_,
             self._n_outputs(),
-            backbone=self.backbone,
-            embedding_dim=self.embedding_dim,
-            hidden_units=tuple(self.hidden_units),
-            num_layers=self.num_layers,
-            num_heads=self.num_heads,
-            dropout=self.dropout,
-            n_members=self._members(),
             text_backbone=getattr(self, "text_backbone", "transformer"),
             image_backbone=getattr(self, "image_backbone", "cnn"),
             augmentation=lambda: image_augmentation(seed=seed),
-            monotone_columns=self._monotone_columns(),
-            value_range=pre.clip,
+            **self._head_options(),
         )
         if training_inputs is not None:
             encoder = multimodal_model_parts(model).column_encoder

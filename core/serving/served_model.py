@@ -430,18 +430,7 @@ def _decode_images(images):
 
     arrays = []
     for i, text in enumerate(images):
-        if text.startswith("data:") and "," in text:  # A data URL: data:image/png;base64,...
-            text = text.split(",", 1)[1]
-        try:
-            data = base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError) as error:
-            raise ValueError(f"`images[{i}]` is not valid base64: {error}.") from None
-        size = _encoded_image_size(data)
-        if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:
-            raise ValueError(
-                f"`images[{i}]` is {size[1]} x {size[0]} pixels; at most {MAX_IMAGE_PIXELS} "
-                "pixels are accepted."
-            )
+        data = _base64_image(text, f"`images[{i}]`")
         try:
             if data.startswith(_NPY_MAGIC):
                 array = np.load(io.BytesIO(data), allow_pickle=False)
@@ -485,28 +474,18 @@ def _image_file(value, folder, label, image_paths):
         return None
     if image_paths and not value.startswith("data:") and os.path.isfile(value):
         return value
-    text = value.split(",", 1)[1] if value.startswith("data:") and "," in value else value
     try:
-        data = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        accepted = (
-            "base64 image data or the path of an existing image file"
-            if image_paths
-            else (
-                "base64 image data (this server does not read paths; start it with --image-paths "
-                "to read files on its machine)"
-            )
-        )
-        raise ValueError(f"{label} is not {accepted}.") from None
+        data = _base64_image(value, label)
+    except ValueError as error:
+        if image_paths or "base64" not in str(error):
+            raise
+        raise ValueError(
+            f"{error} This server reads no file paths; start it with --image-paths to read "
+            "images on its own machine."
+        ) from None
     suffix = next((ext for magic, ext in _IMAGE_MAGIC.items() if data.startswith(magic)), None)
     if suffix is None:
         raise ValueError(f"{label} is not a PNG, JPEG, BMP or GIF file.")
-    size = _encoded_image_size(data)
-    if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:
-        raise ValueError(
-            f"{label} is {size[1]} x {size[0]} pixels; at most {MAX_IMAGE_PIXELS} pixels are "
-            "accepted."
-        )
     import tensorflow as tf
 
     try:
@@ -517,6 +496,27 @@ def _image_file(value, folder, label, image_paths):
     with open(path, "wb") as f:
         f.write(data)
     return path
+
+
+def _base64_image(text, label):
+    """The bytes of an image sent as base64 (or a data URL), checked against the pixel limit.
+
+    Raises:
+        ValueError: naming `label`, for text that is not base64 or an image too large.
+    """
+    if text.startswith("data:") and "," in text:  # A data URL: data:image/png;base64,...
+        text = text.split(",", 1)[1]
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise ValueError(f"{label} is not valid base64: {error}.") from None
+    size = _encoded_image_size(data)
+    if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:
+        raise ValueError(
+            f"{label} is {size[1]} x {size[0]} pixels; at most {MAX_IMAGE_PIXELS} pixels are "
+            "accepted."
+        )
+    return data
 
 
 def _encoded_image_size(data):

@@ -242,7 +242,9 @@ def test_the_server_takes_text_fields_and_base64_or_local_image_paths(table, fit
             np.testing.assert_allclose(got, expected, atol=1e-6)
         served = ServedModel("m", fitted, "M", pool, pool, batch_wait_s=0)
         request = served.predict_model.model_validate(body([rows["scan"].iloc[0], None, None]))
-        with pytest.raises(ValueError, match="`scan` of row 0 is not base64 image data"):
+        with pytest.raises(
+            ValueError, match=r"`scan` of row 0 is not valid base64.*start it with --image-paths"
+        ):
             asyncio.run(served.predict(request))
         explain = served.explain_model.model_validate(body([encoded(rows["scan"].iloc[0])] * 3))
         explained = asyncio.run(served.explain(explain))["explanations"]
