@@ -1,5 +1,7 @@
 """Keras models for mixed rows: table columns, free text and images as tokens of one transformer."""
 
+from typing import NamedTuple
+
 import keras
 
 from core.backbones.encoder_stack import encoder_stack
@@ -82,7 +84,9 @@ def build_multimodal_model(
     Args:
         num_numeric: numeric table columns.
         categorical_cardinalities: codes per categorical column.
-        text_specs: per text column, `(vocabulary_size, sequence_length, input_length)`.
+        text_specs: per text column, `(vocabulary_size, sequence_length, input_length)`
+            of the built-in encoder, or a `HubTextSpec` for a keras-hub preset
+            (frozen, shared by the members; each member projects its mean state).
         image_specs: per image column, `(image_size, channels)`.
         n_outputs: logits per member.
         backbone: the head's deep path, `"transformer"` (fusion) or `"mlp"`.
@@ -117,8 +121,11 @@ def build_multimodal_model(
             (len(categorical_cardinalities),), dtype="int32", name=CATEGORICAL_INPUT
         )
     table_inputs = dict(inputs)
-    for i, (_, _, input_length) in enumerate(text_specs):
-        inputs[f"text_{i}"] = keras.Input((input_length,), dtype="int32", name=f"text_{i}")
+    pooled_texts = {}
+    for i, spec in enumerate(text_specs):
+        inputs[f"text_{i}"] = keras.Input((spec[-1],), dtype="int32", name=f"text_{i}")
+        if isinstance(spec, HubTextSpec):
+            pooled_texts[i] = _preset_text_features(inputs, i, spec)
     for i, _ in enumerate(image_specs):
         inputs[f"image_{i}"] = keras.Input((None,), dtype="int32", name=f"image_{i}")
     member_tokens, ngram_logits = [], []
@@ -133,11 +140,19 @@ def build_multimodal_model(
                     name=f"member_{m}_feature_embedding",
                 )(table_inputs)
             )  # fmt: skip
-        for i, (vocabulary_size, sequence_length, _) in enumerate(text_specs):
+        for i, spec in enumerate(text_specs):
+            prefix = f"member_{m}_text_{i}_"
+            if i in pooled_texts:  # A frozen preset, shared: each member projects its features.
+                token = keras.layers.Dense(embedding_dim, name=f"{prefix}token")(pooled_texts[i])
+                token = MissingToken(name=f"{prefix}missing")(
+                    token, PaddingMask()(inputs[f"text_{i}"])
+                )
+                tokens.append(keras.layers.Reshape((1, embedding_dim))(token))
+                continue
             tokens.append(
                 _text_token(
-                    inputs[f"text_{i}"], f"member_{m}_text_{i}_", vocabulary_size,
-                    sequence_length, embedding_dim, text_embedding_dim, text_backbone, dropout,
+                    inputs[f"text_{i}"], prefix, spec[0], spec[1], embedding_dim,
+                    text_embedding_dim, text_backbone, dropout,
                 )
             )  # fmt: skip
         for i, (image_size, channels) in enumerate(image_specs):
@@ -149,7 +164,8 @@ def build_multimodal_model(
             )  # fmt: skip
         joined = tokens[0] if len(tokens) == 1 else keras.layers.Concatenate(axis=1)(tokens)
         member_tokens.append(keras.layers.Reshape((1, *joined.shape[1:]))(joined))
-    for i, (vocabulary_size, _, _) in enumerate(text_specs):
+    for i, spec in enumerate(text_specs):
+        vocabulary_size = spec.vocabulary_size if isinstance(spec, HubTextSpec) else spec[0]
         ngrams = HashedNgramBag(
             vocabulary_size, n_members * n_outputs, NGRAM_BUCKETS, name=f"text_{i}_ngrams"
         )(inputs[f"text_{i}"])
@@ -188,6 +204,40 @@ def build_multimodal_model(
 
 def _as_list(outputs):
     return list(outputs) if isinstance(outputs, list | tuple) else [outputs]
+
+
+class HubTextSpec(NamedTuple):
+    """A text column read by a keras-hub preset's encoder (kept frozen), in `text_specs`.
+
+    `vocabulary_size` and `input_length` are those of the column's n-gram
+    ids; `sequence_length` is the encoder's; `encoder_inputs` the names of
+    its inputs, each the model input `"text_{i}_{name}"`.
+    """
+
+    backbone: object
+    encoder_inputs: tuple
+    vocabulary_size: int
+    sequence_length: int
+    input_length: int
+
+
+def _preset_text_features(inputs, i, spec):
+    """The mean state over the real tokens of a frozen preset encoder: `(batch, hidden)`."""
+    from core.backbones.hub_text_model import freeze_pooler
+
+    encoder_inputs = {}
+    for name in spec.encoder_inputs:
+        encoder_inputs[name] = keras.Input(
+            (spec.sequence_length,), dtype="int32", name=f"text_{i}_{name}"
+        )
+        inputs[f"text_{i}_{name}"] = encoder_inputs[name]
+    freeze_pooler(spec.backbone)
+    # Frozen: members cross-fitted on different folds may share it without sharing labels.
+    spec.backbone.trainable = False
+    outputs = spec.backbone(encoder_inputs)
+    states = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
+    mask = keras.ops.cast(encoder_inputs["padding_mask"], "bool")
+    return keras.layers.GlobalAveragePooling1D(name=f"text_{i}_token_mean")(states, mask=mask)
 
 
 def _text_token(

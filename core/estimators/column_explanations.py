@@ -44,8 +44,6 @@ class ColumnExplanations:
         frame = self._validate_X(X, fitting=False)
         inputs = pre.transform(frame)
         output, targets = self._explained(inputs, target)
-        adapter = pre.text_adapters_[index]
-        name = f"text_{index}"
         rng = np.random.default_rng(seed)
         explanations = []
         for row, text in enumerate(frame[pre.text_columns_[index]]):
@@ -64,9 +62,7 @@ class ColumnExplanations:
                         " ".join(w for w, keep in zip(words, present, strict=True) if keep)
                     )
             batch = take_rows(inputs, np.full(len(texts), row))
-            ids = adapter.transform(texts)
-            ids[[not t for t in texts]] = 0
-            batch[name] = ids
+            batch.update(pre.text_arrays(index, texts))
             values = np.asarray(output(self._predict_raw(batch)))[:, targets[row]]
             steps = np.diff(values.reshape(n_orderings, len(words) + 1), axis=1)
             attributions = np.zeros(len(words))

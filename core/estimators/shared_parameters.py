@@ -59,7 +59,7 @@ SHARED_PARAMETERS = {
     "image_columns": Parameter(
         "None or a list of column names", lambda v: v is None or _is_names(v)
     ),
-    "text_backbone": Parameter.choice(("transformer", "lstm")),
+    "text_backbone": Parameter.choice(("transformer", "lstm")).or_preset(),
     "image_backbone": Parameter.choice(("cnn", "vit")),
     # Targets and trust.
     "class_weight": Parameter(

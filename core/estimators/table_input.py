@@ -5,8 +5,13 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from core.backbones import BACKBONES, build_tabular_model
+from core.backbones.hub_preset import HubPreset, is_preset
 from core.backbones.image_model import image_augmentation
-from core.backbones.multimodal_model import build_multimodal_model, multimodal_model_parts
+from core.backbones.multimodal_model import (
+    HubTextSpec,
+    build_multimodal_model,
+    multimodal_model_parts,
+)
 from core.backbones.tabular_model import tabular_model_parts
 from core.data import (
     TableSource,
@@ -20,7 +25,7 @@ from core.estimators.column_explanations import ColumnExplanations
 from core.estimators.parameter import Parameter
 from core.explain import integrated_gradients
 from core.preprocessing import NUMERIC_INPUT
-from core.preprocessing.multimodal_preprocessor import MultimodalPreprocessor
+from core.preprocessing.multimodal_preprocessor import BUILT_IN_TEXT, MultimodalPreprocessor
 
 # Columns named in an error message, at most.
 _SHOWN_COLUMNS = 20
@@ -140,6 +145,23 @@ class TableInput(ColumnExplanations):
             len(pre.numeric_columns_), pre.cardinalities_, self._n_outputs(), **self._head_options()
         )
 
+    def _text_spec(self, adapter):
+        """What the model builder needs to know of a text column's adapter."""
+        if not hasattr(adapter, "encoder_inputs_"):  # The built-in tokenizer.
+            return (len(adapter.tokenizer), adapter.sequence_length_, adapter.input_length_)
+        preset = HubPreset(
+            self.preprocessor_.text_preset, "text", parameter="text_backbone",
+            built_in=BUILT_IN_TEXT,
+        )  # fmt: skip
+        preset.preprocessor()  # Checks that the preset is a text encoder.
+        return HubTextSpec(
+            preset.backbone(),
+            tuple(adapter.encoder_inputs_),
+            len(adapter.ngram_tokenizer),
+            adapter.sequence_length_,
+            adapter.input_length_,
+        )
+
     def _head_options(self):
         """The model settings that tables with and without text or images share."""
         return {
@@ -166,10 +188,12 @@ class TableInput(ColumnExplanations):
         model = build_multimodal_model(
             len(pre.numeric_columns_),
             pre.cardinalities_,
-            [(len(a.tokenizer), a.sequence_length_, a.input_length_) for a in pre.text_adapters_],
+            [self._text_spec(adapter) for adapter in pre.text_adapters_],
             pre.image_shapes_,
             self._n_outputs(),
-            text_backbone=getattr(self, "text_backbone", "transformer"),
+            text_backbone=(
+                "transformer" if pre.text_preset else getattr(self, "text_backbone", "transformer")
+            ),
             image_backbone=getattr(self, "image_backbone", "cnn"),
             augmentation=lambda: image_augmentation(seed=seed),
             **self._head_options(),
@@ -294,11 +318,13 @@ class TableInput(ColumnExplanations):
         return frame
 
     def _new_preprocessor(self):
+        text_backbone = getattr(self, "text_backbone", "transformer")
         return MultimodalPreprocessor(
             min_frequency=self.min_frequency,
             clip=self.input_clip,
             text_columns=getattr(self, "text_columns", None),
             image_columns=getattr(self, "image_columns", None),
+            text_preset=text_backbone if is_preset(text_backbone, BUILT_IN_TEXT) else None,
         )
 
     def _transform(self, X):

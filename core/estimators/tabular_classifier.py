@@ -72,7 +72,9 @@ class TabularClassifier(TableInput, KerasClassifier):
         image_columns: columns of image file paths, or None to detect them
             (every value an existing image file). Each becomes one token from
             an image backbone that reads the files batch by batch.
-        text_backbone: the text columns' encoder, `"transformer"` or `"lstm"`.
+        text_backbone: the text columns' encoder, `"transformer"` or `"lstm"`
+            (trained with the task), or a keras-hub text preset (a name, handle
+            or folder), read frozen with its own tokenizer.
         image_backbone: the image columns' backbone, `"cnn"` or `"vit"`.
         precision, jit_compile, distribution, privacy: training options shared
             by every task (mixed precision, XLA, tf.distribute, DP-SGD); see

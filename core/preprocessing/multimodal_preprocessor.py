@@ -1,5 +1,7 @@
 """Learned preprocessing for tables whose rows also hold free text and image paths."""
 
+import os
+
 import numpy as np
 import pandas as pd
 
@@ -11,6 +13,8 @@ from core.preprocessing.word_piece_tokenizer import WordPieceTokenizer
 
 #: Files read to learn an image column's size and channels.
 IMAGE_SAMPLE = 20
+#: The built-in text encoders (any other `text_backbone` is a keras-hub preset).
+BUILT_IN_TEXT = ("transformer", "lstm")
 
 
 class MultimodalPreprocessor(TabularPreprocessor):
@@ -32,6 +36,10 @@ class MultimodalPreprocessor(TabularPreprocessor):
         image_size: `(height, width)` images are resized to, or `"auto"`: the
             median size of a column's first files, each side 16 to 64.
         vocabulary_size: WordPiece tokens per text column, at most.
+        text_preset: a keras-hub text preset (name, handle or folder) whose own
+            tokenizer encodes the text columns for its encoder (`HubTextAdapter`);
+            a WordPiece tokenizer learned from each column still feeds its
+            n-gram path. None: the built-in tokenizer.
 
     Attributes:
         column_kinds_: `{column: "table" | "text" | "image"}`, in input order.
@@ -49,12 +57,14 @@ class MultimodalPreprocessor(TabularPreprocessor):
         image_columns=None,
         image_size="auto",
         vocabulary_size=8000,
+        text_preset=None,
     ):
         super().__init__(min_frequency=min_frequency, max_categories=max_categories, clip=clip)
         self.text_columns = text_columns
         self.image_columns = image_columns
         self.image_size = image_size
         self.vocabulary_size = vocabulary_size
+        self.text_preset = None if text_preset is None else os.fspath(text_preset)
 
     # ------------------------------------------------------------------ fit
     def fit(self, X):
@@ -82,7 +92,7 @@ class MultimodalPreprocessor(TabularPreprocessor):
         self.text_adapters_ = []
         for name in self.text_columns_:
             texts = _texts(X[name])
-            adapter = TextAdapter(WordPieceTokenizer(vocabulary_size=self.vocabulary_size))
+            adapter = self._new_text_adapter()
             adapter.text_column_ = name
             self.text_adapters_.append(adapter.fit([t for t in texts if t] or ["empty"]))
         self.image_shapes_ = []
@@ -91,6 +101,20 @@ class MultimodalPreprocessor(TabularPreprocessor):
             images = ImagePreprocessor(self.image_size).fit_files(paths)
             self.image_shapes_.append((tuple(images.image_size), int(images.channels_)))
         return self._index()
+
+    def _new_text_adapter(self):
+        tokenizer = WordPieceTokenizer(vocabulary_size=self.vocabulary_size)
+        if self.text_preset is None:
+            return TextAdapter(tokenizer)
+        from core.backbones.hub_preset import HubPreset
+        from core.preprocessing.hub_text_adapter import HubTextAdapter
+
+        preset = HubPreset(
+            self.text_preset, "text", parameter="text_backbone", built_in=BUILT_IN_TEXT
+        )
+        return HubTextAdapter(
+            preset.preprocessor(), preset.backbone(load_weights=False), ngram_tokenizer=tokenizer
+        )
 
     @property
     def is_multimodal(self):
@@ -103,6 +127,8 @@ class MultimodalPreprocessor(TabularPreprocessor):
         widths = self._table_widths()
         for i, adapter in enumerate(self.text_adapters_):
             widths[text_input(i)] = (adapter.input_length_, "int32")
+            for name in _encoder_inputs(adapter):
+                widths[f"{text_input(i)}_{name}"] = (adapter.sequence_length_, "int32")
         for i, _ in enumerate(self.image_columns_):
             widths[image_input(i)] = (None, "int32")  # The longest path of each batch.
         return widths
@@ -123,15 +149,32 @@ class MultimodalPreprocessor(TabularPreprocessor):
         """
         out = super().transform(X)
         X = X.rename(columns=str)
-        columns = zip(self.text_columns_, self.text_adapters_, strict=True)
-        for i, (name, adapter) in enumerate(columns):
-            texts = _texts(X[name])
-            ids = adapter.transform(texts)
-            ids[[not t for t in texts]] = 0  # A missing note: no tokens at all.
-            out[text_input(i)] = ids
+        for i, name in enumerate(self.text_columns_):
+            out.update(self.text_arrays(i, _texts(X[name])))
         for i, name in enumerate(self.image_columns_):
             out[image_input(i)] = path_codes(_paths(X[name], name))
         return out
+
+    def text_arrays(self, i, texts):
+        """The model inputs of the i-th text column for texts ("" for a missing one).
+
+        Returns:
+            `{"text_{i}": int32 ids}` (the n-gram path's, all 0 for a missing
+            text: the model's "missing" token), and with a preset its encoder's
+            inputs `"text_{i}_token_ids"`, `"text_{i}_padding_mask"`, ...
+        """
+        adapter = self.text_adapters_[i]
+        missing = [not t for t in texts]
+        encoded = adapter.transform(texts)
+        if not isinstance(encoded, dict):
+            encoded[missing] = 0  # A missing note: no tokens at all.
+            return {text_input(i): encoded}
+        from core.backbones.hub_text_model import NGRAM_INPUT
+
+        arrays = {f"{text_input(i)}_{name}": encoded[name] for name in _encoder_inputs(adapter)}
+        arrays[text_input(i)] = encoded[NGRAM_INPUT]
+        arrays[text_input(i)][missing] = 0
+        return arrays
 
     def _transform_small(self, X, positions):
         if self.is_multimodal:
@@ -146,8 +189,8 @@ class MultimodalPreprocessor(TabularPreprocessor):
     def baseline(self):
         """The reference row of explanations: a typical patient, no note, no image."""
         base = super().baseline()
-        for i, adapter in enumerate(self.text_adapters_):
-            base[text_input(i)] = np.zeros((1, adapter.input_length_), np.int32)
+        for i, _ in enumerate(self.text_adapters_):
+            base.update(self.text_arrays(i, [""]))
         for i, _ in enumerate(self.image_columns_):
             base[image_input(i)] = np.zeros((1, 1), np.int32)
         return base
@@ -161,6 +204,7 @@ class MultimodalPreprocessor(TabularPreprocessor):
                 "image_columns": self.image_columns,
                 "image_size": self.image_size,
                 "vocabulary_size": self.vocabulary_size,
+                "text_preset": self.text_preset,
             }
         )
         state["column_kinds"] = self.column_kinds_
@@ -176,7 +220,12 @@ class MultimodalPreprocessor(TabularPreprocessor):
         pre.column_kinds_ = dict(kinds)
         pre.text_columns_ = [c for c, kind in kinds.items() if kind == TEXT]
         pre.image_columns_ = [c for c, kind in kinds.items() if kind == IMAGE]
-        pre.text_adapters_ = [TextAdapter.from_state(s) for s in state.get("text_adapters", [])]
+        adapter_class = TextAdapter
+        if pre.text_preset is not None:
+            from core.preprocessing.hub_text_adapter import HubTextAdapter
+
+            adapter_class = HubTextAdapter
+        pre.text_adapters_ = [adapter_class.from_state(s) for s in state.get("text_adapters", [])]
         pre.image_shapes_ = [
             (tuple(size), int(channels)) for size, channels in state.get("image_shapes", [])
         ]
@@ -195,6 +244,11 @@ class MultimodalPreprocessor(TabularPreprocessor):
         ]
         order = {name: i for i, name in enumerate(self.feature_names_in_)}
         return sorted(schema, key=lambda item: order[item["name"]])
+
+
+def _encoder_inputs(adapter):
+    """The names of a preset encoder's inputs; none for the built-in tokenizer."""
+    return list(getattr(adapter, "encoder_inputs_", []))
 
 
 def text_input(i):
@@ -230,8 +284,6 @@ def _texts(values):
 
 def _paths(values, name):
     """An image column's paths; "" for a missing one. Raises naming the column for a bad one."""
-    import os
-
     paths = ["" if v is None or v is pd.NA or v != v else str(v) for v in values]
     bad = [p for p in paths if p and not p.lower().endswith(IMAGE_EXTENSIONS)]
     missing = [p for p in paths if p and p not in bad and not os.path.isfile(p)]

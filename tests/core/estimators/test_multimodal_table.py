@@ -281,3 +281,27 @@ def test_grad_cam_maps_within_an_image_column(table, image_model):
     np.testing.assert_array_equal(maps[2], 0.0)  # Row 5 has no image.
     with pytest.raises(ValueError, match="fitted without text columns"):
         image_model.explain_text(rows)
+
+
+def test_a_keras_hub_preset_reads_the_text_column(table, tmp_path):
+    from tests.hub_presets import tiny_bert_preset
+
+    X, y, _ = table
+    X = X.drop(columns="scan")
+    preset = tiny_bert_preset(tmp_path / "bert", X["note"].dropna().tolist())
+    model = TabularClassifier(text_backbone=preset, max_epochs=30, n_members=2, **TINY).fit(X, y)
+    adapter = model.preprocessor_.text_adapters_[0]
+    assert "token_ids" in adapter.encoder_inputs_
+    inputs = model._transform(X.head(3))
+    assert {"text_0", "text_0_token_ids", "text_0_padding_mask"} <= set(inputs)
+    proba = model.predict_proba(X)
+    # Age and sex carry nothing; the tiny preset's weights are random, its n-gram path is not.
+    assert ((proba[:, 1] > 0.5) == y).mean() > 0.75
+    loaded = TabularClassifier.load(model.save(tmp_path / "preset.kdm"))
+    np.testing.assert_allclose(loaded.predict_proba(X), proba, atol=1e-6)
+    rows = X.iloc[[0, 3]]
+    attributions = model.explain(rows, steps=64)
+    total = attributions.sum(axis=1).to_numpy() + np.asarray(attributions.attrs["baseline"])
+    np.testing.assert_allclose(total, model.predict_proba(rows)[:, 1], atol=0.01)
+    words = model.explain_text(rows, n_orderings=4)
+    assert words[1] == [] and len(words[0]) == len(rows["note"].iloc[0].split())
