@@ -4,7 +4,8 @@ import os
 
 import pandas as pd
 
-from core.preprocessing.image_preprocessor import IMAGE_EXTENSIONS
+#: The image files a table column may name.
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
 
 def resolve_image_paths(frame, folder):

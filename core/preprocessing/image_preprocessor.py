@@ -6,9 +6,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from core.data.relative_paths import IMAGE_EXTENSIONS
 from core.preprocessing.input_adapter import InputAdapter
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 MIN_AUTO_SIDE = 16
 MAX_AUTO_SIDE = 64
 

@@ -7,7 +7,7 @@ import pandas as pd
 
 from core.preprocessing.column_kinds import IMAGE, TABLE, TEXT, column_kinds
 from core.preprocessing.image_preprocessor import IMAGE_EXTENSIONS, ImagePreprocessor
-from core.preprocessing.tabular_preprocessor import TabularPreprocessor, _check_frame
+from core.preprocessing.tabular_preprocessor import TabularPreprocessor, checked_frame
 from core.preprocessing.text_adapter import TextAdapter
 from core.preprocessing.word_piece_tokenizer import WordPieceTokenizer
 
@@ -76,7 +76,7 @@ class MultimodalPreprocessor(TabularPreprocessor):
         Returns:
             self.
         """
-        X = _check_frame(X, "X")
+        X = checked_frame(X, "X")
         X = X.rename(columns=str)
         kinds = column_kinds(X, self.text_columns, self.image_columns)
         table = [c for c, kind in kinds.items() if kind == TABLE]

@@ -162,7 +162,7 @@ class TabularPreprocessor(InputAdapter):
         Returns:
             self.
         """
-        X = _check_frame(X, "X")
+        X = checked_frame(X, "X")
         self.feature_names_in_ = [str(c) for c in X.columns]
         self.numeric_columns_ = []
         self.categorical_columns_ = []
@@ -250,7 +250,7 @@ class TabularPreprocessor(InputAdapter):
             dict of arrays (see the class): `"numeric"` scaled numbers and
             missing indicators, `"categorical"` category codes.
         """
-        X = _check_frame(X, "X", allow_empty=True)
+        X = checked_frame(X, "X", allow_empty=True)
         positions = X.columns.get_indexer(self.feature_names_in_)
         if (positions < 0).any():
             missing = [c for c, i in zip(self.feature_names_in_, positions, strict=True) if i < 0]
@@ -424,7 +424,12 @@ class TabularPreprocessor(InputAdapter):
         return sorted(schema, key=lambda item: order[item["name"]])
 
 
-def _check_frame(X, name, allow_empty=False):
+def checked_frame(X, name, allow_empty=False):
+    """`X` with string column names, checked: a DataFrame with unique, real-valued columns.
+
+    Raises:
+        TypeError, ValueError: naming `name`, for anything else.
+    """
     if not isinstance(X, pd.DataFrame):
         raise TypeError(f"`{name}` must be a pandas DataFrame. Received: {type(X).__name__}")
     if X.shape[1] == 0:
