@@ -4,8 +4,56 @@ import keras
 
 from core.backbones.image_model import BACKBONE_MODEL, assemble_image_model, image_head
 
+#: Image side for a preset whose converter has no fixed size.
+PRESET_IMAGE_SIZE = (224, 224)
 #: Pixel values the keras-hub image converters expect: [0, 255], as decoded files are.
 PIXEL_SCALE = 255.0
+
+
+def preset_image_size(image_converter, image_size="auto"):
+    """The image size a preset reads: its converter's, else `image_size`, else `PRESET_IMAGE_SIZE`.
+
+    Args:
+        image_converter: the preset's `keras_hub.layers.ImageConverter`, or None.
+        image_size: the task's `(height, width)`, or `"auto"`.
+
+    Returns:
+        `(height, width)`.
+    """
+    preset_size = None if image_converter is None else image_converter.image_size
+    if preset_size is not None and all(preset_size):
+        return tuple(int(v) for v in preset_size)
+    return PRESET_IMAGE_SIZE if image_size == "auto" else image_size
+
+
+def preset_feature_model(hub_backbone, image_converter, image_size, channels, name):
+    """`images in [0, 1] -> the preset's feature map`: to RGB, to [0, 255], its converter.
+
+    Args:
+        hub_backbone: a `keras_hub.models.Backbone` of images.
+        image_converter: the preset's image converter, or None.
+        image_size: `(height, width)` of the input.
+        channels: channels of the input images (1 or 3).
+        name: the model's name.
+
+    Returns:
+        A `keras.Model` to a feature map `(h, w, c)` or tokens `(n, c)`.
+    """
+    images = keras.Input((*image_size, channels), name=f"{name}_images")
+    x = images
+    if channels == 1:
+        x = keras.layers.Concatenate(name=f"{name}_to_rgb")([x, x, x])
+    x = keras.layers.Rescaling(PIXEL_SCALE, name=f"{name}_to_pixels")(x)
+    if image_converter is not None:
+        x = image_converter(x)
+    return keras.Model(images, hub_backbone(x), name=name)
+
+
+def global_pool(feature_shape, name):
+    """Average pooling over a feature map `(h, w, c)` or over tokens `(n, c)`."""
+    if len(feature_shape) == 4:
+        return keras.layers.GlobalAveragePooling2D(name=name)
+    return keras.layers.GlobalAveragePooling1D(name=name)
 
 
 def build_hub_image_model(
@@ -42,22 +90,11 @@ def build_hub_image_model(
         A `keras.Model` from `(batch, height, width, channels)` in [0, 1] to
         logits `(batch, 1, n_outputs)`.
     """
-    shape = (*image_size, channels)
-    images = keras.Input(shape, name="images")
-    features_in = keras.Input(shape, name="backbone_images")
-    x = features_in
-    if channels == 1:
-        x = keras.layers.Concatenate(name="to_rgb")([x, x, x])
-    x = keras.layers.Rescaling(PIXEL_SCALE, name="to_pixels")(x)
-    if image_converter is not None:
-        x = image_converter(x)
-    features = hub_backbone(x)
-    backbone_model = keras.Model(features_in, features, name=BACKBONE_MODEL)
-
-    if len(backbone_model.output.shape) == 4:
-        pool = keras.layers.GlobalAveragePooling2D(name="pool")
-    else:
-        pool = keras.layers.GlobalAveragePooling1D(name="pool")
+    images = keras.Input((*image_size, channels), name="images")
+    backbone_model = preset_feature_model(
+        hub_backbone, image_converter, image_size, channels, BACKBONE_MODEL
+    )
+    pool = global_pool(backbone_model.output.shape, "pool")
     head = image_head(backbone_model.output.shape[1:], n_outputs, pool, dropout)
     return assemble_image_model(images, backbone_model, head, augmentation or [], name)
 

@@ -5,11 +5,13 @@ from typing import NamedTuple
 import keras
 
 from core.backbones.encoder_stack import encoder_stack
+from core.backbones.hub_image_model import global_pool, preset_feature_model
 from core.backbones.image_model import build_image_model
 from core.backbones.model_parts import ModelParts
 from core.backbones.tabular_model import wide_and_deep_logits
 from core.layers import (
     AttentionPooling,
+    CachedFeatures,
     ColumnGate,
     ColumnSum,
     ImageFileReader,
@@ -87,7 +89,9 @@ def build_multimodal_model(
         text_specs: per text column, `(vocabulary_size, sequence_length, input_length)`
             of the built-in encoder, or a `HubTextSpec` for a keras-hub preset
             (frozen, shared by the members; each member projects its mean state).
-        image_specs: per image column, `(image_size, channels)`.
+        image_specs: per image column, `(image_size, channels)` of the built-in backbone,
+            or a `HubImageSpec` for a keras-hub preset (frozen, shared by the members;
+            each member projects its pooled features).
         n_outputs: logits per member.
         backbone: the head's deep path, `"transformer"` (fusion) or `"mlp"`.
         embedding_dim: size of each column token.
@@ -98,7 +102,7 @@ def build_multimodal_model(
         n_members: ensemble members.
         text_backbone: `"transformer"` or `"lstm"`, the text columns' encoder.
         text_embedding_dim: width of the text encoders.
-        image_backbone: `"cnn"` or `"vit"`.
+        image_backbone: `"cnn"` or `"vit"`, the built-in image columns' backbone.
         augmentation: a function that returns new Keras preprocessing layers
             for images in training (each member gets its own), or None.
         monotone_columns: `(numeric_index, sign)` pairs: those numeric columns
@@ -126,8 +130,11 @@ def build_multimodal_model(
         inputs[f"text_{i}"] = keras.Input((spec[-1],), dtype="int32", name=f"text_{i}")
         if isinstance(spec, HubTextSpec):
             pooled_texts[i] = _preset_text_features(inputs, i, spec)
-    for i, _ in enumerate(image_specs):
+    pooled_images = {}
+    for i, spec in enumerate(image_specs):
         inputs[f"image_{i}"] = keras.Input((None,), dtype="int32", name=f"image_{i}")
+        if isinstance(spec, HubImageSpec):
+            pooled_images[i] = _preset_image_features(inputs[f"image_{i}"], i, spec)
     member_tokens, ngram_logits = [], []
     for m in range(n_members):
         # Each member reads the columns through encoders of its own: a text or image
@@ -143,11 +150,9 @@ def build_multimodal_model(
         for i, spec in enumerate(text_specs):
             prefix = f"member_{m}_text_{i}_"
             if i in pooled_texts:  # A frozen preset, shared: each member projects its features.
-                token = keras.layers.Dense(embedding_dim, name=f"{prefix}token")(pooled_texts[i])
-                token = MissingToken(name=f"{prefix}missing")(
-                    token, PaddingMask()(inputs[f"text_{i}"])
+                tokens.append(
+                    _projected_token(pooled_texts[i], inputs[f"text_{i}"], prefix, embedding_dim)
                 )
-                tokens.append(keras.layers.Reshape((1, embedding_dim))(token))
                 continue
             tokens.append(
                 _text_token(
@@ -155,11 +160,17 @@ def build_multimodal_model(
                     text_embedding_dim, text_backbone, dropout,
                 )
             )  # fmt: skip
-        for i, (image_size, channels) in enumerate(image_specs):
+        for i, spec in enumerate(image_specs):
+            prefix = f"member_{m}_image_{i}_"
+            if i in pooled_images:  # A frozen preset, shared: each member projects its features.
+                tokens.append(
+                    _projected_token(pooled_images[i], inputs[f"image_{i}"], prefix, embedding_dim)
+                )
+                continue
             tokens.append(
                 _image_token(
-                    inputs[f"image_{i}"], f"member_{m}_image_{i}_", image_size, channels,
-                    embedding_dim, image_backbone, dropout, augmentation,
+                    inputs[f"image_{i}"], prefix, spec[0], spec[1], embedding_dim,
+                    image_backbone, dropout, augmentation,
                 )
             )  # fmt: skip
         joined = tokens[0] if len(tokens) == 1 else keras.layers.Concatenate(axis=1)(tokens)
@@ -219,6 +230,46 @@ class HubTextSpec(NamedTuple):
     vocabulary_size: int
     sequence_length: int
     input_length: int
+
+
+class HubImageSpec(NamedTuple):
+    """An image column read by a keras-hub preset's image backbone (kept frozen), in
+    `image_specs`: the backbone, its image converter (or None), and the `(height,
+    width)` and channels its files are read at."""
+
+    backbone: object
+    image_converter: object
+    image_size: tuple
+    channels: int
+
+
+def _preset_image_features(codes, i, spec):
+    """A frozen preset's pooled features of an image column's files: `(batch, features)`.
+
+    The layer `"image_{i}_features"` (`CachedFeatures`, so that a fit reads
+    each file through the preset once) wraps a model of the paths: the files
+    are read by `"image_{i}_reader"`, the preset's feature map comes from the
+    nested model `"image_{i}_backbone"` and is pooled by `"image_{i}_pool"`.
+    """
+    paths = keras.Input((None,), dtype="int32", name=f"image_{i}_paths")
+    images = ImageFileReader(spec.image_size, spec.channels, name=f"image_{i}_reader")(paths)
+    # Frozen: members cross-fitted on different folds may share it without sharing labels.
+    spec.backbone.trainable = False
+    backbone = preset_feature_model(
+        spec.backbone, spec.image_converter, spec.image_size, spec.channels, f"image_{i}_backbone"
+    )
+    feature_map = backbone(images)
+    pooled = global_pool(feature_map.shape, f"image_{i}_pool")(feature_map)
+    features = keras.Model(paths, pooled, name=f"image_{i}_feature_model")
+    return CachedFeatures(features, name=f"image_{i}_features")(codes)
+
+
+def _projected_token(pooled, ids, prefix, embedding_dim):
+    """A member's token `(batch, 1, embedding_dim)` of a shared frozen preset's features;
+    a row whose ids (or path) are all zero gets the learned missing token."""
+    token = keras.layers.Dense(embedding_dim, name=f"{prefix}token")(pooled)
+    token = MissingToken(name=f"{prefix}missing")(token, PaddingMask()(ids))
+    return keras.layers.Reshape((1, embedding_dim))(token)
 
 
 def _preset_text_features(inputs, i, spec):

@@ -109,15 +109,11 @@ class ColumnExplanations:
         maps = np.zeros((count_rows(inputs), *image_size), np.float32)
         for m in range(n_members):
             prefix = f"member_{m}_image_{index}_"
-            images = encoder.get_layer(f"{prefix}reader")(codes)
-            image_model = encoder.get_layer(f"{prefix}encoder")
-            if "standardize" in [layer.name for layer in image_model.layers]:
-                images = image_model.get_layer("standardize")(images)
-            image_parts = image_model_parts(image_model)
+            images, backbone, to_token = _image_path(encoder, index, m, codes)
             with tf.GradientTape() as tape:
-                feature_map = image_parts.backbone(images, training=False)
+                feature_map = backbone(images, training=False)
                 tape.watch(feature_map)
-                token = tf.reshape(image_parts.head(feature_map, training=False), (len(codes), -1))
+                token = tf.reshape(to_token(feature_map), (len(codes), -1))
                 token = encoder.get_layer(f"{prefix}missing")(token, codes != 0)
                 slot = tf.one_hot(position, arrays[0].shape[2])[None, :, None]
                 member = tf.one_hot(m, n_members)[None, :, None, None]
@@ -154,3 +150,22 @@ class ColumnExplanations:
                 f"`column` must be one of the {kind} columns {columns}. Received: {column!r}"
             )
         return columns.index(column)
+
+
+def _image_path(encoder, index, member, codes):
+    """`(images, backbone, to_token)` of an image column for one member: the images its
+    backbone reads, the backbone (images -> feature map), and feature map -> token."""
+    names = {layer.name for layer in encoder.layers}
+    if f"image_{index}_features" in names:  # A frozen preset, shared by the members.
+        features = encoder.get_layer(f"image_{index}_features").features
+        images = features.get_layer(f"image_{index}_reader")(codes)
+        pool = features.get_layer(f"image_{index}_pool")
+        project = encoder.get_layer(f"member_{member}_image_{index}_token")
+        return images, features.get_layer(f"image_{index}_backbone"), lambda f: project(pool(f))
+    prefix = f"member_{member}_image_{index}_"
+    images = encoder.get_layer(f"{prefix}reader")(codes)
+    image_model = encoder.get_layer(f"{prefix}encoder")
+    if "standardize" in [layer.name for layer in image_model.layers]:
+        images = image_model.get_layer("standardize")(images)
+    parts = image_model_parts(image_model)
+    return images, parts.backbone, lambda f: parts.head(f, training=False)

@@ -60,7 +60,7 @@ SHARED_PARAMETERS = {
         "None or a list of column names", lambda v: v is None or _is_names(v)
     ),
     "text_backbone": Parameter.choice(("transformer", "lstm")).or_preset(),
-    "image_backbone": Parameter.choice(("cnn", "vit")),
+    "image_backbone": Parameter.choice(("cnn", "vit")).or_preset(),
     # Targets and trust.
     "class_weight": Parameter(
         "None, 'balanced' or a dict {label: weight}",

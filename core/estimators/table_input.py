@@ -2,12 +2,15 @@
 
 import numpy as np
 import pandas as pd
+import scipy.sparse
 from sklearn.utils.validation import check_is_fitted
 
-from core.backbones import BACKBONES, build_tabular_model
+from core.backbones import BACKBONES, IMAGE_BACKBONES, build_tabular_model
+from core.backbones.hub_image_model import preset_image_size
 from core.backbones.hub_preset import HubPreset, is_preset
 from core.backbones.image_model import image_augmentation
 from core.backbones.multimodal_model import (
+    HubImageSpec,
     HubTextSpec,
     build_multimodal_model,
     multimodal_model_parts,
@@ -23,8 +26,9 @@ from core.data import (
 )
 from core.estimators.column_explanations import ColumnExplanations
 from core.estimators.parameter import Parameter
+from core.estimators.wide_and_deep_classifier import active_columns
 from core.explain import integrated_gradients
-from core.preprocessing import NUMERIC_INPUT
+from core.preprocessing import CATEGORICAL_INPUT, NUMERIC_INPUT
 from core.preprocessing.multimodal_preprocessor import BUILT_IN_TEXT, MultimodalPreprocessor
 
 # Columns named in an error message, at most.
@@ -162,6 +166,13 @@ class TableInput(ColumnExplanations):
             adapter.input_length_,
         )
 
+    def _image_spec(self, shape):
+        """What the model builder needs to know of an image column read at `shape`."""
+        preset = self._image_preset()
+        if preset is None:
+            return shape
+        return HubImageSpec(preset.backbone(), preset.preprocessor().image_converter, *shape)
+
     def _head_options(self):
         """The model settings that tables with and without text or images share."""
         return {
@@ -189,12 +200,14 @@ class TableInput(ColumnExplanations):
             len(pre.numeric_columns_),
             pre.cardinalities_,
             [self._text_spec(adapter) for adapter in pre.text_adapters_],
-            pre.image_shapes_,
+            [self._image_spec(shape) for shape in pre.image_shapes_],
             self._n_outputs(),
             text_backbone=(
                 "transformer" if pre.text_preset else getattr(self, "text_backbone", "transformer")
             ),
-            image_backbone=getattr(self, "image_backbone", "cnn"),
+            image_backbone=(
+                "cnn" if self._image_preset() else getattr(self, "image_backbone", "cnn")
+            ),
             augmentation=lambda: image_augmentation(seed=seed),
             **self._head_options(),
         )
@@ -203,6 +216,118 @@ class TableInput(ColumnExplanations):
             for i in range(len(pre.text_columns_)):
                 encoder.get_layer(f"text_{i}_ngrams").adapt(training_inputs[f"text_{i}"])
         return model
+
+    # ------------------------------------------------- exact n-gram paths
+    def _train_model(self, X_train, y_train, sample_weight, validation, loss, data_key=None):
+        """Fits the text columns' n-gram paths exactly first (when the target part can), then
+        trains the rest of the model on what they leave."""
+        if self.preprocessor_.text_columns_ and y_train is not None:
+            self._fit_ngram_paths(X_train, y_train, sample_weight, loss)
+        caches = self._feature_caches(X_train, validation)
+        try:
+            return super()._train_model(X_train, y_train, sample_weight, validation, loss, data_key)
+        finally:
+            for layer in caches:
+                layer.clear()
+
+    def _feature_caches(self, X_train, validation):
+        """Fills the feature cache of each image column read by a frozen preset with the
+        training and validation rows' images; returns the `CachedFeatures` layers."""
+        if not self.preprocessor_.is_multimodal or not isinstance(X_train, dict):
+            return []
+        encoder = multimodal_model_parts(self.model_).column_encoder
+        names = {layer.name for layer in encoder.layers}
+        caches = []
+        for i in range(len(self.preprocessor_.image_columns_)):
+            if f"image_{i}_features" not in names:
+                continue
+            codes = [X_train[f"image_{i}"]]
+            if isinstance(validation, tuple | list) and validation[0] is not X_train:
+                codes.append(validation[0][f"image_{i}"])
+            width = max(c.shape[1] for c in codes)
+            padded = [np.pad(c, ((0, 0), (0, width - c.shape[1]))) for c in codes]
+            caches.append(encoder.get_layer(f"image_{i}_features"))
+            caches[-1].cache(np.concatenate(padded))
+        return caches
+
+    def _fit_ngram_paths(self, X_train, y_train, sample_weight, loss):
+        """Solves each member's n-gram paths exactly, on the rows that member trains on, and
+        freezes them.
+
+        The solver (`_ngram_linear_model`) fits one linear model over every
+        text column's TF-IDF n-grams beside the table's columns (scaled
+        numbers with their missing flags, one-hot categories), so the words'
+        weights are adjusted for what the table already tells; only the
+        n-gram weights and the intercept are kept, and the model's table
+        paths learn the table's part again beside them. A linear model on a
+        few thousand short texts is a convex problem that SGD beside a deep
+        path fits worse than a solver (as `WideAndDeepClassifier` found).
+        """
+        n_members, n_outputs = self._members(), self._n_outputs()
+        parts = multimodal_model_parts(self.model_)
+        layers = [
+            parts.column_encoder.get_layer(f"text_{i}_ngrams")
+            for i in range(len(self.preprocessor_.text_columns_))
+        ]
+        blocks = [layer.sparse_features(X_train[f"text_{i}"]) for i, layer in enumerate(layers)]
+        ngrams = scipy.sparse.hstack(blocks, format="csr")
+        active = active_columns(ngrams)
+        y_train = np.asarray(y_train).reshape(len(y_train), -1)
+        masked = getattr(loss, "masked_members", None)
+        targets = y_train[:, :-masked] if masked else y_train
+        trains = y_train[:, -masked:] > 0 if masked else np.ones((len(y_train), n_members), bool)
+        weights = np.ones(len(y_train)) if sample_weight is None else np.asarray(sample_weight)
+        solved = self._ngram_linear_model(
+            ngrams[:, active], self._table_features(X_train), targets, weights, trains
+        )
+        if solved is None:
+            return
+        slots = np.zeros((ngrams.shape[1], n_members * n_outputs))
+        for m, (coef, intercept) in enumerate(solved):
+            slots[active, m * n_outputs : (m + 1) * n_outputs] = coef.T
+            wide = parts.head.get_layer(f"member_{m}_wide")
+            wide.set_weights([wide.get_weights()[0], intercept.astype(np.float32)])
+        first = 0
+        for layer, block in zip(layers, blocks, strict=True):
+            layer.set_slot_weights(slots[first : first + block.shape[1]])
+            layer.trainable = False
+            first += block.shape[1]
+
+    def _table_features(self, inputs):
+        """The table's columns as a linear model reads them: `[scaled numbers and missing
+        flags | one-hot categories]`, sparse."""
+        blocks = []
+        if NUMERIC_INPUT in inputs:
+            blocks.append(scipy.sparse.csr_matrix(np.asarray(inputs[NUMERIC_INPUT], np.float64)))
+        if CATEGORICAL_INPUT in inputs:
+            codes = np.asarray(inputs[CATEGORICAL_INPUT], np.int64)
+            offsets = np.concatenate([[0], np.cumsum(self.preprocessor_.cardinalities_)])
+            rows = np.repeat(np.arange(len(codes)), codes.shape[1])
+            columns = (codes + offsets[:-1]).ravel()
+            blocks.append(
+                scipy.sparse.csr_matrix(
+                    (np.ones(len(columns)), (rows, columns)), shape=(len(codes), offsets[-1])
+                )
+            )
+        if not blocks:
+            return None
+        return scipy.sparse.hstack(blocks, format="csr")
+
+    def _ngram_linear_model(self, ngrams, table, targets, weights, trains):
+        """Hook: each member's exact linear model of the targets on n-grams beside the table.
+
+        Args:
+            ngrams: sparse `(rows, n-grams)`, the text columns' TF-IDF n-grams side by side.
+            table: sparse `(rows, table features)` (see `_table_features`), or None.
+            targets: the rows' targets in the loss' format, without member masks.
+            weights: per-row training weights.
+            trains: `(rows, n_members)` booleans, the rows each member trains on.
+
+        Returns:
+            Per member `(n-gram coef (n_outputs, n-grams), intercept (n_outputs,))`, or
+            None where the target part has no solver (the paths then train by SGD).
+        """
+        return None
 
     # ------------------------------------------------------------ keep rule
     def _fit_calibration(self, validation, folds=None):
@@ -319,12 +444,28 @@ class TableInput(ColumnExplanations):
 
     def _new_preprocessor(self):
         text_backbone = getattr(self, "text_backbone", "transformer")
+        image_preset = self._image_preset()
         return MultimodalPreprocessor(
             min_frequency=self.min_frequency,
             clip=self.input_clip,
             text_columns=getattr(self, "text_columns", None),
             image_columns=getattr(self, "image_columns", None),
+            # Images are read at the size the preset was trained on.
+            image_size=(
+                "auto"
+                if image_preset is None
+                else preset_image_size(image_preset.preprocessor().image_converter)
+            ),
             text_preset=text_backbone if is_preset(text_backbone, BUILT_IN_TEXT) else None,
+        )
+
+    def _image_preset(self):
+        """The keras-hub preset of `image_backbone`, or None for a built-in backbone."""
+        image_backbone = getattr(self, "image_backbone", "cnn")
+        if not is_preset(image_backbone, IMAGE_BACKBONES):
+            return None
+        return HubPreset(
+            image_backbone, "image", parameter="image_backbone", built_in=IMAGE_BACKBONES
         )
 
     def _transform(self, X):

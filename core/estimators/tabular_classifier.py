@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 import pandas as pd
+import scipy.sparse
 from sklearn.utils.validation import check_is_fitted
 
 from core.data import (
@@ -14,6 +15,11 @@ from core.data import (
 )
 from core.estimators.keras_classifier import KerasClassifier
 from core.estimators.table_input import TableInput
+from core.estimators.wide_and_deep_classifier import (
+    fit_logistic,
+    linear_penalty,
+    log_count_ratios,
+)
 
 # Fitting from a file: rows of the random sample that preprocessing is fitted on,
 STREAM_SAMPLE_ROWS = 100_000
@@ -21,6 +27,12 @@ STREAM_SAMPLE_ROWS = 100_000
 STREAM_VALIDATION_ROWS = 20_000
 # and rows of the training stream's shuffle buffer.
 STREAM_SHUFFLE_ROWS = 65_536
+
+#: The text columns' n-gram logistic regressions: penalties tried, the one for tiny
+#: tables, and the solver's iterations (as `TextClassifier`'s).
+NGRAM_C_GRID = (1.0, 4.0, 16.0, 64.0)
+NGRAM_C_DEFAULT = 4.0
+NGRAM_MAX_ITER = 1000
 
 
 class TabularClassifier(TableInput, KerasClassifier):
@@ -287,6 +299,39 @@ class TabularClassifier(TableInput, KerasClassifier):
 
     def _logits(self, X, **context):
         return self._table_outputs(X, **context)
+
+    # ------------------------------------------------------ n-gram paths
+    def _ngram_linear_model(self, ngrams, table, targets, weights, trains):
+        """Logistic regression on the n-grams beside the table, per member.
+
+        For a binary target the n-grams are scaled by their naive Bayes
+        log-count ratio on the member's rows first (NB-SVM, as `TextClassifier`
+        does). C is chosen by 3-fold cross-validation on the first member's rows.
+        """
+        n_classes = len(self.classes_) if self.target_type_ == "multiclass" else None
+        targets = targets[:, :1].astype(int) if n_classes else targets.astype(int)
+        n_table = 0 if table is None else table.shape[1]
+
+        def features(rows):
+            scale = np.ones(ngrams.shape[1])
+            if self.target_type_ == "binary":
+                scale = log_count_ratios(ngrams[rows], targets[rows, 0])
+            scaled = ngrams[rows] @ scipy.sparse.diags(scale)
+            joined = scaled if table is None else scipy.sparse.hstack([table[rows], scaled])
+            return joined.tocsr(), scale
+
+        options = {"max_iter": NGRAM_MAX_ITER, "n_classes": n_classes}
+        first = trains[:, 0]
+        C = linear_penalty(
+            features(first)[0], targets[first], weights[first], grid=NGRAM_C_GRID,
+            default=NGRAM_C_DEFAULT, folds=3, naive_bayes=False, **options,
+        )  # fmt: skip
+        solved = []
+        for rows in trains.T:
+            joined, scale = features(rows)
+            coef, intercept = fit_logistic(joined, targets[rows], weights[rows], C, **options)
+            solved.append((coef[:, n_table:] * scale, intercept))
+        return solved
 
     # ------------------------------------------------------------- explain
     def _explained(self, inputs, target):

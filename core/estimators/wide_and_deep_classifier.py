@@ -85,7 +85,7 @@ class WideAndDeepClassifier(KerasClassifier, abc.ABC):
         features = self._linear_features(self.model_, X_train)
         # Columns that are zero on every training row get a zero coefficient under the L2
         # penalty; leaving them out gives the same fit, many times faster for hashed n-grams.
-        active = _active_columns(features)
+        active = active_columns(features)
         n_columns, features = features.shape[1], features[:, active]
         targets = y_train.reshape(len(y_train), -1)
         if self.target_type_ == "multiclass":
@@ -94,7 +94,7 @@ class WideAndDeepClassifier(KerasClassifier, abc.ABC):
             targets = targets.astype(int)
         n_classes = len(self.classes_) if self.target_type_ == "multiclass" else None
         C = self._linear_penalty(features, targets, sample_weight, n_classes)
-        coef, intercept = _fit_logistic(
+        coef, intercept = fit_logistic(
             features,
             targets,
             sample_weight,
@@ -110,42 +110,17 @@ class WideAndDeepClassifier(KerasClassifier, abc.ABC):
 
     def _linear_penalty(self, features, targets, sample_weight, n_classes=None):
         """The C of `LINEAR_C_GRID` with the least cross-validated log loss on the training rows."""
-        from sklearn.model_selection import KFold, StratifiedKFold
-
-        folds = self.LINEAR_CV_FOLDS
-        grid = tuple(self.LINEAR_C_GRID)
-        counts = np.unique(targets[:, 0], return_counts=True)[1]
-        if len(grid) == 1 or len(targets) < 4 * folds:
-            return self.LINEAR_C_DEFAULT
-        seed = random.randrange(2**31 - 1)  # Drawn from the fit's seeded state.
-        if targets.shape[1] == 1 and counts.min() >= folds:
-            splits = StratifiedKFold(folds, shuffle=True, random_state=seed).split(
-                features, targets[:, 0]
-            )
-        else:
-            splits = KFold(folds, shuffle=True, random_state=seed).split(features)
-        weights = np.ones(len(targets)) if sample_weight is None else np.asarray(sample_weight)
-        losses = np.zeros(len(grid))
-        for train, held_out in splits:
-            for k, C in enumerate(grid):
-                coef, intercept = _fit_logistic(
-                    features[train],
-                    targets[train],
-                    weights[train],
-                    C,
-                    self.LINEAR_MAX_ITER,
-                    n_classes,
-                    self.LINEAR_NAIVE_BAYES,
-                )
-                losses[k] += _held_out_log_loss(
-                    features[held_out],
-                    targets[held_out],
-                    weights[held_out],
-                    coef,
-                    intercept,
-                    n_classes,
-                )
-        return grid[int(np.argmin(losses))]
+        return linear_penalty(
+            features,
+            targets,
+            sample_weight,
+            grid=tuple(self.LINEAR_C_GRID),
+            default=self.LINEAR_C_DEFAULT,
+            folds=self.LINEAR_CV_FOLDS,
+            max_iter=self.LINEAR_MAX_ITER,
+            n_classes=n_classes,
+            naive_bayes=self.LINEAR_NAIVE_BAYES,
+        )
 
     def _get_fitted_state(self):
         return {
@@ -173,7 +148,51 @@ class WideAndDeepClassifier(KerasClassifier, abc.ABC):
         """Writes the fitted coefficients `(features, outputs)` and intercepts into `model`."""
 
 
-def _active_columns(features):
+def linear_penalty(
+    features, targets, sample_weight, grid, default, folds, max_iter, n_classes, naive_bayes
+):
+    """The C of `grid` with the least summed held-out log loss over `folds` folds.
+
+    Args:
+        features: `(rows, features)` matrix, dense or sparse.
+        targets: as `fit_logistic` takes them.
+        sample_weight: per-row weights, or None.
+        grid: the penalties tried.
+        default: the C returned when there are fewer than 4 rows per fold.
+        folds: cross-validation folds (stratified for one binary or multiclass target).
+        max_iter, n_classes, naive_bayes: as `fit_logistic` takes them.
+
+    Returns:
+        The chosen C.
+    """
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    counts = np.unique(targets[:, 0], return_counts=True)[1]
+    if len(grid) == 1 or len(targets) < 4 * folds:
+        return default
+    seed = random.randrange(2**31 - 1)  # Drawn from the fit's seeded state.
+    if targets.shape[1] == 1 and counts.min() >= folds:
+        splits = StratifiedKFold(folds, shuffle=True, random_state=seed).split(
+            features, targets[:, 0]
+        )
+    else:
+        splits = KFold(folds, shuffle=True, random_state=seed).split(features)
+    weights = np.ones(len(targets)) if sample_weight is None else np.asarray(sample_weight)
+    losses = np.zeros(len(grid))
+    for train, held_out in splits:
+        for k, C in enumerate(grid):
+            coef, intercept = fit_logistic(
+                features[train], targets[train], weights[train], C, max_iter, n_classes,
+                naive_bayes,
+            )  # fmt: skip
+            losses[k] += _held_out_log_loss(
+                features[held_out], targets[held_out], weights[held_out], coef, intercept,
+                n_classes,
+            )  # fmt: skip
+    return grid[int(np.argmin(losses))]
+
+
+def active_columns(features):
     """Indices of the columns with a non-zero value in some row (dense or sparse matrix)."""
     if scipy.sparse.issparse(features):
         active = np.unique(features.tocsr().indices)
@@ -200,7 +219,7 @@ def _validation_losses(model, loss, validation):
     return losses * np.asarray(w_val, dtype=np.float64)
 
 
-def _fit_logistic(features, targets, sample_weight, C, max_iter, n_classes=None, naive_bayes=False):
+def fit_logistic(features, targets, sample_weight, C, max_iter, n_classes=None, naive_bayes=False):
     """Logistic regression(s) on `targets`: `(rows, 1)` class ids, or `(rows, labels)` of 0/1.
 
     Args:
@@ -231,7 +250,7 @@ def _fit_logistic(features, targets, sample_weight, C, max_iter, n_classes=None,
             rate = np.clip(target.mean(), 1e-3, 1 - 1e-3)
             intercepts.append(np.array([np.log(rate / (1 - rate))]))
             continue
-        scale = _log_count_ratios(features, target) if naive_bayes else None
+        scale = log_count_ratios(features, target) if naive_bayes else None
         scaled = features if scale is None else features @ scipy.sparse.diags(scale)
         model = LogisticRegression(C=C, max_iter=max_iter, tol=1e-4)
         model.fit(scaled, target, sample_weight=sample_weight)
@@ -240,7 +259,7 @@ def _fit_logistic(features, targets, sample_weight, C, max_iter, n_classes=None,
     return np.vstack(coefs), np.concatenate(intercepts)
 
 
-def _log_count_ratios(features, target, alpha=1.0):
+def log_count_ratios(features, target, alpha=1.0):
     """|log((p / |p|) / (q / |q|))| of each feature, p and q its smoothed presence per class."""
     present = (features != 0).astype(np.float64)
     positive = alpha + np.asarray(present[target == 1].sum(axis=0)).ravel()
@@ -249,7 +268,7 @@ def _log_count_ratios(features, target, alpha=1.0):
 
 
 def _held_out_log_loss(features, targets, weights, coef, intercept, n_classes=None):
-    """Summed weighted log loss of `_fit_logistic`'s model on held-out rows."""
+    """Summed weighted log loss of `fit_logistic`'s model on held-out rows."""
     logits = np.asarray(features @ coef.T) + intercept
     if n_classes is not None:  # Multiclass: softmax over classes.
         logits = logits - logits.max(axis=1, keepdims=True)

@@ -1,6 +1,7 @@
 """Keras layers shared by the domain models."""
 
 from core.layers.attention_pooling import AttentionPooling
+from core.layers.cached_features import CachedFeatures
 from core.layers.column_gate import ColumnGate
 from core.layers.column_sum import ColumnSum
 from core.layers.drop_mask import DropMask
@@ -23,6 +24,7 @@ from core.layers.visit_mask import VisitMask
 
 __all__ = [
     "AttentionPooling",
+    "CachedFeatures",
     "ColumnGate",
     "ColumnSum",
     "DropMask",

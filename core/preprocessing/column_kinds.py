@@ -81,7 +81,10 @@ def _declared(columns, argument, frame):
 
 
 def _is_string_column(values):
-    if pd.api.types.is_string_dtype(values) and not pd.api.types.is_bool_dtype(values):
+    # An object column of strings with None among them is not a string dtype to pandas.
+    if values.dtype == object or (
+        pd.api.types.is_string_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    ):
         present = values.dropna()
         return len(present) > 0 and all(isinstance(v, str) for v in present.iloc[:KIND_SAMPLE])
     return False

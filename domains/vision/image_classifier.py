@@ -8,7 +8,11 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from core.backbones import IMAGE_BACKBONES, build_image_model
-from core.backbones.hub_image_model import build_hub_image_model, pooled_head
+from core.backbones.hub_image_model import (
+    build_hub_image_model,
+    pooled_head,
+    preset_image_size,
+)
 from core.backbones.hub_preset import (
     FINE_TUNE_MODES,
     HubPreset,
@@ -29,8 +33,6 @@ from core.registry import register_task
 # 1,000 on the 28 x 28 sets measured (`benchmarks/vision_quality.py`), with 10 to 60 epochs.
 AUTO_STEPS = 1000
 AUTO_EPOCHS = (10, 60)
-#: Image side for a preset whose converter has no fixed size.
-PRESET_IMAGE_SIZE = (224, 224)
 
 
 @register_task("vision.image_classification")
@@ -167,12 +169,7 @@ class ImageClassifier(BackboneFineTuning, KerasClassifier):
         image_size = check_image_size(self.image_size)
         if self._uses_preset():
             self._preset = HubPreset(self.backbone, "image", built_in=IMAGE_BACKBONES)
-            converter = self._preset.preprocessor().image_converter
-            preset_size = None if converter is None else converter.image_size
-            if preset_size is not None and all(preset_size):
-                image_size = tuple(int(v) for v in preset_size)
-            elif image_size == "auto":
-                image_size = PRESET_IMAGE_SIZE
+            image_size = preset_image_size(self._preset.preprocessor().image_converter, image_size)
         self.preprocessor_ = ImagePreprocessor(
             image_size, multiple_of=self.patch_size if self.backbone == "vit" else 1
         )

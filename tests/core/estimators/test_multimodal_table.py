@@ -5,11 +5,13 @@ import base64
 import concurrent.futures
 import pickle
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
 
+from core.backbones.multimodal_model import multimodal_model_parts
 from core.estimators import TabularClassifier, TabularRegressor
 from core.estimators.table_input import KEEP_MARGIN
 from core.serving.served_model import ServedModel
@@ -71,6 +73,22 @@ def test_kinds_are_detected_and_the_model_learns_from_text_and_images(table, fit
     assert set(fitted.kept_parts_) == {"table", "note", "scan"}
     assert fitted.kept_parts_["note"] or fitted.kept_parts_["scan"]
     assert fitted.part_losses_["all"] > 0
+
+
+def test_the_n_gram_paths_are_solved_per_member_and_frozen(table, fitted):
+    X, y, _ = table
+    ngrams = multimodal_model_parts(fitted.model_).column_encoder.get_layer("text_0_ngrams")
+    assert not ngrams.trainable
+    weights = np.asarray(ngrams.embeddings)  # (slots, members): one logistic model each
+    tokenizer = fitted.preprocessor_.text_adapters_[0].tokenizer
+    wheeze, clear = (tokenizer.encode_ids(word)[0] for word in ("wheeze", "clear"))
+    assert (weights[wheeze] > 0.5).all() and (weights[clear] < -0.5).all()
+    # Members solve on different rows (cross-fitting), so their weights differ.
+    assert not np.allclose(weights[:, 0], weights[:, 1])
+    # What the solver saw is what the model computes: the layer's sparse features.
+    ids = fitted._transform(X.head(8))["text_0"]
+    expected = ngrams.sparse_features(ids) @ weights
+    np.testing.assert_allclose(np.asarray(ngrams(ids)), expected, rtol=1e-4, atol=1e-5)
 
 
 def test_verbose_prints_the_column_kinds(table, capsys):
@@ -305,3 +323,49 @@ def test_a_keras_hub_preset_reads_the_text_column(table, tmp_path):
     np.testing.assert_allclose(total, model.predict_proba(rows)[:, 1], atol=0.01)
     words = model.explain_text(rows, n_orderings=4)
     assert words[1] == [] and len(words[0]) == len(rows["note"].iloc[0].split())
+
+
+def test_a_keras_hub_preset_reads_the_image_column(table, tmp_path):
+    from tests.hub_presets import tiny_resnet_preset
+
+    X, y, _ = table
+    X = X.drop(columns="note")
+    X["scan"] = X["scan"].astype(object)
+    for i, label in enumerate(y):  # Light or dark films: what random frozen features tell apart.
+        if i != 5:
+            X.loc[i, "scan"] = path = str(tmp_path / f"film_{i}.png")
+            Image.fromarray(np.full((16, 16), 200 if label else 40, np.uint8)).save(path)
+    preset = tiny_resnet_preset(tmp_path / "resnet", image_size=24)
+    model = TabularClassifier(image_backbone=preset, max_epochs=40, n_members=2, **TINY)
+    model.fit(X, y)
+    # Read at the preset's size; frozen and shared by the members, each projecting it.
+    assert model.preprocessor_.image_shapes_[0][0] == (24, 24)
+    encoder = multimodal_model_parts(model.model_).column_encoder
+    features = encoder.get_layer("image_0_features")
+    assert not features.trainable_weights and features._table is None  # The fit's cache is gone.
+    assert "member_0_image_0_encoder" not in {layer.name for layer in encoder.layers}
+    proba = model.predict_proba(X)
+    assert ((proba[:, 1] > 0.5) == y).mean() > 0.75
+    loaded = TabularClassifier.load(model.save(tmp_path / "image_preset.kdm"))
+    np.testing.assert_allclose(loaded.predict_proba(X), proba, atol=1e-6)
+    maps = model.explain_image(X.iloc[[0, 1, 5]])
+    assert maps.shape == (3, 24, 24) and maps[0].max() == pytest.approx(1.0)
+    np.testing.assert_array_equal(maps[2], 0.0)  # Row 5 has no image.
+    with pytest.raises(ValueError, match="image_backbone"):
+        TabularClassifier(image_backbone=str(tmp_path / "no_such_preset"), **TINY).fit(X, y)
+
+
+def test_cached_features_are_looked_up_for_cached_rows_and_computed_for_others():
+    from core.layers import CachedFeatures
+
+    ids = keras.Input((None,), dtype="int32")
+    summed = keras.layers.Lambda(lambda x: keras.ops.sum(keras.ops.cast(x, "float32"), 1, True))
+    counting = keras.Model(ids, summed(ids))
+    layer = CachedFeatures(counting)
+    rows = np.array([[3, 4, 0], [5, 0, 0], [3, 4, 0]], np.int32)
+    assert layer.cache(rows) == 2  # Distinct rows.
+    layer._values = layer._values + 100.0  # Tells a lookup from a computation.
+    np.testing.assert_allclose(np.asarray(layer(rows[:, :2])), [[107.0], [105.0], [107.0]])
+    np.testing.assert_allclose(np.asarray(layer(np.array([[3, 4], [9, 0]]))), [[7.0], [9.0]])
+    layer.clear()
+    np.testing.assert_allclose(np.asarray(layer(rows)), [[7.0], [5.0], [7.0]])

@@ -53,6 +53,13 @@ def test_kinds_are_detected_from_the_values(frame):
     }
 
 
+def test_kinds_are_detected_in_object_columns_with_none_among_the_strings(frame):
+    # Frames built from Python lists: object columns whose missing values are None.
+    mixed = frame.astype({"note": object, "scan": object, "sex": object})
+    mixed.loc[2, ["note", "scan", "sex"]] = None
+    assert column_kinds(mixed) == column_kinds(frame)
+
+
 def test_short_labels_stay_categories_and_declarations_override(frame):
     assert column_kinds(frame, text_columns=["sex"])["sex"] == "text"
     assert column_kinds(frame, text_columns=[])["note"] == "text"  # Declared: add, never remove.
