@@ -413,7 +413,14 @@ def _card(args):
     frame = _read_table(args.data)
     if hasattr(estimator, "predict_survival_function"):  # --target TIME,EVENT
         y = _pop_target(frame, args.target, args.data)
-        path = survival_model_card(estimator, frame, args.out, y=y, intended_use=args.intended_use)
+        path = survival_model_card(
+            estimator,
+            frame,
+            args.out,
+            y=y,
+            intended_use=args.intended_use,
+            dataset=os.path.basename(args.data),
+        )
         print(path)
         return
     named = [c for c in (args.target, args.groups, args.text_column) if c is not None]
@@ -437,6 +444,7 @@ def _card(args):
         groups=groups,
         positive_class=_class_label(args.positive_class, estimator),
         threshold=args.threshold,
+        dataset=os.path.basename(args.data),
     )
     print(path)
 

@@ -40,6 +40,7 @@ from core.metrics.subgroup_report import (
 )
 from core.persistence.atomic_file import atomic_path, check_file_path
 from core.plotting import reliability_figure, require_matplotlib, save_figure
+from core.reports.card_metadata import card_metadata, yaml_front_matter
 
 #: Miss rate of the conformal prediction sets shown (90% coverage).
 CONFORMAL_ALPHA = 0.1
@@ -82,6 +83,7 @@ def model_card(
     positive_class=None,
     threshold=0.5,
     title=None,
+    dataset=None,
 ):
     """Writes a Markdown model card of a fitted classifier, with two figures.
 
@@ -111,6 +113,7 @@ def model_card(
         threshold: probability at or above which a row is called positive
             (sensitivity, specificity and the subgroup table).
         title: heading of the card (default: "Model card: <class name>").
+        dataset: a name for the test rows' data set, listed in the YAML header.
 
     Returns:
         `path`, as given.
@@ -158,8 +161,17 @@ def model_card(
     stem = os.path.splitext(name)[0]
     figures = {"roc": f"{stem}_roc.png", "calibration": f"{stem}_calibration.png"}
     calibration = _calibration_section(estimator, X_test, y_test, figures["calibration"])
+    limitations = _limitations(scores, calibration, subgroups, intended_use)
+    metadata = card_metadata(
+        estimator,
+        "classification",
+        _header_metrics(scores),
+        intended_use,
+        [_plain(item) for item in limitations],
+        dataset,
+    )
     sections = [
-        card_header(estimator, title),
+        yaml_front_matter(metadata) + "\n" + card_header(estimator, title),
         _details_section(estimator, scores),
         intended_use_section(intended_use),
         schema_section(estimator),
@@ -169,7 +181,7 @@ def model_card(
         calibration["text"],
         _conformal_section(estimator, X_test, scores),
         _subgroup_section(subgroups, scores),
-        _limitations_section(scores, calibration, subgroups, intended_use),
+        "## Limitations\n\n" + "\n".join(f"- {item}" for item in limitations),
     ]
     markdown = "\n\n".join(s.strip() for s in sections if s.strip()) + "\n"
     write_card_files(
@@ -535,7 +547,27 @@ def _with_interval(record, name):
     return f"{value} ({interval})" if interval else value
 
 
-def _limitations_section(scores, calibration, subgroups, intended_use):
+def _header_metrics(scores):
+    """`(type, name, value)` of the headline metrics, for the YAML header."""
+    report = scores.report
+    names = [("roc_auc", "AUROC", "auroc"), ("average_precision", "AUPRC", "auprc")]
+    names += [("brier_score", "Brier score", "brier"), ("ece", "ECE (10 bins)", "ece")]
+    if scores.positive is not None:
+        names += [("sensitivity", "Sensitivity", "sensitivity")]
+        names += [("specificity", "Specificity", "specificity")]
+    metrics = [(kind, name, report.get(key)) for kind, name, key in names]
+    if scores.accuracy is not None:
+        metrics.append(("accuracy", "Accuracy", scores.accuracy))
+    return metrics
+
+
+def _plain(markdown):
+    """Markdown text without its code marks, for the YAML header."""
+    return markdown.replace("`", "")
+
+
+def _limitations(scores, calibration, subgroups, intended_use):
+    """The limitations of the card, one Markdown sentence each."""
     items = []
     counts = scores.class_counts()
     if scores.positive is not None:
@@ -605,7 +637,7 @@ def _limitations_section(scores, calibration, subgroups, intended_use):
         "The test rows are assumed to come from the population the model will be used on; "
         "performance under shift (new sites, devices or later dates) was not measured."
     )
-    return "## Limitations\n\n" + "\n".join(f"- {item}" for item in items)
+    return items
 
 
 # ------------------------------------------------------------------ figures

@@ -16,6 +16,7 @@ import numpy as np
 from core.metrics.survival_target import check_survival_target
 from core.persistence.atomic_file import check_file_path
 from core.plotting import require_matplotlib
+from core.reports.card_metadata import card_metadata, yaml_front_matter
 from core.reports.model_card import (
     card_header,
     format_number,
@@ -34,7 +35,15 @@ FEW_EVENTS = 50
 
 
 def survival_model_card(
-    estimator, X_test, path, y=None, time=None, event=None, intended_use=None, title=None
+    estimator,
+    X_test,
+    path,
+    y=None,
+    time=None,
+    event=None,
+    intended_use=None,
+    title=None,
+    dataset=None,
 ):
     """Writes a Markdown model card of a fitted survival model, with two figures.
 
@@ -51,6 +60,7 @@ def survival_model_card(
         y, time, event: the test rows' observed target, as for `fit`.
         intended_use: what the model is for and not for, in the author's words.
         title: heading of the card.
+        dataset: a name for the test rows' data set, listed in the YAML header.
 
     Returns:
         `path`, as given.
@@ -67,8 +77,16 @@ def survival_model_card(
     folder, name = os.path.split(os.path.abspath(target))
     stem = os.path.splitext(name)[0]
     figures = {"groups": f"{stem}_risk_groups.png", "calibration": f"{stem}_calibration.png"}
+    limitations = _limitations(report, estimator)
+    metrics = [
+        ("harrell_c", "Harrell's C", report["harrell_c"]),
+        ("uno_c", "Uno's C", report["uno_c"]),
+        ("time_dependent_auc", "Time-dependent AUC (mean)", report["auc"]),
+        ("integrated_brier_score", "Integrated Brier score", report["integrated_brier"]),
+    ]
+    metadata = card_metadata(estimator, "survival", metrics, intended_use, limitations, dataset)
     sections = [
-        card_header(estimator, title),
+        yaml_front_matter(metadata) + "\n" + card_header(estimator, title),
         _details_section(estimator),
         intended_use_section(intended_use),
         schema_section(estimator),
@@ -77,7 +95,7 @@ def survival_model_card(
         _metrics_section(report, figures["groups"]),
         _calibration_section(report, figures["calibration"]),
         _risk_group_section(report),
-        _limitations_section(report, estimator),
+        "## Limitations\n\n" + "\n".join(f"- {n}" for n in limitations),
     ]
     markdown = "\n\n".join(s.strip() for s in sections if s.strip()) + "\n"
     write_card_files(
@@ -177,7 +195,8 @@ def _risk_group_section(report):
     return "## Survival by predicted risk group\n\n" + markdown_table(header, rows)
 
 
-def _limitations_section(report, estimator):
+def _limitations(report, estimator):
+    """The limitations of the card, one sentence each."""
     notes = []
     if report["events"] < FEW_EVENTS:
         notes.append(f"Only {report['events']} events in the test rows: the metrics are rough.")
@@ -187,7 +206,7 @@ def _limitations_section(report, estimator):
         "Censoring is assumed independent of the outcome given the inputs; the IPCW metrics "
         "(Uno's C, AUC, Brier) also assume it is independent of the inputs."
     )
-    return "## Limitations\n\n" + "\n".join(f"- {n}" for n in notes)
+    return notes
 
 
 def _calibration_figure(plt, report):

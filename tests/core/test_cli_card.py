@@ -48,6 +48,10 @@ def test_card_writes_the_markdown_and_figures(trained, tmp_path, capsys):
     subgroups = text[text.index("## Subgroups") :]
     assert "| `F` |" in subgroups and "| `M` |" in subgroups
     assert "| **sex** | `categorical` |" in text  # A trained column stays a feature.
+    from tests.core.reports.test_model_card import split_front_matter
+
+    header, _ = split_front_matter(text)
+    assert header["datasets"] == [test.name] and header["intended_use"] == "Teaching only."
 
 
 def test_card_groups_by_a_column_the_model_did_not_see(trained, tmp_path):

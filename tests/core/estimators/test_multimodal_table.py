@@ -76,7 +76,7 @@ def test_kinds_are_detected_and_the_model_learns_from_text_and_images(table, fit
 
 
 def test_the_n_gram_paths_are_solved_per_member_and_frozen(table, fitted):
-    X, y, _ = table
+    X, _, _ = table
     ngrams = multimodal_model_parts(fitted.model_).column_encoder.get_layer("text_0_ngrams")
     assert not ngrams.trainable
     weights = np.asarray(ngrams.embeddings)  # (slots, members): one logistic model each

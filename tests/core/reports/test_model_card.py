@@ -74,7 +74,8 @@ def test_card_of_a_fitted_model(fitted, tmp_path):
     text = path.read_text(encoding="utf-8")
     positions = [text.index(section) for section in SECTIONS]
     assert positions == sorted(positions)
-    assert text.startswith("# Model card: DiagnosisPredictor (medical.diagnosis)\n")
+    _, markdown = split_front_matter(text)
+    assert markdown.startswith("# Model card: DiagnosisPredictor (medical.diagnosis)\n")
     assert use in text and "![ROC curve](card_roc.png)" in text
     assert "![Reliability diagram](card_calibration.png)" in text
     assert row(text, "Task") == ["`medical.diagnosis`"]
@@ -117,6 +118,52 @@ def test_card_of_a_fitted_model(fitted, tmp_path):
         rows = sites == site
         assert cells[2].startswith(f"{roc_auc_score(y_test[rows], proba[rows]):.3f} (")
     assert "Calibration (`temperature`) was checked on these test rows only" in text
+
+
+def split_front_matter(text):
+    """`(metadata, markdown)` of a card: its YAML header parsed, and what follows it."""
+    import yaml
+
+    assert text.startswith("---\n")
+    end = text.index("\n---\n", 4)
+    return yaml.safe_load(text[4:end]), text[end + 5 :].lstrip("\n")
+
+
+def test_the_yaml_header_says_what_model_hubs_read(fitted, tmp_path):
+    model, _, X_test, y_test, _ = fitted
+    use = 'Screening research: "not" for diagnosis.\nSecond line: #hash'
+    path = model_card(model, X_test, y_test, tmp_path / "card.md", intended_use=use, dataset="wdbc")
+    header, markdown = split_front_matter(path.read_text(encoding="utf-8"))
+    assert header["library_name"] == "keras-domains"
+    assert header["pipeline_tag"] == "tabular-classification"
+    assert header["model_type"] == "DiagnosisPredictor" and header["task"] == "medical.diagnosis"
+    assert "medical.diagnosis" in header["tags"] and header["datasets"] == ["wdbc"]
+    assert header["intended_use"] == use.strip()
+    # The limitations are the Markdown's, without code marks.
+    listed = markdown[markdown.index("## Limitations") :].splitlines()[2:]
+    assert header["limitations"] == [line[2:].replace("`", "") for line in listed if line]
+    (result,) = header["model-index"][0]["results"]
+    assert result["task"] == {"type": "tabular-classification", "name": "medical.diagnosis"}
+    assert result["dataset"]["name"] == "wdbc"
+    metrics = {m["type"]: m["value"] for m in result["metrics"]}
+    proba = model.predict_proba(X_test)[:, 1]
+    assert metrics["roc_auc"] == pytest.approx(roc_auc_score(y_test, proba))
+    assert metrics["average_precision"] == pytest.approx(average_precision_score(y_test, proba))
+    assert set(header["metrics"]) == set(metrics)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["plain", "yes", "1.5", "a: b", "- item", "#tag", 'say "hi"', "line\nbreak", "é ü 中", "", 3,
+     2.5, True, None, ["x", {"k": "v"}], {"nested": {"deep": [1, 2]}}],
+)  # fmt: skip
+def test_the_yaml_writer_round_trips_what_cards_hold(value):
+    import yaml
+
+    from core.reports.card_metadata import yaml_front_matter
+
+    text = yaml_front_matter({"key": value, "other-key": [value]})
+    assert yaml.safe_load(text.strip().strip("-")) == {"key": value, "other-key": [value]}
 
 
 def test_card_of_a_loaded_model_reports_what_the_file_recorded(fitted, tmp_path):
@@ -199,7 +246,10 @@ def test_calibration_and_conformal_hooks(tmp_path):
     X = pd.DataFrame({"p0": 1 - p, "p1": p})
     y = (rng.random(40) < p).astype(int)
     text = model_card(model, X, y, tmp_path / "c.md", title="Triage | v2").read_text()
-    assert text.startswith("# Triage | v2\n")
+    header, markdown = split_front_matter(text)
+    assert markdown.startswith("# Triage | v2\n")
+    assert header["model_type"] == "FakeWithTrust" and header["task"] == "not registered"
+    assert "pipeline_tag" not in header  # Not a task of the project: no input kind to tell.
     assert row(text, "ECE", "## Calibration") == ["0.200", "0.050"]
     assert row(text, "Brier score", "## Calibration") == ["0.300", "0.250"]
     assert "Not available: `predict_set` needs held-out rows kept at fit time." in text

@@ -70,6 +70,15 @@ def test_model_card_writes_markdown_and_two_figures(fitted, cohort, tmp_path):
     ]
     for heading in headings:
         assert heading in text
+    from tests.core.reports.test_model_card import split_front_matter
+
+    header, _ = split_front_matter(text)
+    assert header["task"] == "medical.survival" and "survival-analysis" in header["tags"]
+    (result,) = header["model-index"][0]["results"]
+    metrics = {m["type"]: m["value"] for m in result["metrics"]}
+    report = fitted.report(X[900:], time=days[900:], event=died[900:])
+    assert metrics["harrell_c"] == pytest.approx(report["harrell_c"])
+    assert header["intended_use"] == "Tests." and len(header["limitations"]) >= 1
     assert (tmp_path / "card_risk_groups.png").stat().st_size > 0
     assert (tmp_path / "card_calibration.png").stat().st_size > 0
 
