@@ -2,6 +2,7 @@
 
     keras-domains tasks
     keras-domains train TASK --data FILE.csv --target COL --out MODEL [--set param=value ...]
+        [--tensorboard DIR]
     keras-domains train nlp.text --data FILE.csv --text-column COL --target COL --out MODEL
     keras-domains train tabular.regression --data FILE.csv --target COL[,COL...] --out MODEL
     keras-domains train medical.survival --data FILE.csv --target TIME,EVENT --out MODEL
@@ -93,6 +94,11 @@ def _build_parser():
     train.add_argument("--out", required=True, help="model file to write (e.g. model.kdm)")
     train.add_argument(
         "--drop", nargs="*", default=[], metavar="COL", help="columns to leave out (e.g. ids)"
+    )
+    train.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help="write TensorBoard logs (loss, val_loss, the task's metric per epoch) to DIR",
     )
     train.add_argument(
         "--set",
@@ -274,16 +280,33 @@ def _train(args):
     _require_columns(frame, [*columns, *args.drop], args.data)
     frame = frame.drop(columns=args.drop)
     X = frame if args.text_column is None else frame[args.text_column]
+    callbacks = None
+    if args.tensorboard:
+        callbacks = [_tensorboard_callback(args.tensorboard)]
     started = time.perf_counter()
     if y is None:
-        estimator.fit(X)
+        estimator.fit(X, callbacks=callbacks)
     else:
-        estimator.fit(X, y)
+        estimator.fit(X, y, callbacks=callbacks)
     estimator.save(args.out)
     print(
         f"trained {args.task} on {len(frame)} rows in {time.perf_counter() - started:.1f}s "
         f"({estimator.n_epochs_} epochs); saved to {args.out}"
     )
+
+
+def _tensorboard_callback(log_dir):
+    """Keras' TensorBoard callback; an ImportError naming the extra when TensorBoard is missing."""
+    import importlib.util
+
+    import keras
+
+    if importlib.util.find_spec("tensorboard") is None:
+        raise ImportError(
+            "--tensorboard writes its logs through the tensorboard package, which is not "
+            'installed. Install it with: pip install "keras-domains[tensorboard]"'
+        )
+    return keras.callbacks.TensorBoard(log_dir=log_dir)
 
 
 def _read_lines(path):

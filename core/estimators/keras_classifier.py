@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import ClassifierMixin
 from sklearn.exceptions import DataConversionWarning
+from sklearn.metrics import roc_auc_score
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
@@ -437,6 +438,25 @@ class KerasClassifier(ClassifierMixin, HeldOutTraining, KerasEstimator):
         if self.target_type_ == "binary":
             return binary_report(codes, proba[:, 1], threshold)
         return multiclass_report(codes, proba, threshold)
+
+    # ------------------------------------------------- metric per epoch
+    @property
+    def epoch_metric(self):
+        """`"accuracy"` for one label among several classes, else `"auc"` (macro over labels)."""
+        return "accuracy" if getattr(self, "target_type_", None) == "multiclass" else "auc"
+
+    def _epoch_score(self, outputs, targets):
+        proba = self._member_proba(outputs)
+        if self.target_type_ == "multiclass":
+            return float(np.mean(np.argmax(proba, axis=1) == targets[:, 0].astype(int)))
+        if self.target_type_ == "binary":
+            proba = proba[:, 1:]
+        scores = [
+            roc_auc_score(truth, score)
+            for truth, score in zip(targets[:, : proba.shape[1]].T, proba.T, strict=True)
+            if 0 < truth.mean() < 1
+        ]
+        return float(np.mean(scores)) if scores else float("nan")
 
     # ---------------------------------------------------------- prediction
     def _proba_from_logits(self, logits):

@@ -29,6 +29,7 @@ from core.training import (
     WEAK_PRIVACY_EPSILON,
     CosineSchedule,
     DifferentialPrivacy,
+    HeldOutMetric,
     StepTrainer,
     TimeBudget,
     TrainingCheckpoint,
@@ -154,7 +155,7 @@ class KerasEstimator(BaseEstimator, abc.ABC):
                 setattr(self, name, arguments[name])
 
     # ------------------------------------------------------------ template
-    def fit(self, X, y=None, sample_weight=None, checkpoint_dir=None, **context):
+    def fit(self, X, y=None, sample_weight=None, checkpoint_dir=None, callbacks=None, **context):
         """Learns the preprocessing from raw data and trains the model.
 
         The sequence is the same for every task; a task supplies the hooks:
@@ -172,6 +173,13 @@ class KerasEstimator(BaseEstimator, abc.ABC):
             checkpoint_dir: folder for a checkpoint after every epoch; if a
                 run with the same data and parameters was killed, training
                 resumes at its last completed epoch.
+            callbacks: Keras callbacks (`TensorBoard`, `CSVLogger`, your own)
+                called by every training run of the fit, whatever the scheme;
+                their logs hold `loss`, `val_loss` where rows are held out, and
+                the task's held-out metric (`val_auc`, `val_accuracy`, `val_rmse`,
+                `val_concordance`). A training scheme that trains in stages (head,
+                then backbone) runs them once per stage. An error raised by a
+                callback stops the fit with that error.
             **context: the task's further fit arguments (`target`,
                 `prediction_time`, ...).
 
@@ -182,20 +190,29 @@ class KerasEstimator(BaseEstimator, abc.ABC):
             ValueError: naming the parameter or argument, for a bad parameter
                 or input, before any training.
         """
-        self._begin_fit(checkpoint_dir)
-        if self._is_stream(X):
-            return self._fit_stream(X, y, sample_weight, **context)
-        rows, n_rows, y, sample_weight = self._training_rows(X, y, sample_weight, **context)
-        targets, stratify = self._encode_target(y, n_rows)
-        weights = self._sample_weights(stratify, sample_weight, n_rows)
-        with self._seeded() as rng:
-            inputs, start = self._fit_inputs(rows, rng)
-            self._train(inputs, targets, stratify, weights, rng, rows=rows, start=start)
-        self._fit_finished(rows)
-        return self
+        self._begin_fit(checkpoint_dir, callbacks)
+        try:
+            if self._is_stream(X):
+                return self._fit_stream(X, y, sample_weight, **context)
+            rows, n_rows, y, sample_weight = self._training_rows(X, y, sample_weight, **context)
+            targets, stratify = self._encode_target(y, n_rows)
+            weights = self._sample_weights(stratify, sample_weight, n_rows)
+            with self._seeded() as rng:
+                inputs, start = self._fit_inputs(rows, rng)
+                self._train(inputs, targets, stratify, weights, rng, rows=rows, start=start)
+            self._fit_finished(rows)
+            return self
+        except BaseException:
+            # A fit that fails (a bad row, a callback's error, Ctrl-C) leaves no half-trained
+            # model behind: the estimator is unfitted, as scikit-learn's are.
+            for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("_")]:
+                delattr(self, name)
+            raise
+        finally:
+            self._user_callbacks = []  # Callbacks hold the model: never pickled with it.
 
-    def _begin_fit(self, checkpoint_dir=None):
-        """Checks every parameter and `checkpoint_dir` before any work is done."""
+    def _begin_fit(self, checkpoint_dir=None, callbacks=None):
+        """Checks every parameter, `checkpoint_dir` and `callbacks` before any work is done."""
         self._training_options()
         self._check_parameters()
         if checkpoint_dir is not None and not isinstance(checkpoint_dir, str | os.PathLike):
@@ -208,6 +225,7 @@ class KerasEstimator(BaseEstimator, abc.ABC):
                 f"`checkpoint_dir` must be a folder; {os.fspath(checkpoint_dir)!r} is a file."
             )
         self._checkpoint_dir = checkpoint_dir
+        self._user_callbacks = _checked_callbacks(callbacks)
         max_time = self._option("max_time")
         self._fit_deadline = None if max_time is None else time.monotonic() + float(max_time)
         self.stopped_by_time_ = False
@@ -426,6 +444,13 @@ class KerasEstimator(BaseEstimator, abc.ABC):
         if checkpoint is not None:
             callbacks.append(checkpoint)
             initial_epoch = checkpoint.restore(self.model_, optimizer)
+        user_callbacks = getattr(self, "_user_callbacks", [])
+        if user_callbacks:
+            metric = self._epoch_metric(validation, loss)
+            if metric is not None:  # First, so that every callback after it reads the metric.
+                callbacks.insert(0, metric)
+            # After ours: a user's logger sees the epoch once early stopping has judged it.
+            callbacks.extend(user_callbacks)
         self.resumed_from_epoch_ = initial_epoch
         if checkpoint is not None and checkpoint.finished:
             history = checkpoint.history
@@ -473,6 +498,40 @@ class KerasEstimator(BaseEstimator, abc.ABC):
         if privacy is not None:
             self._spend_privacy(privacy, n_rows, batch_size, len(history["loss"]))
         return history
+
+    def _epoch_metric(self, validation, loss):
+        """A callback that adds the task's held-out metric to each epoch's logs, or None.
+
+        Built only when the user passes callbacks (it costs a prediction of
+        the held-out rows per epoch), for held-out rows in memory and a
+        target part with `epoch_metric` and `_epoch_score`.
+
+        Args:
+            validation: the run's `(inputs, targets, weights)` held-out rows, or
+                what else the run validates on (None, a dataset).
+            loss: the run's loss (`masked_members` tells cross-fitted members).
+        """
+        if self.epoch_metric is None or not isinstance(validation, tuple | list):
+            return None
+        inputs, targets = validation[0], np.asarray(validation[1])
+        targets = targets.reshape(len(targets), -1)
+        masked, folds = getattr(loss, "masked_members", None), None
+        if masked:  # Cross-fitted members: the last columns say which member held each row out.
+            folds = np.argmax(targets[:, -masked:], axis=1)
+            targets = targets[:, :-masked]
+        return HeldOutMetric(
+            f"val_{self.epoch_metric}",
+            inputs,
+            lambda outputs: self._epoch_score(outputs, targets),
+            folds,
+        )
+
+    #: The name of the held-out metric `_epoch_score` computes, or None.
+    epoch_metric = None
+
+    def _epoch_score(self, outputs, targets):
+        """Hook: the held-out metric of the model's outputs `(n, members, outputs)`."""
+        raise NotImplementedError
 
     def _learning_rate_schedule(self, learning_rate, epochs, deadline):
         """Hook: a callback that moves the learning rate during one training run, or None.
@@ -855,3 +914,18 @@ def _data_digest(data):
         else:
             digest.update(repr(type(leaf)).encode())
     return digest.digest()
+
+
+def _checked_callbacks(callbacks):
+    """`callbacks` as a list of Keras callbacks, or a ValueError that names the argument."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, keras.callbacks.Callback):
+        return [callbacks]
+    expected = "`callbacks` must be a list of `keras.callbacks.Callback` instances. Received: "
+    if not isinstance(callbacks, list | tuple):
+        raise ValueError(expected + f"a {type(callbacks).__name__}.")
+    for callback in callbacks:
+        if not isinstance(callback, keras.callbacks.Callback):
+            raise ValueError(expected + f"an element of type {type(callback).__name__}.")
+    return list(callbacks)

@@ -103,6 +103,15 @@ class KerasRegressor(RegressorMixin, HeldOutTraining, KerasEstimator):
         self.held_out_truth_ = truth * self.target_scale_ + self.target_mean_
         self.held_out_folds_ = None if folds is None else np.asarray(folds, dtype=int)
 
+    # ------------------------------------------------- metric per epoch
+    epoch_metric = "rmse"
+
+    def _epoch_score(self, outputs, targets):
+        """Root mean squared error of the point predictions, in the targets' units."""
+        values = self._member_values(outputs)[..., self._point_level()].mean(axis=1)
+        truth = targets[:, : self.n_targets_] * self.target_scale_ + self.target_mean_
+        return float(np.sqrt(np.mean((values - truth) ** 2)))
+
     # ---------------------------------------------------------- prediction
     def _member_values(self, outputs):
         """Each member's predictions in the targets' units.

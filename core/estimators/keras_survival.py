@@ -72,7 +72,16 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
         "n_intervals": Parameter.integer(minimum=2, maximum=200).or_value("auto"),
     }
 
-    def fit(self, X, y=None, time=None, event=None, sample_weight=None, checkpoint_dir=None):
+    def fit(
+        self,
+        X,
+        y=None,
+        time=None,
+        event=None,
+        sample_weight=None,
+        checkpoint_dir=None,
+        callbacks=None,
+    ):
         """Trains on right-censored times.
 
         Args:
@@ -84,7 +93,7 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
             event: 1 (or True) where the event was observed, 0 where censored;
                 or the name of the event column of `y` or X.
             sample_weight: optional per-row weights.
-            checkpoint_dir: as for `KerasEstimator.fit`.
+            checkpoint_dir, callbacks: as for `KerasEstimator.fit`.
 
         Returns:
             self.
@@ -107,6 +116,7 @@ class KerasSurvival(HeldOutTraining, KerasEstimator):
             np.column_stack([times, events]),
             sample_weight=sample_weight,
             checkpoint_dir=checkpoint_dir,
+            callbacks=callbacks,
         )
 
     # ------------------------------------------------------------- targets

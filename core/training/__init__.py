@@ -8,6 +8,7 @@ from core.training.distribution import (
     distribution_strategy,
     worker_index,
 )
+from core.training.held_out_metric import HeldOutMetric
 from core.training.precision import PRECISIONS, check_precision, float32_outputs, precision_policy
 from core.training.step_trainer import StepTrainer
 from core.training.time_budget import TimeBudget
@@ -20,6 +21,7 @@ __all__ = [
     "WEAK_PRIVACY_EPSILON",
     "CosineSchedule",
     "DifferentialPrivacy",
+    "HeldOutMetric",
     "StepTrainer",
     "TimeBudget",
     "TrainingCheckpoint",

@@ -26,7 +26,7 @@ BAD_VALUES = {
     "text_columns": 3,
     "image_columns": [1],
     "text_backbone": "",
-    "image_backbone": "resnet",
+    "image_backbone": "",
     "learning_rate": -1e-3,
     "learning_rate_schedule": "one-cycle",
     "max_time": 0,

@@ -25,10 +25,23 @@ def main(mode, out):
     # Collective operations must be set up before any other TensorFlow work.
     strategy = distribution_strategy(mode)
 
+    import keras
     import numpy as np
     import pandas as pd
 
     from core.estimators import TabularClassifier
+
+    class Recording(keras.callbacks.Callback):
+        """What a user's callback sees: the calls and each epoch's log keys."""
+
+        calls, keys = [], []
+
+        def on_train_begin(self, logs=None):
+            self.calls.append("train_begin")
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.calls.append("epoch_end")
+            self.keys.append(sorted(logs))
 
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.normal(size=(400, 4)), columns=["a", "b", "c", "d"])
@@ -45,12 +58,14 @@ def main(mode, out):
         patience=2,
         class_weight="balanced",
         random_state=0,
-    ).fit(X, y)
+    ).fit(X, y, callbacks=[Recording()])
     proba = model.predict_proba(X)
     np.savez(
         out,
         replicas=strategy.num_replicas_in_sync,
         history=json.dumps(model.history_),
+        calls=json.dumps(Recording.calls),
+        keys=json.dumps(Recording.keys),
         accuracy=float(((proba[:, 1] > 0.5) == y).mean()),
         proba=proba,
         **{f"w{i}": w for i, w in enumerate(model.model_.get_weights())},

@@ -69,6 +69,7 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
     assert history["loss"][-1] < history["loss"][0]
     assert float(result["accuracy"]) > 0.75
     np.testing.assert_allclose(result["proba"].sum(axis=1), 1.0, atol=1e-5)
+    _check_user_callback(result, history)
 
 
 def test_two_workers_train_one_model_and_agree_on_its_weights(tmp_path):
@@ -80,6 +81,14 @@ def test_two_workers_train_one_model_and_agree_on_its_weights(tmp_path):
     assert history == json.loads(str(second["history"]))
     assert "val_loss" in history and history["loss"][-1] < history["loss"][0]
     assert float(first["accuracy"]) > 0.75
+    _check_user_callback(first, history)
+
+
+def _check_user_callback(result, history):
+    """The worker's recording callback was called once per epoch with the logs users expect."""
+    calls, keys = json.loads(str(result["calls"])), json.loads(str(result["keys"]))
+    assert calls == ["train_begin"] + ["epoch_end"] * len(history["loss"])
+    assert all({"loss", "val_loss", "val_auc"} <= set(k) for k in keys)
 
 
 def test_unknown_distribution_is_refused_before_training():
