@@ -685,18 +685,9 @@ def _write_csv(frame, path):
 
 
 def _load_model(path):
-    from core.estimators import KerasEstimator
-    from core.persistence import read_archive
-    from core.registry import get_task
+    from core.registry import load_task_model
 
-    _, _, metadata = read_archive(path)
-    task = metadata.get("task")
-    if not task:
-        raise ValueError(f"{path!r} was not saved by a registered task; load it from Python.")
-    estimator_cls = get_task(task)
-    if not issubclass(estimator_cls, KerasEstimator):
-        raise ValueError(f"Task {task!r} does not load from model files.")
-    return estimator_cls.load(path)
+    return load_task_model(path)
 
 
 def _round(value):

@@ -67,6 +67,31 @@ def get_task(name):
     return _TASKS[name]
 
 
+def load_task_model(path):
+    """Loads a model file saved by any registered task, whatever its class.
+
+    Args:
+        path: a `.kdm` file.
+
+    Returns:
+        The fitted estimator.
+
+    Raises:
+        ValueError: if the file was not saved by a registered task.
+    """
+    from core.estimators import KerasEstimator
+    from core.persistence import read_archive
+
+    _, _, metadata = read_archive(path)
+    task = metadata.get("task")
+    if not task:
+        raise ValueError(f"{path!r} was not saved by a registered task; load it from Python.")
+    estimator_cls = get_task(task)
+    if not issubclass(estimator_cls, KerasEstimator):
+        raise ValueError(f"Task {task!r} does not load from model files.")
+    return estimator_cls.load(path)
+
+
 def list_tasks():
     """Names of every available task, built-in and from entry points, sorted."""
     for name in CORE_TASKS:

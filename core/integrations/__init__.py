@@ -1,0 +1,1 @@
+"""Bridges to the platforms models live on: MLflow (`core.integrations.mlflow`)."""
