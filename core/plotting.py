@@ -8,6 +8,8 @@ until a plot is asked for, and then `require_matplotlib` either returns
 import os
 import sys
 
+import numpy as np
+
 from core.metrics.calibration_metrics import calibration_bins, expected_calibration_error
 from core.persistence.atomic_file import atomic_path, check_file_path
 
@@ -80,10 +82,36 @@ def check_output_path(path):
     return check_file_path(path, "figure")
 
 
-def reliability_figure(
+def figure_and_axes(ax, figsize=(6.0, 4.0)):
+    """`(figure, ax, made_here)`: the Figure of a given Axes, or a new figure and its Axes."""
+    if ax is not None:
+        return ax.figure, ax, False
+    figure, ax = require_matplotlib().subplots(figsize=figsize, layout="constrained")
+    return figure, ax, True
+
+
+def finish_figure(figure, path, made_here):
+    """Writes `figure` to `path` when one is given (closing it if this call made it).
+
+    A figure drawn into the caller's Axes stays open: it is the caller's
+    (a notebook shows it). A figure made here and written to a file is
+    closed, so scripts that write many figures do not keep them all.
+
+    Returns:
+        The Figure.
+    """
+    if path is not None:
+        save_figure(figure, path, close=made_here)
+    return figure
+
+
+def plot_reliability(
     y_true,
     proba,
     n_bins=10,
+    *,
+    ax=None,
+    path=None,
     title="Reliability",
     details=(),
     x_label="predicted probability",
@@ -91,74 +119,61 @@ def reliability_figure(
 ):
     """Reliability diagram: mean predicted probability against observed rate, per bin.
 
-    The bins are those of `core.metrics.calibration_bins` (equal-width, the
-    bins of the expected calibration error); empty bins are not drawn. A
-    well calibrated model lies on the diagonal. A lower panel shows how many
-    examples fall in each bin. The title reads
-    `"{title} ({details}, ECE {ece}, n={n})"`.
+    The curve is drawn by scikit-learn's `CalibrationDisplay` over the bins
+    of `core.metrics.calibration_bins` (equal-width, the bins of the
+    expected calibration error in the title; empty bins are not drawn); a
+    well calibrated model lies on the diagonal. How many examples
+    fall in each bin is drawn as light bars on a second y axis. The title
+    reads `"{title} ({details}, ECE {ece}, n={n})"`.
 
     Args:
         y_true: 0/1 outcomes, shape `(n,)`.
         proba: predicted probabilities of the outcome 1, in [0, 1], shape `(n,)`.
         n_bins: number of bins, a positive integer.
+        ax: the matplotlib Axes to draw into; a new figure when None.
+        path: an image file to write the figure to, or None to write nothing.
         title: the start of the title.
         details: more figures for the title, before the ECE (e.g. "Brier 0.120").
         x_label: label of the probability axis.
         y_label: label of the observed-rate axis.
 
     Returns:
-        A matplotlib `Figure` (write it with `save_figure`, which closes it).
+        scikit-learn's `CalibrationDisplay` (`.figure_`, `.ax_`, `.line_`).
     """
+    from sklearn.calibration import CalibrationDisplay
+
     bins = calibration_bins(y_true, proba, n_bins)
     counts, edges = bins["counts"], bins["edges"]
-    used = counts > 0
     ece = expected_calibration_error(y_true, proba, n_bins)
-    plt = require_matplotlib()
-    fig, (ax, hist) = plt.subplots(
-        2,
-        1,
-        figsize=(5.0, 5.6),
-        sharex=True,
-        gridspec_kw={"height_ratios": [3, 1]},
-        layout="constrained",
-    )
+    figure, ax, made_here = figure_and_axes(ax, figsize=(5.0, 4.6))
     try:
-        ax.plot(
-            [0, 1], [0, 1], color="0.5", linestyle="--", linewidth=1, label="perfectly calibrated"
-        )
-        ax.plot(
-            bins["predicted"][used],
-            bins["observed"][used],
-            marker="o",
-            color=MODEL_COLOR,
-            label="model",
-        )
+        used = counts > 0
+        display = CalibrationDisplay(
+            bins["observed"][used], bins["predicted"][used], np.asarray(proba, np.float64)
+        ).plot(ax=ax, name="model", color=MODEL_COLOR)
+        counts_axis = ax.twinx()
+        bars = counts_axis.bar(
+            edges[:-1], counts, width=1 / len(counts), align="edge", color=MODEL_COLOR,
+            alpha=0.15, edgecolor="white", label="examples per bin",
+        )  # fmt: skip
+        label_bars(counts_axis, bars, [str(int(c)) if c else None for c in counts], fontsize=7)
+        counts_axis.set_ylim(0, max(1, counts.max()) * 4)  # The bars stay in the lower quarter.
+        counts_axis.set_ylabel("examples per bin")
+        ax.set_zorder(counts_axis.get_zorder() + 1)  # The curve above the bars.
+        ax.patch.set_visible(False)
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1.05)
+        ax.set_xlabel(x_label)
         ax.set_ylabel(y_label)
         ax.legend(loc="upper left", frameon=False)
         figures = ", ".join([*details, f"ECE {ece:.3f}", f"n={int(counts.sum())}"])
         ax.set_title(f"{title} ({figures})")
-        width = 1 / len(counts)
-        bars = hist.bar(
-            edges[:-1], counts, width=width, align="edge", color=MODEL_COLOR, edgecolor="white"
-        )
-        label_bars(
-            hist,
-            bars,
-            [str(int(count)) if count else None for count in counts],
-            offset=1,
-            fontsize=7,
-        )
-        hist.set_ylim(0, max(1, counts.max()) * 1.3)
-        hist.set_xlabel(x_label)
-        hist.set_ylabel("count")
-        for axis in (ax, hist):
-            axis.spines[["top", "right"]].set_visible(False)
+        finish_figure(figure, path, made_here)
     except BaseException:
-        plt.close(fig)
+        if made_here:
+            require_matplotlib().close(figure)
         raise
-    return fig
+    return display
 
 
 def label_bars(ax, bars, labels, *, horizontal=False, offset=2, fontsize=8):

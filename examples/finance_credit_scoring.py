@@ -187,7 +187,8 @@ def main(argv=None):
         f"calibration: Brier {calibration['brier']:.3f}, ECE {calibration['ece']:.3f}; "
         f"mean PD {proba.mean():.3f} against an observed bad rate of {y_late.mean():.3f}"
     )
-    figures = [plot_calibration(y_late, proba, out / "calibration.png")]
+    figures = [out / "calibration.png"]
+    plot_calibration(y_late, proba, figures[-1])
     for sex in sorted(late["sex"].unique()):
         within = (late["sex"] == sex).to_numpy()
         group = binary_report(y_late[within], proba[within])
@@ -195,16 +196,17 @@ def main(argv=None):
             f"  sex {sex}: Brier {group['brier']:.3f}, ECE {group['ece']:.3f}; mean PD "
             f"{proba[within].mean():.3f}, observed {y_late[within].mean():.3f}"
         )
-        figures.append(
-            plot_calibration(y_late[within], proba[within], out / f"calibration_sex_{sex}.png")
-        )
+        figures.append(out / f"calibration_sex_{sex}.png")
+        plot_calibration(y_late[within], proba[within], figures[-1])
 
-    figures += [
-        plot_score_bands(report, out / "score_bands.png"),
-        plot_stability(columns_psi, out / "stability_early_vs_late.png"),
-        plot_stability(shifted_psi, out / "stability_shifted.png"),
-        plot_reason_codes(declined_codes, out / "reason_codes_declined.png"),
-    ]
+    for plot, data, name in (
+        (plot_score_bands, report, "score_bands.png"),
+        (plot_stability, columns_psi, "stability_early_vs_late.png"),
+        (plot_stability, shifted_psi, "stability_shifted.png"),
+        (plot_reason_codes, declined_codes, "reason_codes_declined.png"),
+    ):
+        figures.append(out / name)
+        plot(data, figures[-1])
     print("\nfigures in", out, ":", ", ".join(Path(path).name for path in figures))
 
     path = scorer.save(out / "credit_risk.kdm")

@@ -112,9 +112,9 @@ def main(argv=None):
             f"  {Path(file).name:16s} true {truth:8s} predicted {predicted:8s} "
             f"p={p.max():.2f}  {where}"
         )
-    gradcam = reloaded.plot_explanations(examples, out / "gradcam.png")
-    matrix = reloaded.plot_confusion_matrix(test_files, out / "confusion_matrix.png", y=y_test)
-    print(f"\nwrote {gradcam} and {matrix}")
+    reloaded.plot_explanations(examples, out / "gradcam.png")
+    reloaded.plot_confusion_matrix(test_files, out / "confusion_matrix.png", y=y_test)
+    print(f"\nwrote {out / 'gradcam.png'} and {out / 'confusion_matrix.png'}")
 
 
 if __name__ == "__main__":

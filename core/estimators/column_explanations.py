@@ -110,8 +110,9 @@ class ColumnExplanations:
         for m in range(n_members):
             prefix = f"member_{m}_image_{index}_"
             images, backbone, to_token = _image_path(encoder, index, m, codes)
-            with tf.GradientTape() as tape:
-                feature_map = backbone(images, training=False)
+            # Outside the tape: see `ImageClassifier._grad_cam` (oneDNN, odd batch sizes).
+            feature_map = backbone(images, training=False)
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
                 tape.watch(feature_map)
                 token = tf.reshape(to_token(feature_map), (len(codes), -1))
                 token = encoder.get_layer(f"{prefix}missing")(token, codes != 0)

@@ -39,7 +39,7 @@ from core.metrics.subgroup_report import (
     target_info,
 )
 from core.persistence.atomic_file import atomic_path, check_file_path
-from core.plotting import reliability_figure, require_matplotlib, save_figure
+from core.plotting import plot_reliability, require_matplotlib, save_figure
 from core.reports.card_metadata import card_metadata, yaml_front_matter
 
 #: Miss rate of the conformal prediction sets shown (90% coverage).
@@ -642,7 +642,7 @@ def _limitations(scores, calibration, subgroups, intended_use):
 
 # ------------------------------------------------------------------ figures
 def _roc_figure(plt, scores):
-    from sklearn.metrics import roc_auc_score, roc_curve
+    from sklearn.metrics import RocCurveDisplay
 
     curves = scores.roc_curves()
     fig, ax = plt.subplots(figsize=(5.0, 4.6), layout="constrained")
@@ -653,11 +653,14 @@ def _roc_figure(plt, scores):
         for label, y01, score in curves:
             if y01.all() or not y01.any():
                 continue
-            fpr, tpr, _ = roc_curve(y01, score)
-            auroc = roc_auc_score(y01, score)
-            name = f"{label} (AUROC {auroc:.3f})" if labelled else None
-            color = _BLUE if len(curves) == 1 else None
-            ax.plot(fpr, tpr, linewidth=1.8 if labelled else 0.8, color=color, label=name)
+            style = {"linewidth": 1.8 if labelled else 0.8}
+            if len(curves) == 1:
+                style["color"] = _BLUE
+            if not labelled:
+                style["label"] = "_nolegend_"
+            RocCurveDisplay.from_predictions(
+                y01, score, ax=ax, name=label if labelled else None, curve_kwargs=style
+            )
             drawn += 1
         if not drawn:
             ax.text(0.5, 0.5, "undefined: the test rows hold one class", ha="center")
@@ -679,13 +682,13 @@ def _roc_figure(plt, scores):
 
 def _reliability_figure(scores):
     y01, proba, what, x_label, y_label = scores.reliability()
-    return reliability_figure(
+    return plot_reliability(
         np.asarray(y01, dtype=np.float64),
         proba,
         title=f"Reliability, {what}",
         x_label=x_label,
         y_label=y_label,
-    )
+    ).figure_
 
 
 # ------------------------------------------------------------------ writing

@@ -4,7 +4,7 @@ import numpy as np
 
 from core.metrics.kaplan_meier import kaplan_meier
 from core.metrics.survival_target import check_time_event
-from core.plotting import require_matplotlib, save_figure
+from core.plotting import figure_and_axes, finish_figure, require_matplotlib
 
 
 def plot_kaplan_meier_by_risk(time, event, risk, n_groups=3, ax=None, path=None):
@@ -43,8 +43,7 @@ def plot_kaplan_meier_by_risk(time, event, risk, n_groups=3, ax=None, path=None)
             f"Received: n_groups={n_groups!r}"
         )
     plt = require_matplotlib()
-    given = ax is not None
-    figure, ax = _figure_and_axes(plt, ax)
+    figure, ax, made_here = figure_and_axes(ax)
     # Ranks, not values, so tied risks cannot empty a group.
     groups = np.minimum(
         (np.argsort(np.argsort(risk, kind="stable")) * n_groups) // len(risk), n_groups - 1
@@ -71,7 +70,7 @@ def plot_kaplan_meier_by_risk(time, event, risk, n_groups=3, ax=None, path=None)
             alpha=0.15,
         )
     title = "Observed survival by predicted risk group"
-    return _finish(figure, ax, "survival (Kaplan-Meier)", title, path, given)
+    return _finish(figure, ax, "survival (Kaplan-Meier)", title, path, made_here)
 
 
 def plot_survival_curves(survival, labels=None, ax=None, path=None):
@@ -114,30 +113,22 @@ def plot_survival_curves(survival, labels=None, ax=None, path=None):
         raise ValueError(
             f"`labels` must give one text per curve ({len(survival)}). Received {len(labels)}."
         )
-    plt = require_matplotlib()
-    given = ax is not None
-    figure, ax = _figure_and_axes(plt, ax)
+    require_matplotlib()
+    figure, ax, made_here = figure_and_axes(ax)
     if times[0] > 0:  # Every curve starts at 1 at time 0.
         times = np.concatenate([[0.0], times])
         values = np.hstack([np.ones((len(values), 1)), values])
     for row, label in zip(values, labels, strict=True):
         ax.plot(times, row, label=label)
     ax.axhline(0.5, color="grey", linewidth=0.8, linestyle=":")
-    return _finish(figure, ax, "predicted survival", "Predicted survival curves", path, given)
+    return _finish(figure, ax, "predicted survival", "Predicted survival curves", path, made_here)
 
 
-def _figure_and_axes(plt, ax):
-    """The Figure of a given Axes, or a new figure and its Axes."""
-    return (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.0, 4.0))
-
-
-def _finish(figure, ax, ylabel, title, path, given):
+def _finish(figure, ax, ylabel, title, path, made_here):
     """Labels a survival plot and writes it to `path` when given (closing a figure made here)."""
     ax.set_xlabel("time")
     ax.set_ylabel(ylabel)
     ax.set_ylim(0.0, 1.02)
     ax.set_title(title)
     ax.legend(fontsize=8)
-    if path is not None:
-        save_figure(figure, path, close=not given)
-    return figure
+    return finish_figure(figure, path, made_here)

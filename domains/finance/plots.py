@@ -1,9 +1,11 @@
 """Figures of the finance reports: score bands, calibration, stability, reason codes.
 
 Each function draws one figure from the output of a report (or from labels
-and scores), writes it as an image (PNG unless `path` says otherwise) and
-returns `path`. matplotlib is optional: without it each function raises an
-ImportError naming `pip install "keras-domains[plots]"`.
+and scores) into `ax` (a matplotlib Axes; a new figure when omitted), writes
+it as an image only when `path` is given (PNG unless `path` says otherwise)
+and returns the Figure (`plot_calibration`: scikit-learn's
+`CalibrationDisplay`). matplotlib is optional: without it each function
+raises an ImportError naming `pip install "keras-domains[plots]"`.
 """
 
 import numbers
@@ -14,10 +16,11 @@ import pandas as pd
 from core.metrics import binary_report
 from core.plotting import (
     check_output_path,
+    figure_and_axes,
+    finish_figure,
     label_bars,
-    reliability_figure,
+    plot_reliability,
     require_matplotlib,
-    save_figure,
 )
 from domains.finance.reports.score_checks import binary_target, check_same_length, finite_scores
 
@@ -29,26 +32,28 @@ _BAR = "#4C72B0"
 _STABLE, _INVESTIGATE, _SHIFTED = "#55A868", "#DD8452", "#C44E52"
 
 
-def plot_score_bands(report, path):
+def plot_score_bands(report, path=None, *, ax=None):
     """Bar chart of the bad rate in each score band, with each band's size.
 
     Args:
         report: the dict returned by `performance_report` (its `bands` table
             is drawn; `auc`, `ks` and `bad_rate`, when present, go in the title
             and as a reference line), or that `bands` DataFrame itself.
-        path: image file to write; its folder must exist.
+        path: image file to write (its folder must exist), or None to write nothing.
+        ax: the matplotlib Axes to draw into; a new figure when None.
 
     Returns:
-        `path`.
+        The matplotlib Figure.
     """
     bands, summary = _bands_table(report)
-    check_output_path(path)
-    plt = require_matplotlib()
+    if path is not None:
+        check_output_path(path)
+    require_matplotlib()
 
     labels = [str(int(b)) for b in bands["band"]]
     rates = bands["bad_rate"].to_numpy(dtype=np.float64)
     counts = bands["n"].to_numpy()
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * len(labels) + 2.5), 4.0), layout="constrained")
+    fig, ax, made_here = figure_and_axes(ax, figsize=(max(5.0, 0.6 * len(labels) + 2.5), 4.0))
     x = np.arange(len(labels))
     bars = ax.bar(x, rates, color=_BAR)
     label_bars(ax, bars, [f"n={int(count)}" for count in counts])
@@ -71,25 +76,26 @@ def plot_score_bands(report, path):
     if figures:
         title += " (" + ", ".join(figures) + ")"
     ax.set_title(title)
-    return save_figure(fig, path)
+    return finish_figure(fig, path, made_here)
 
 
-def plot_calibration(y, proba, path, n_bins=10):
+def plot_calibration(y, proba, path=None, n_bins=10, *, ax=None):
     """Reliability diagram: mean predicted against observed bad rate per probability bin.
 
-    Bins are `n_bins` equal-width intervals of [0, 1] (the bins of the
-    expected calibration error); empty bins are not drawn. A well calibrated
-    model lies on the diagonal. The title gives the Brier score and the ECE;
-    a lower panel shows how many examples fall in each bin.
+    The project's one reliability diagram (`core.plotting.plot_reliability`,
+    scikit-learn's `CalibrationDisplay`): `n_bins` equal-width bins of [0, 1]
+    (the bins of the expected calibration error), empty bins not drawn, the
+    count of each bin as light bars; the title gives the Brier score and the ECE.
 
     Args:
         y: actual 0/1 outcomes, 1 = bad, shape `(n,)`.
         proba: predicted probabilities of the bad outcome, in [0, 1], shape `(n,)`.
-        path: image file to write; its folder must exist.
+        path: image file to write (its folder must exist), or None to write nothing.
         n_bins: number of bins, a positive integer.
+        ax: the matplotlib Axes to draw into; a new figure when None.
 
     Returns:
-        `path`.
+        scikit-learn's `CalibrationDisplay` (its `figure_` is the Figure).
     """
     y = binary_target(y, "y")
     proba = finite_scores(proba, "proba")
@@ -101,30 +107,33 @@ def plot_calibration(y, proba, path, n_bins=10):
             "`proba` must hold probabilities in [0, 1]. Received values from "
             f"{proba.min():.4g} to {proba.max():.4g}."
         )
-    check_output_path(path)
+    if path is not None:
+        check_output_path(path)
     brier = binary_report(y, proba)["brier"]
-    figure = reliability_figure(
+    return plot_reliability(
         y,
         proba,
         n_bins,
+        ax=ax,
+        path=path,
         title="Calibration",
         details=[f"Brier {brier:.3f}"],
         x_label="mean predicted probability of default",
         y_label="observed bad rate",
     )
-    return save_figure(figure, path)
 
 
-def plot_stability(stability, path):
+def plot_stability(stability, path=None, *, ax=None):
     """Bar chart of each column's stability index (CSI), with the 0.1 and 0.25 lines.
 
     Args:
         stability: the DataFrame that `stability_report(expected_df, actual_df)`
             returns (indexed by column, with a `psi` column).
-        path: image file to write; its folder must exist.
+        path: image file to write (its folder must exist), or None to write nothing.
+        ax: the matplotlib Axes to draw into; a new figure when None.
 
     Returns:
-        `path`.
+        The matplotlib Figure.
     """
     if isinstance(stability, dict) and "psi" in stability:
         raise ValueError(
@@ -139,8 +148,9 @@ def plot_stability(stability, path):
         "`stability` has no rows; expected one row per column.",
     )
     psi = finite_scores(stability["psi"], "stability['psi']")
-    check_output_path(path)
-    plt = require_matplotlib()
+    if path is not None:
+        check_output_path(path)
+    require_matplotlib()
 
     order = np.argsort(psi, kind="stable")  # barh draws bottom-up: largest on top
     names = [str(name) for name in stability.index[order]]
@@ -149,7 +159,7 @@ def plot_stability(stability, path):
         _SHIFTED if v >= SHIFTED_PSI else _INVESTIGATE if v >= INVESTIGATE_PSI else _STABLE
         for v in values
     ]
-    fig, ax = plt.subplots(figsize=(6.5, max(2.6, 0.32 * len(names) + 1.4)), layout="constrained")
+    fig, ax, made_here = figure_and_axes(ax, figsize=(6.5, max(2.6, 0.32 * len(names) + 1.4)))
     bars = ax.barh(np.arange(len(names)), values, color=colors)
     label_bars(ax, bars, [f"{value:.3f}" for value in values], horizontal=True, offset=3)
     ax.axvline(
@@ -162,20 +172,21 @@ def plot_stability(stability, path):
     ax.set_title("Stability by column")
     ax.legend(loc="best", frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
-    return save_figure(fig, path)
+    return finish_figure(fig, path, made_here)
 
 
-def plot_reason_codes(codes, path):
+def plot_reason_codes(codes, path=None, *, ax=None):
     """Horizontal bar chart of how often each column is an applicant's main reason.
 
     Args:
         codes: the DataFrame that `RiskScorer.reason_codes` returns (its
             `reason_1` column is counted; applicants without a reason are
             left out of the counts).
-        path: image file to write; its folder must exist.
+        path: image file to write (its folder must exist), or None to write nothing.
+        ax: the matplotlib Axes to draw into; a new figure when None.
 
     Returns:
-        `path`.
+        The matplotlib Figure.
     """
     _check_frame(
         codes,
@@ -183,15 +194,16 @@ def plot_reason_codes(codes, path):
         "`codes` must be the DataFrame of `RiskScorer.reason_codes` with a `reason_1` column.",
         "`codes` has no rows; expected one row per applicant.",
     )
-    check_output_path(path)
-    plt = require_matplotlib()
+    if path is not None:
+        check_output_path(path)
+    require_matplotlib()
 
     reasons = codes["reason_1"].dropna().astype(str)
     counts = reasons.value_counts(sort=False)
     counts = counts.iloc[np.lexsort((counts.index.to_numpy(), -counts.to_numpy()))]
     counts = counts.iloc[::-1]  # barh draws bottom-up: most frequent on top
     n = len(codes)
-    fig, ax = plt.subplots(figsize=(6.5, max(2.6, 0.32 * len(counts) + 1.4)), layout="constrained")
+    fig, ax, made_here = figure_and_axes(ax, figsize=(6.5, max(2.6, 0.32 * len(counts) + 1.4)))
     if len(counts):
         bars = ax.barh(np.arange(len(counts)), counts.to_numpy(), color=_BAR)
         labels = [f"{int(count)} ({count / n:.0%})" for count in counts.to_numpy()]
@@ -205,7 +217,7 @@ def plot_reason_codes(codes, path):
     ax.set_xlabel("applicants with this column as reason_1")
     ax.set_title(f"Main reason code of {n} applicants")
     ax.spines[["top", "right"]].set_visible(False)
-    return save_figure(fig, path)
+    return finish_figure(fig, path, made_here)
 
 
 def _bands_table(report):

@@ -389,8 +389,11 @@ class ImageClassifier(BackboneFineTuning, KerasClassifier):
             targets = np.full(len(images), matches[0])
         parts = image_model_parts(self.model_)
         backbone, head = parts.backbone, parts.head
-        with tf.GradientTape() as tape:
-            feature_map = backbone(tf.constant(images), training=False)
+        # The backbone runs outside the tape: only the head's gradient to the feature map is
+        # needed. Recording the backbone too made TensorFlow's oneDNN kernels compute its
+        # filter gradients, which abort the process on odd batch sizes (1, 3, 5, ...).
+        feature_map = backbone(tf.constant(images), training=False)
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(feature_map)
             out = head(feature_map, training=False)[:, 0, :]
             if self.target_type_ == "binary":  # One logit: class 1's score, negated for class 0.
@@ -478,53 +481,75 @@ class ImageClassifier(BackboneFineTuning, KerasClassifier):
             raise ValueError("`y` is required unless X is a folder of class folders.")
         return np.asarray(y)
 
-    def plot_explanations(self, X, path, n_cols=4):
-        """Writes a PNG grid of the images with their Grad-CAM overlays.
+    def plot_explanations(self, X, path=None, n_cols=4, *, ax=None):
+        """The images with their Grad-CAM overlays and predicted classes, in a grid.
+
+        Args:
+            X: images, as for `predict`.
+            path: an image file to write, or None to write nothing.
+            n_cols: columns of the grid (when `ax` is None).
+            ax: a sequence of matplotlib Axes, one per image (e.g. `axes.ravel()`
+                of `plt.subplots`), or None for a new figure.
 
         Returns:
-            The path written.
+            The matplotlib Figure.
         """
-        from core.plotting import require_matplotlib, save_figure
+        from core.plotting import finish_figure, require_matplotlib
 
         plt = require_matplotlib()
         check_is_fitted(self)
         images = self._loaded_images(X)  # Preprocessed once: shown, explained and predicted.
         heat = self._grad_cam(images)
         predicted = self.classes_[np.argmax(self._proba_from_logits(self._predict_raw(images)), 1)]
-        n_rows = int(np.ceil(len(images) / n_cols))
-        fig, axes = plt.subplots(
-            n_rows, n_cols, figsize=(2.2 * n_cols, 2.4 * n_rows), squeeze=False
-        )
-        for ax in axes.ravel():
-            ax.axis("off")
-        for ax, image, cam, label in zip(axes.ravel(), images, heat, predicted, strict=False):
-            ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray")
-            ax.imshow(cam, cmap="jet", alpha=0.4, vmin=0.0, vmax=1.0)
-            ax.set_title(str(label), fontsize=9)
-        fig.suptitle("Grad-CAM: where the predicted class was seen")
-        return save_figure(fig, path)
+        made_here = ax is None
+        if made_here:
+            n_rows = int(np.ceil(len(images) / n_cols))
+            fig, grid = plt.subplots(
+                n_rows, n_cols, figsize=(2.2 * n_cols, 2.4 * n_rows), squeeze=False
+            )
+            axes = list(grid.ravel())
+            fig.suptitle("Grad-CAM: where the predicted class was seen")
+        else:
+            axes = list(np.ravel(ax))
+            if len(axes) < len(images):
+                raise ValueError(
+                    f"`ax` must hold one Axes per image ({len(images)}). Received {len(axes)}."
+                )
+            fig = axes[0].figure
+        for axis in axes:
+            axis.axis("off")
+        for axis, image, cam, label in zip(axes, images, heat, predicted, strict=False):
+            axis.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray")
+            axis.imshow(cam, cmap="jet", alpha=0.4, vmin=0.0, vmax=1.0)
+            axis.set_title(str(label), fontsize=9)
+        return finish_figure(fig, path, made_here)
 
-    def plot_confusion_matrix(self, X, path, y=None):
-        """Writes the confusion matrix of X as a PNG.
+    def plot_confusion_matrix(self, X, path=None, y=None, *, ax=None):
+        """The confusion matrix of X (scikit-learn's `ConfusionMatrixDisplay`).
+
+        Args:
+            X: images, as for `report`.
+            path: an image file to write, or None to write nothing.
+            y: the true classes (None for a folder of class folders).
+            ax: the matplotlib Axes to draw into; a new figure when None.
 
         Returns:
-            The path written.
+            scikit-learn's `ConfusionMatrixDisplay` (`.figure_`, `.ax_`).
         """
-        from core.plotting import require_matplotlib, save_figure
+        from sklearn.metrics import ConfusionMatrixDisplay
 
-        plt = require_matplotlib()
+        from core.plotting import figure_and_axes, finish_figure
+
         matrix = self.report(X, y)["confusion_matrix"]
-        fig, ax = plt.subplots(figsize=(1.0 + 0.6 * len(matrix), 0.8 + 0.6 * len(matrix)))
-        ax.imshow(matrix.to_numpy(), cmap="Blues")
-        ticks = range(len(matrix))
-        ax.set_xticks(ticks, [str(c) for c in matrix.columns], rotation=45, ha="right")
-        ax.set_yticks(ticks, [str(c) for c in matrix.index])
-        for (i, j), value in np.ndenumerate(matrix.to_numpy()):
-            ax.text(j, i, str(value), ha="center", va="center", fontsize=8)
+        size = (1.6 + 0.6 * len(matrix), 1.2 + 0.6 * len(matrix))
+        fig, ax, made_here = figure_and_axes(ax, figsize=size)
+        display = ConfusionMatrixDisplay(
+            matrix.to_numpy(), display_labels=[str(c) for c in matrix.columns]
+        ).plot(ax=ax, cmap="Blues", colorbar=False, xticks_rotation=45)
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
-        fig.tight_layout()
-        return save_figure(fig, path)
+        finish_figure(fig, path, made_here)
+        return display
 
     # --------------------------------------------------------------- state
     def _export_signature(self):

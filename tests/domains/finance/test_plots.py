@@ -82,24 +82,46 @@ def plots():
 
 
 @pytest.mark.parametrize("name", ["score_bands", "calibration", "stability", "reason_codes"])
-def test_each_plot_writes_a_png_and_returns_the_path(plots, name, tmp_path):
+def test_each_plot_writes_a_png_only_when_given_a_path(plots, name, tmp_path):
     path = tmp_path / f"{name}.png"
-    assert plots[name](path) == path
+    drawn = plots[name](path)
+    figure = getattr(drawn, "figure_", drawn)  # The calibration plot returns its Display.
+    assert figure.axes
     check_png(path)
     assert sorted(os.listdir(tmp_path)) == [f"{name}.png"]  # no temporary file left
-    assert open_figures() == []  # the figure was closed
+    assert open_figures() == []  # the figure was made here and written: closed
 
 
-def test_string_path_is_returned_as_given(tmp_path):
-    path = str(tmp_path / "bands.png")
+def test_each_plot_draws_into_the_given_axes(tmp_path):
+    plt = require_matplotlib()
     y, proba = scores()
-    assert plot_score_bands(performance_report(y, proba)["bands"], path) == path
-    check_png(path)
+    early, late = frames()
+    figure, axes = plt.subplots(2, 2)
+    try:
+        report = performance_report(y, proba)
+        assert plot_score_bands(report, ax=axes[0, 0]) is figure
+        heights = [bar.get_height() for bar in axes[0, 0].patches]
+        np.testing.assert_allclose(heights, report["bands"]["bad_rate"])
+        display = plot_calibration(y, proba, n_bins=8, ax=axes[0, 1])
+        assert display.ax_ is axes[0, 1] and len(display.line_.get_xdata()) <= 8
+        stability = stability_report(early, late)
+        assert plot_stability(stability, ax=axes[1, 0]) is figure
+        widths = sorted(bar.get_width() for bar in axes[1, 0].patches)
+        np.testing.assert_allclose(widths, np.sort(stability["psi"]))
+        codes = reason_codes_frame()
+        assert plot_reason_codes(codes, ax=axes[1, 1]) is figure
+        counts = sorted(bar.get_width() for bar in axes[1, 1].patches)
+        assert counts == sorted(codes["reason_1"].dropna().value_counts().tolist())
+        assert os.listdir(tmp_path) == []  # No path: nothing written.
+        assert open_figures() == [figure.number]  # The caller's figure stays open.
+    finally:
+        plt.close(figure)
 
 
 def test_reason_codes_without_any_reason_still_draws(tmp_path):
     codes = pd.DataFrame({"reason_1": [None, None], "points_1": [np.nan, np.nan]})
-    check_png(plot_reason_codes(codes, tmp_path / "none.png"))
+    plot_reason_codes(codes, tmp_path / "none.png")
+    check_png(tmp_path / "none.png")
 
 
 def test_missing_matplotlib_names_the_install_command(monkeypatch, tmp_path):

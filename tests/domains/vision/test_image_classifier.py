@@ -136,10 +136,40 @@ def test_grad_cam_finds_the_object():
 
 def test_plots_are_written(shapes, folder_model, tmp_path):
     files = list_images(shapes)
-    gradcam = folder_model.plot_explanations(files[:8], tmp_path / "gradcam.png")
-    confusion = folder_model.plot_confusion_matrix(str(shapes), tmp_path / "confusion.png")
-    for path in (gradcam, confusion):
+    folder_model.plot_explanations(files[:8], tmp_path / "gradcam.png")
+    folder_model.plot_confusion_matrix(str(shapes), tmp_path / "confusion.png")
+    for path in (tmp_path / "gradcam.png", tmp_path / "confusion.png"):
         assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("n_images", [1, 3])
+def test_grad_cam_on_an_odd_number_of_images(folder_model, shapes, n_images):
+    # TensorFlow's oneDNN kernels aborted the process here when the tape held the backbone.
+    maps = folder_model.explain(list_images(shapes)[:n_images])
+    assert maps.shape == (n_images, 16, 16) and np.isfinite(maps).all()
+
+
+def test_the_plots_draw_into_the_given_axes(folder_model, shapes):
+    from core.plotting import require_matplotlib
+
+    plt = require_matplotlib()
+    files = list_images(shapes)[:8]  # As many as the written grid shows.
+    figure, grid = plt.subplots(3, 3)
+    axes = grid.ravel()
+    try:
+        assert folder_model.plot_explanations(files, ax=axes[:8]) is figure
+        for axis in axes[:8]:  # The image, then its heat map over the same extent.
+            image, heat = axis.get_images()
+            assert image.get_extent() == heat.get_extent() == [-0.5, 15.5, 15.5, -0.5]
+        display = folder_model.plot_confusion_matrix(str(shapes), ax=axes[8])
+        report = folder_model.report(str(shapes))["confusion_matrix"].to_numpy()
+        assert display.ax_ is axes[8]
+        np.testing.assert_array_equal(display.confusion_matrix, report)
+        assert [t.get_text() for t in axes[8].get_xticklabels()] == [
+            str(c) for c in folder_model.classes_
+        ]
+    finally:
+        plt.close(figure)
 
 
 def test_report_on_a_folder(shapes, folder_model):
