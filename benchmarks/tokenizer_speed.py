@@ -19,6 +19,17 @@ What it times:
 Target: encoding the corpus costs less than one training epoch on it
 (encode time / scaled epoch time < 1), so tokenization is not the bottleneck.
 
+Beside ours, the same fit and encode by Hugging Face `tokenizers` (Rust), set
+up as ours behaves: `BertNormalizer` (lowercase, strip accents, CJK characters
+split), `BertPreTokenizer`, `WordPieceTrainer(vocab_size=8000,
+min_frequency=2)` with the same special tokens, `[CLS] ... [SEP]`, truncation
+and padding to 64, `encode_batch` on all texts (its own threads). And a
+behaviour check: our fitted vocabulary loaded into a Hugging Face WordPiece
+model, both tokenizers run on probe texts (accents, capitals, CJK, emoji,
+punctuation, a long word, a 5,000-word text) and on 10,000 corpus texts; the
+share of texts whose pieces agree is printed (skipped when `tokenizers` is
+not installed).
+
 Run from the repository root:
 
     python -m benchmarks.tokenizer_speed [--n 1000000] [--json out.json]
@@ -127,6 +138,86 @@ def epoch_seconds(ids, seed):
     return seconds
 
 
+PROBES = [
+    "Café déjà vu, naïve résumé!",
+    "UPPER lower MiXeD case",
+    "東京は日本の首都です",
+    "mixed 中文 and english words",
+    "emoji 🙂 and symbols #@%",
+    "a pneumonoultramicroscopicsilicovolcanoconiosis case",
+    "numbers 3.14159 and 2,000 and 1e-5",
+    " ".join(["long"] * 5000),
+]
+
+
+def hugging_face_figures(ours, fit_texts, texts):
+    """Fit and encode times of Hugging Face `tokenizers` set up as ours, and the agreement
+    of the two on the same vocabulary; None without the package."""
+    try:
+        from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    except ImportError:
+        print("Hugging Face tokenizers: not installed, skipped")
+        return None
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+    def configured(model):
+        tokenizer = Tokenizer(model)
+        tokenizer.normalizer = normalizers.BertNormalizer(
+            lowercase=True, strip_accents=True, handle_chinese_chars=True
+        )
+        tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        return tokenizer
+
+    hf = configured(models.WordPiece(unk_token="[UNK]"))
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=VOCABULARY_SIZE, min_frequency=2, special_tokens=specials
+    )
+    seconds_fit, _ = timed(hf.train_from_iterator, fit_texts, trainer=trainer)
+    hf.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        special_tokens=[("[CLS]", hf.token_to_id("[CLS]")), ("[SEP]", hf.token_to_id("[SEP]"))],
+    )
+    hf.enable_truncation(MAX_LENGTH)
+    hf.enable_padding(length=MAX_LENGTH, pad_id=hf.token_to_id("[PAD]"))
+    seconds_encode, encoded = timed(hf.encode_batch, texts)
+    print(
+        f"Hugging Face tokenizers: fit {seconds_fit:.2f} s (vocabulary "
+        f"{hf.get_vocab_size():,}), encode {len(texts):,} texts {seconds_encode:.2f} s "
+        f"({len(texts) / seconds_encode:,.0f} texts/s, {os.cpu_count()} threads)"
+    )
+
+    vocabulary = {ours.id_to_token(i): i for i in range(len(ours))}
+    same_vocabulary = configured(models.WordPiece(vocabulary, unk_token="[UNK]"))
+
+    def agreement(samples):
+        agree = 0
+        for text in samples:
+            theirs = same_vocabulary.encode(text, add_special_tokens=False).tokens
+            agree += theirs == ours.tokenize(text)
+        return agree / len(samples)
+
+    probes, corpus = agreement(PROBES), agreement(texts[:10_000])
+    disagreeing = [
+        text[:40]
+        for text in PROBES
+        if same_vocabulary.encode(text, add_special_tokens=False).tokens != ours.tokenize(text)
+    ]
+    print(
+        f"same vocabulary, same pieces: {probes:.0%} of {len(PROBES)} probes, "
+        f"{corpus:.2%} of 10,000 corpus texts; probes that differ: {disagreeing}"
+    )
+    return {
+        "fit_seconds": seconds_fit,
+        "encode_seconds": seconds_encode,
+        "texts_per_second": len(texts) / seconds_encode,
+        "vocabulary": hf.get_vocab_size(),
+        "probe_agreement": probes,
+        "corpus_agreement": corpus,
+        "probes_that_differ": disagreeing,
+        "encoded_rows": len(encoded),
+    }
+
+
 def main(argv=None):
     args = parse_args(argv)
     seconds_data, texts = timed(make_texts, args.n, args.words, args.random_state)
@@ -164,8 +255,11 @@ def main(argv=None):
         f"{'PASS' if passed else 'FAIL'}"
     )
 
+    hugging_face = hugging_face_figures(tokenizer, fit_texts, texts)
+
     if args.json:
         results = {
+            "hugging_face": hugging_face,
             "benchmark": "tokenizer_speed",
             "texts": args.n,
             "words_per_text": words_per_text,

@@ -13,15 +13,15 @@ from core.tensorflow_import import import_tensorflow_quietly
 SAMPLE_DATA_ENV = "KERAS_DOMAINS_SAMPLE_DATA"
 #: Seconds each built-in demo took on 2 cores, to start the longest first.
 DEMO_SECONDS = {
-    "medical.diagnosis": 170,
-    "vision.image_classification": 120,
-    "nlp.text": 80,
-    "nlp.generation": 42,
-    "finance.fraud": 41,
-    "finance.credit_risk": 17,
-    "medical.sequence": 16,
-    "medical.survival": 15,
-    "finance.lifetime_default": 20,
+    "medical.diagnosis": 110,
+    "finance.credit_risk": 70,
+    "vision.image_classification": 74,
+    "nlp.text": 64,
+    "nlp.generation": 43,
+    "finance.fraud": 43,
+    "medical.survival": 21,
+    "medical.sequence": 20,
+    "finance.lifetime_default": 18,
 }
 
 
