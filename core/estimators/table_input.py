@@ -221,7 +221,8 @@ class TableInput(ColumnExplanations):
     def _train_model(self, X_train, y_train, sample_weight, validation, loss, data_key=None):
         """Fits the text columns' n-gram paths exactly first (when the target part can), then
         trains the rest of the model on what they leave."""
-        if self.preprocessor_.text_columns_ and y_train is not None:
+        # Rows in memory only: a table streamed from files keeps its n-gram paths on SGD.
+        if self.preprocessor_.text_columns_ and isinstance(X_train, dict) and y_train is not None:
             self._fit_ngram_paths(X_train, y_train, sample_weight, loss)
         caches = self._feature_caches(X_train, validation)
         try:
