@@ -3,15 +3,17 @@
 import concurrent.futures
 import contextlib
 import gc
+import html
 import json
 import re
 
 from fastapi import FastAPI, HTTPException
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from core.serving.body_size_limit import BodySizeLimit
 from core.serving.fast_predict_path import FastPredictPath
+from core.serving.model_page import index_page, model_page, read_assets
 from core.serving.request_schema import (
     ExplainResponse,
     GenerateResponse,
@@ -43,7 +45,11 @@ class ModelServer:
     - `POST /v1/models/{name}/explain`: the estimator's `explain` output
       (reason codes for a credit risk model);
     - `GET /v1/models/{name}/metadata`: the metadata saved with the model;
-    - `GET /v1/models`, `GET /health`, and the OpenAPI page at `/docs`.
+    - `GET /v1/models`, `GET /health`, and the OpenAPI page at `/docs`;
+    - `GET /models/{name}`: the model's page for people who do not write
+      code (a form from the input schema, a CSV upload, the answer and its
+      explanation as a picture; see `core.serving.model_page`), listed at
+      `GET /models`.
 
     Each model's request body is a pydantic class built from the input
     schema saved with it, so a row with an unknown column or a word where a
@@ -192,6 +198,7 @@ class ModelServer:
 
         for served in self.models.values():
             self._add_model_routes(app, served)
+        self._add_pages(app)
 
         @app.get("/v1/models/{name}", response_model=ModelInfo, tags=["server"])
         async def model_info(name: str):
@@ -251,6 +258,34 @@ class ModelServer:
             summary="The metadata saved with the model",
             operation_id=f"metadata_{served.name}",
         )
+
+    def _add_pages(self, app):
+        """The HTML pages: the list of models at `/models`, one page per model, their assets."""
+        assets = read_assets()
+        max_explain = min(self.max_batch, MAX_EXPLAIN)
+
+        @app.get("/", include_in_schema=False)
+        async def root():
+            return RedirectResponse("/models")
+
+        @app.get("/models", include_in_schema=False)
+        async def pages():
+            return HTMLResponse(index_page(self.models))
+
+        @app.get("/models/{name}", include_in_schema=False)
+        async def page(name: str):
+            served = self.models.get(name)
+            if served is None:
+                message = f"Unknown model {name!r}. Known models: {', '.join(self.models)}."
+                return HTMLResponse(f"<p>{html.escape(message)}</p>", 404)
+            return HTMLResponse(model_page(served, max_explain))
+
+        @app.get("/static/{asset}", include_in_schema=False)
+        async def static(asset: str):
+            if asset not in assets:
+                raise HTTPException(404, f"No file {asset!r}.")
+            content, media_type = assets[asset]
+            return Response(content, media_type=media_type)
 
     def _served(self, name):
         served = self.models.get(name)

@@ -111,8 +111,9 @@ def request_models(title, kind, schema, estimator, max_batch, max_explain):
         return _generation_request(title), None, None
     explains = explanation_kind(estimator, kind)
     options = _explain_options(explains, schema)
+    sets = _label_set_option(kind, estimator)
     if kind in ("images", "texts"):
-        predict = _body(f"{title}PredictRequest", kind, str, _ITEMS[kind], max_batch)
+        predict = _body(f"{title}PredictRequest", kind, str, _ITEMS[kind], max_batch, **sets)
         explain = _body(f"{title}ExplainRequest", kind, str, _ITEMS[kind], max_explain, **options)
         return predict, None if explains is None else explain, None
     row = _row_model(f"{title}Row", kind, schema, estimator)
@@ -131,15 +132,36 @@ def request_models(title, kind, schema, estimator, max_batch, max_explain):
             str | float | None,
             Field(None, description="only events at or before this time are read"),
         )
-    example = _example_row(kind, schema, estimator)
+    example = example_row(kind, schema, estimator)
     predict = _body(
-        f"{title}PredictRequest", "rows", row, "rows to score", max_batch, example, **context
-    )
+        f"{title}PredictRequest", "rows", row, "rows to score", max_batch, example,
+        **context, **sets,
+    )  # fmt: skip
     fields = {**context, **options}
     explain = _body(
         f"{title}ExplainRequest", "rows", row, "rows to explain", max_explain, example, **fields
     )
     return predict, None if explains is None else explain, row
+
+
+def has_label_sets(estimator):
+    """Whether a classifier gives conformal label sets (one label per row, held-out rows kept)."""
+    return (
+        hasattr(estimator, "predict_set")
+        and getattr(estimator, "target_type_", None) in ("binary", "multiclass")
+        and getattr(estimator, "conformal_scores_", None) is not None
+    )
+
+
+def _label_set_option(kind, estimator):
+    """The predict request's `alpha`, for classifiers of tables, texts and images with sets."""
+    if kind not in ("table", "texts", "images") or not has_label_sets(estimator):
+        return {}
+    description = (
+        "miss rate of the conformal label set returned with each prediction (0.1: the set "
+        "holds the true label for 90% of rows like the held-out ones); null: no set"
+    )
+    return {"alpha": (float | None, Field(None, gt=0, lt=1, description=description))}
 
 
 def _explain_options(explains, schema):
@@ -244,7 +266,7 @@ def _feature_column(item):
     return name, annotation, None, description
 
 
-def _example_row(kind, schema, estimator):
+def example_row(kind, schema, estimator):
     """A typical row for `/docs` (medians, most frequent categories), for tables only."""
     if kind != "table":
         return None
@@ -319,6 +341,11 @@ class Prediction(BaseModel):
     label: Any = Field(description="the predicted class (0/1 per label for multilabel models)")
     probabilities: dict[str, float] = Field(description="probability of each class, by label")
     points: float | None = Field(None, description="scorecard points (credit risk models)")
+    label_set: list[Any] | None = Field(
+        None,
+        description="the conformal label set, when the request sent `alpha`: the classes "
+        "that cannot be ruled out at that miss rate",
+    )
 
 
 class ValuePrediction(BaseModel):

@@ -65,6 +65,8 @@ class ServedModel:
         kind: the input kind, one of `request_schema.INPUT_KINDS`.
         explains: the explanation kind (`request_schema.EXPLANATION_KINDS`),
             or None.
+        schema: the estimator's `input_schema()`.
+        numeric_columns: the row columns a request sends as numbers.
         metadata: the metadata saved with the model.
         predict_model: the pydantic class of a predict request body.
         explain_model: that of an explain request body (None: no explanations).
@@ -90,7 +92,8 @@ class ServedModel:
         self.explains = explanation_kind(estimator, self.kind)
         check_is_fitted(estimator)
         schema = estimator.input_schema()
-        self._schema = schema
+        self.schema = schema
+        self.max_batch = max_batch
         self.regressor = is_regressor(estimator)
         self.survival = hasattr(estimator, "predict_survival_function")
         classifier = self.kind != "generation" and not (self.regressor or self.survival)
@@ -113,6 +116,7 @@ class ServedModel:
         numeric = _numeric_columns(self.kind, schema)
         self._numeric = {field for field, column in self._columns or () if column in numeric}
         self._column_names = [column for _, column in self._columns or ()]
+        self.numeric_columns = [c for f, c in self._columns or () if f in self._numeric]
         self._image_columns = (
             [
                 item["name"]
@@ -182,7 +186,13 @@ class ServedModel:
             prompt = params.pop("prompt")
             text = await self._run(self._slow_executor, self.estimator.generate, prompt, **params)
             return {"model": self.name, "task": self.task, "text": text}
-        if self.kind in BATCHED_KINDS:
+        alpha = getattr(body, "alpha", None)
+        sets = None
+        if alpha is not None:
+            self._calls += 1
+            proba, sets = await self._run(self._executor, self._predict_sets, body, alpha)
+            ids = None
+        elif self.kind in BATCHED_KINDS:
             payload = body.rows if self.kind == "table" else body.texts
             if self.batcher is not None:
                 proba = await self.batcher.submit(payload, len(payload))
@@ -198,7 +208,7 @@ class ServedModel:
         return {
             "model": self.name,
             "task": self.task,
-            "predictions": self._predictions(proba, ids),
+            "predictions": self._predictions(proba, ids, sets),
         }
 
     def _predict_parts(self, parts):
@@ -237,6 +247,21 @@ class ServedModel:
             bounds = np.full((len(rows), 2 * predictions.shape[1]), np.nan)
         return np.hstack([predictions, bounds.reshape(len(rows), -1)])
 
+    def _predict_sets(self, body, alpha):
+        """`(probabilities, label sets)` of a table, texts or images request that sent `alpha`.
+
+        Not micro-batched: `predict_set` takes the members' own probabilities.
+        """
+        estimator = self.estimator
+        if self.kind == "texts":
+            return estimator.predict_proba(body.texts), estimator.predict_set(body.texts, alpha)
+        if self.kind == "images":
+            images = _decode_images(body.images)
+            proba = _by_shape(estimator.predict_proba, images)
+            return proba, _by_shape(lambda x: estimator.predict_set(x, alpha), images)
+        with self._table_frame(body.rows) as frame:
+            return estimator.predict_proba(frame), estimator.predict_set(frame, alpha)
+
     def _predict_one(self, body):
         """`(probabilities, ids or None)` of a transactions, events or images request."""
         estimator = self.estimator
@@ -250,7 +275,7 @@ class ServedModel:
         proba = estimator.predict_proba(frame, prediction_time=body.prediction_time)
         return proba, estimator.output_index(frame)
 
-    def _predictions(self, proba, ids=None):
+    def _predictions(self, proba, ids=None, sets=None):
         if self.regressor:
             return self._values(proba)
         if self.survival:
@@ -273,6 +298,9 @@ class ServedModel:
             item = {"label": label, "probabilities": dict(zip(keys, row, strict=True))}
             if self._points:
                 item["points"] = self._points_of(row[1])
+            if sets is not None:
+                kept = sets[k]
+                item["label_set"] = [c for c, keep in zip(self.classes, kept, strict=True) if keep]
             if ids is not None:
                 item = {str(ids.name): jsonable(ids[k]), **item}
             predictions.append(item)
@@ -341,7 +369,7 @@ class ServedModel:
                 frame, prediction_time=body.prediction_time, level=body.level
             )
             attrs = attributions.attrs
-            key = self._schema["events"]["patient_column"]
+            key = self.schema["events"]["patient_column"]
             patients = [
                 {key: jsonable(p), "logit": logit, "baseline": base, "target": target}
                 for p, logit, base, target in zip(

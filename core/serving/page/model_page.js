@@ -1,0 +1,598 @@
+// The page of one served model: builds the form from the page's config, calls the model's
+// JSON endpoints, and draws the answer. Plain browser JavaScript, no libraries, nothing
+// fetched but this server's own endpoints. Every text from the server or the user is set
+// with textContent, never parsed as HTML.
+"use strict";
+
+(() => {
+  const config = JSON.parse(document.getElementById("page-config").textContent);
+  const byId = (id) => document.getElementById(id);
+  const SVG = "http://www.w3.org/2000/svg";
+  const MAX_BARS = 15;
+
+  function element(tag, attributes = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attributes)) {
+      if (key === "text") node.textContent = value;
+      else if (value !== null && value !== undefined) node.setAttribute(key, value);
+    }
+    node.append(...children);
+    return node;
+  }
+
+  function svgElement(tag, attributes = {}) {
+    const node = document.createElementNS(SVG, tag);
+    for (const [key, value] of Object.entries(attributes)) {
+      if (key === "text") node.textContent = value;
+      else node.setAttribute(key, value);
+    }
+    return node;
+  }
+
+  const percent = (p) => `${(100 * p).toFixed(1)}%`;
+  const number = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : Number(x.toPrecision(3)).toString());
+
+  // ------------------------------------------------------------------ the form
+  const fields = [];  // {column, control, error, wrapper}
+
+  function buildForm() {
+    byId("model-name").textContent = config.name;
+    byId("model-task").textContent = `${config.task || config.estimator} · ${config.estimator}`;
+    byId("metadata-link").href = config.urls.metadata;
+    const container = byId("fields");
+    if (config.kind === "generation") {
+      config.columns = [
+        { name: "prompt", kind: "text", value: "" },
+        { name: "max_new_tokens", kind: "numeric", value: 50 },
+        { name: "temperature", kind: "numeric", value: 1.0 },
+      ];
+      byId("predict-button").textContent = "Generate";
+    }
+    if (!config.columns.length) {
+      byId("case-form").hidden = true;
+      byId("form-title").hidden = true;
+    }
+    config.columns.forEach((column, index) => {
+      const id = `field-${index}`;
+      const hint = {
+        numeric: "number",
+        categorical: "category",
+        text: "text",
+        image: "image file",
+      }[column.kind];
+      const label = element("label", { for: id }, column.name, " ", element("span", { class: "hint", text: hint }));
+      const control = makeControl(column, id);
+      const error = element("p", { class: "field-error", id: `error-${index}`, role: "alert" });
+      const wrapper = element("div", { class: "field", "data-column": column.name }, label, control, error);
+      container.append(wrapper);
+      fields.push({ column, control, error, wrapper });
+    });
+    const help = {
+      table: `A CSV file whose header names the columns (${config.columns.map((c) => c.name).join(", ")}); an empty cell is a missing value. At most ${config.max_batch} rows per request; larger files are sent in parts.`,
+      texts: "A CSV file with a column named text (or a single column), one text per row.",
+      images: "Image files (PNG, JPEG, BMP or GIF); choose several at once.",
+      transactions: "A CSV file of transactions, with the columns the model was trained on.",
+      events: "A CSV file of events (one row per code), with the columns the model was trained on.",
+    }[config.kind];
+    if (help) byId("batch-help").textContent = help;
+    else ["batch-title", "batch-help", "batch-file", "batch-button"].forEach((id) => (byId(id).hidden = true));
+    if (config.kind === "images") {
+      byId("batch-file").accept = "image/*";
+      byId("batch-file").multiple = true;
+    }
+    if (!config.columns.length) byId("waiting").textContent = "Choose a CSV file and press Predict all.";
+  }
+
+  function makeControl(column, id) {
+    const value = column.value === null || column.value === undefined ? "" : String(column.value);
+    if (column.kind === "categorical" && column.drop_down) {
+      const select = element("select", { id, name: column.name });
+      select.append(element("option", { value: "", text: "(missing)" }));
+      for (const category of column.categories) select.append(element("option", { value: category, text: category }));
+      select.value = value;
+      return select;
+    }
+    if (column.kind === "categorical") {
+      const list = element("datalist", { id: `${id}-list` });
+      for (const category of column.categories) list.append(element("option", { value: category }));
+      const input = element("input", { id, name: column.name, type: "text", list: `${id}-list`, value });
+      return element("span", {}, input, list);
+    }
+    if (column.kind === "text") return element("textarea", { id, name: column.name, text: value });
+    if (column.kind === "image") return element("input", { id, name: column.name, type: "file", accept: "image/*" });
+    return element("input", { id, name: column.name, type: "text", inputmode: "decimal", value, autocomplete: "off" });
+  }
+
+  function inputOf(field) {
+    return field.control.tagName === "SPAN" ? field.control.querySelector("input") : field.control;
+  }
+
+  // A number typed as a number is sent as one; anything else is sent as typed, so that
+  // the server's validation (422, naming the field) is what the user sees.
+  function numberOrText(text) {
+    const trimmed = text.trim();
+    if (trimmed === "") return null;
+    const value = Number(trimmed);
+    return Number.isFinite(value) ? value : trimmed;
+  }
+
+  function readFile(file) {
+    return new Promise((resolve, reject) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(reader.result);
+      reader.onerror = () => reject(reader.error);
+      reader.readAsDataURL(file);
+    });
+  }
+
+  async function formRow() {
+    const row = {};
+    for (const field of fields) {
+      const { column } = field;
+      const input = inputOf(field);
+      if (column.kind === "image") row[column.name] = input.files.length ? await readFile(input.files[0]) : null;
+      else if (column.kind === "numeric") row[column.name] = numberOrText(input.value);
+      else row[column.name] = input.value.trim() === "" ? null : input.value;
+    }
+    return row;
+  }
+
+  function requestBody(rows, withSet) {
+    const body = config.kind === "texts" ? { texts: rows } : config.kind === "images" ? { images: rows } : { rows };
+    if (withSet && config.alpha !== null) body.alpha = config.alpha;
+    return body;
+  }
+
+  // --------------------------------------------------------------- requests
+  async function post(url, body) {
+    let response;
+    try {
+      response = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    } catch (error) {
+      return { ok: false, status: 0, data: { detail: "The server cannot be reached." } };
+    }
+    const type = response.headers.get("content-type") || "";
+    const data = type.includes("json") ? await response.json() : { detail: null };
+    return { ok: response.ok, status: response.status, data };
+  }
+
+  function clearErrors() {
+    for (const field of fields) {
+      field.error.textContent = "";
+      field.wrapper.classList.remove("invalid");
+    }
+    byId("form-error").textContent = "";
+    byId("batch-error").textContent = "";
+  }
+
+  function fieldNamed(name) {
+    return fields.find((field) => field.column.name === name);
+  }
+
+  function markField(field, message) {
+    field.error.textContent = field.error.textContent ? `${field.error.textContent} ${message}` : message;
+    field.wrapper.classList.add("invalid");
+  }
+
+  // The field a validation error's `loc` points at: ["body", "rows", 0, column],
+  // ["body", "texts", 0] or ["body", "prompt"].
+  function fieldOf(loc) {
+    if (!Array.isArray(loc) || loc[0] !== "body") return null;
+    if (loc[1] === "rows" && loc.length > 3) return fieldNamed(String(loc[3]));
+    if ((loc[1] === "texts" || loc[1] === "images") && fields.length === 1) return fields[0];
+    return fieldNamed(String(loc[1]));
+  }
+
+  function statusMessage(status, data) {
+    if (status === 0) return data.detail;
+    if (status === 413) return "The request is too large for this server; send fewer rows or smaller images.";
+    if (typeof data.detail === "string") return data.detail;
+    return `The server could not answer (HTTP ${status}).`;
+  }
+
+  // Validation errors go next to their fields; the estimator's own messages name a
+  // column in backquotes, so that field is marked too.
+  function showFormErrors(status, data) {
+    const general = [];
+    if (status === 422 && Array.isArray(data.detail)) {
+      for (const error of data.detail) {
+        const field = fieldOf(error.loc);
+        if (field) markField(field, error.msg);
+        else general.push(`${(error.loc || []).slice(1).join(" > ")}: ${error.msg}`);
+      }
+    } else {
+      const message = statusMessage(status, data);
+      general.push(message);
+      for (const match of message.matchAll(/`([^`]+)`/g)) {
+        const field = fieldNamed(match[1]);
+        if (field) markField(field, message);
+      }
+    }
+    byId("form-error").textContent = general.join("\n");
+  }
+
+  // --------------------------------------------------------------- drawing
+  // A horizontal bar chart: signed values grow right (red) or left (blue) of zero.
+  function barChart(items, { signed = true, format = number } = {}) {
+    const labelWidth = 220, barWidth = 300, valueWidth = 70, rowHeight = 22;
+    const width = labelWidth + barWidth + valueWidth;
+    const svg = svgElement("svg", { width, height: rowHeight * items.length + 4, class: "bars", role: "img" });
+    const largest = Math.max(...items.map((item) => Math.abs(item.value)), 1e-12);
+    const zero = signed ? labelWidth + barWidth / 2 : labelWidth;
+    const scale = (signed ? barWidth / 2 : barWidth) / largest;
+    items.forEach((item, k) => {
+      const y = k * rowHeight + 2;
+      const length = Math.abs(item.value) * scale;
+      const up = item.value >= 0;
+      svg.append(svgElement("text", { x: labelWidth - 6, y: y + 15, "text-anchor": "end", text: item.label }));
+      svg.append(svgElement("rect", {
+        class: `bar ${up ? "up" : "down"}`,
+        x: up ? zero : zero - length, y: y + 3, width: Math.max(length, 1), height: rowHeight - 8,
+        fill: item.color || (up ? "#c0392b" : "#2f6fde"),
+        "data-label": item.key ?? item.label, "data-value": item.value,
+      }));
+      svg.append(svgElement("text", { x: labelWidth + barWidth + 6, y: y + 15, text: format(item.value) }));
+    });
+    if (signed) svg.append(svgElement("line", { x1: zero, x2: zero, y1: 0, y2: rowHeight * items.length + 4, stroke: "#616e7c" }));
+    return svg;
+  }
+
+  function figure(title, picture, caption) {
+    const node = element("div", { class: "figure" }, element("h3", { text: title }), picture);
+    if (caption) node.append(element("p", { class: "caption", text: caption }));
+    return node;
+  }
+
+  function shown(value) {
+    if (value === null || value === undefined || value === "") return "missing";
+    if (typeof value === "string" && value.startsWith("data:")) return "image";
+    if (typeof value === "string" && value.length > 24) return `${value.slice(0, 22)}…`;
+    return String(value);
+  }
+
+  function showPrediction(prediction, target = byId("prediction")) {
+    target.replaceChildren();
+    if (config.kind === "generation") {
+      target.append(element("pre", { class: "generated", text: prediction.text }));
+      return;
+    }
+    if (config.regressor) return showValue(prediction, target);
+    if (config.survival) return showSurvival(prediction, target);
+    const label = Array.isArray(prediction.label)
+      ? config.classes.filter((_, k) => prediction.label[k]).join(", ") || "no label"
+      : String(prediction.label);
+    target.append(element("p", { class: "label", id: "predicted-label", text: label }));
+    const probabilities = Object.entries(prediction.probabilities).sort((a, b) => b[1] - a[1]).slice(0, 10);
+    const calibrated = config.calibration ? ` Calibrated on held-out rows (${config.calibration} scaling).` : "";
+    target.append(figure(
+      "Probabilities",
+      barChart(probabilities.map(([name, p]) => ({ label: name, value: p, color: "#2f6fde" })), { signed: false, format: percent }),
+      `How likely the model finds each class.${calibrated}`,
+    ));
+    if (prediction.points !== undefined && prediction.points !== null) {
+      target.append(element("p", { id: "points" }, "Score: ", element("strong", { text: prediction.points.toFixed(0) }), " points"));
+    }
+    if (prediction.label_set) {
+      const chips = prediction.label_set.map((name) => element("span", { class: "set", text: String(name) }));
+      const coverage = Math.round(100 * (1 - config.alpha));
+      target.append(element("div", { id: "label-set" },
+        element("h3", { text: `${coverage}% label set` }),
+        ...chips,
+        element("p", { class: "caption", text: `The classes that cannot be ruled out: the set holds the true class for ${coverage}% of cases like the held-out ones.` })));
+    }
+  }
+
+  function showValue(prediction, target) {
+    const values = typeof prediction.value === "object" ? prediction.value : { [config.target_names[0] || "value"]: prediction.value };
+    for (const [name, value] of Object.entries(values)) {
+      const interval = prediction.interval === null ? null : (Array.isArray(prediction.interval) ? prediction.interval : prediction.interval[name]);
+      target.append(element("p", { class: "label", text: `${name}: ${number(value)}` }));
+      if (interval) target.append(element("p", { class: "caption", text: `90% prediction interval: ${number(interval[0])} to ${number(interval[1])}` }));
+    }
+  }
+
+  function showSurvival(prediction, target) {
+    const median = prediction.median_time === null ? "beyond the last time seen" : number(prediction.median_time);
+    target.append(element("p", { class: "label", text: `Median time to event: ${median}` }));
+    target.append(element("p", { class: "caption", text: `Risk score ${number(prediction.risk)} (higher: the event is expected sooner).` }));
+    const points = Object.entries(prediction.survival).map(([t, s]) => [Number(t), s]);
+    const width = 480, height = 200, last = points[points.length - 1][0] || 1;
+    const svg = svgElement("svg", { width, height: height + 20, role: "img" });
+    const path = points.map(([t, s], k) => `${k ? "L" : "M"}${(t / last) * (width - 10) + 5},${(1 - s) * height + 5}`).join(" ");
+    svg.append(svgElement("path", { d: path, fill: "none", stroke: "#2f6fde", "stroke-width": 2, class: "survival-curve" }));
+    svg.append(svgElement("text", { x: 5, y: height + 18, text: `survival probability, time 0 to ${number(last)}` }));
+    target.append(figure("Survival curve", svg));
+  }
+
+  function showExplanation(data, index, row, image) {
+    const target = byId("explanation");
+    target.replaceChildren();
+    const explanation = data.explanations[index];
+    if (config.explains === "columns") {
+      const items = Object.entries(explanation.attributions)
+        .filter(([, value]) => value !== null)
+        .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]))
+        .slice(0, MAX_BARS)
+        .map(([column, value]) => ({ key: column, label: row ? `${column} = ${shown(row[column])}` : column, value }));
+      const about = config.regressor ? (config.target_names[0] || "the prediction") : config.positive !== null ? `the probability of ${config.positive}` : "the predicted class's probability";
+      const base = explanation.baseline === undefined ? "" : ` from the typical case's ${config.regressor ? number(explanation.baseline) : percent(explanation.baseline)}`;
+      target.append(figure("Why", barChart(items, { format: config.regressor ? number : (v) => `${v >= 0 ? "+" : ""}${(100 * v).toFixed(1)}%` }),
+        `How much each column moved ${about}${base}${config.regressor ? "" : " (in percentage points)"}: red bars raise it, blue bars lower it.`));
+    } else if (config.explains === "reason_codes") {
+      const items = [];
+      for (let k = 1; `reason_${k}` in explanation; k++) {
+        const column = explanation[`reason_${k}`];
+        if (column === null) continue;
+        items.push({ key: column, label: row ? `${column} = ${shown(row[column])}` : column, value: explanation[`points_${k}`] });
+      }
+      target.append(figure("Reason codes", barChart(items, { signed: false, format: (v) => `−${v.toFixed(0)}` }),
+        "The columns that cost this applicant the most points, largest first."));
+    } else if (config.explains === "tokens") {
+      target.append(figure("Why", highlightedWords(explanation.tokens),
+        `Words in red raise ${config.positive !== null ? `the probability of ${config.positive}` : "the predicted class"}; words in blue lower it.`));
+    } else if (config.explains === "heat_map") {
+      const canvas = element("canvas", { id: "grad-cam" });
+      target.append(figure("Where the model looked", canvas, "Grad-CAM: warm colours mark the regions that raised the predicted class."));
+      drawOverlay(canvas, image, explanation.heatmap);
+    } else if (config.explains === "events") {
+      const items = data.explanations
+        .filter((record) => record.attribution !== null && record.attribution !== undefined)
+        .sort((a, b) => Math.abs(b.attribution) - Math.abs(a.attribution))
+        .slice(0, MAX_BARS)
+        .map((record) => ({ label: Object.entries(record).filter(([key]) => key !== "attribution").map(([, v]) => shown(v)).join(" · "), value: record.attribution }));
+      target.append(figure("Why", barChart(items), "The events that moved the prediction most: red raise it, blue lower it."));
+    }
+  }
+
+  function highlightedWords(tokens) {
+    const node = element("p", { class: "words" });
+    const largest = Math.max(...tokens.map((t) => Math.abs(t.attribution)), 1e-12);
+    for (const { token, attribution } of tokens) {
+      const strength = Math.abs(attribution) / largest;
+      const color = attribution >= 0 ? `rgba(192, 57, 43, ${strength.toFixed(3)})` : `rgba(47, 111, 222, ${strength.toFixed(3)})`;
+      node.append(element("span", { style: `background: ${color}`, title: attribution.toFixed(4), "data-attribution": attribution, text: token }), " ");
+    }
+    return node;
+  }
+
+  // The image, with the heat map over it in a warm colour scale.
+  function drawOverlay(canvas, image, heatmap) {
+    const picture = new Image();
+    picture.onload = () => {
+      const width = Math.min(picture.width * Math.max(1, Math.floor(320 / picture.width)), 480);
+      const height = Math.round((picture.height / picture.width) * width);
+      canvas.width = width;
+      canvas.height = height;
+      const context = canvas.getContext("2d");
+      context.imageSmoothingEnabled = false;
+      context.drawImage(picture, 0, 0, width, height);
+      const rows = heatmap.length, columns = heatmap[0].length;
+      const heat = document.createElement("canvas");
+      heat.width = columns;
+      heat.height = rows;
+      const pixels = heat.getContext("2d").createImageData(columns, rows);
+      heatmap.forEach((line, i) => line.forEach((v, j) => {
+        const at = 4 * (i * columns + j);
+        pixels.data.set([255, Math.round(255 * (1 - v)), 0, Math.round(170 * v)], at);
+      }));
+      heat.getContext("2d").putImageData(pixels, 0, 0);
+      context.imageSmoothingEnabled = true;
+      context.drawImage(heat, 0, 0, width, height);
+      canvas.dataset.drawn = "true";
+    };
+    picture.src = image;
+  }
+
+  // ------------------------------------------------------------ one case
+  async function predictCase(event) {
+    event.preventDefault();
+    clearErrors();
+    const button = byId("predict-button");
+    button.disabled = true;
+    try {
+      byId("batch-results").replaceChildren();
+      byId("explanation").replaceChildren();
+      if (config.kind === "generation") {
+        const row = await formRow();
+        const body = { prompt: row.prompt || "", max_new_tokens: row.max_new_tokens, temperature: row.temperature };
+        const answer = await post(config.urls.predict, body);
+        if (!answer.ok) return fail(answer);
+        return done(() => showPrediction(answer.data));
+      }
+      const row = await formRow();
+      const item = config.kind === "table" ? row : row[config.columns[0].name];
+      const answer = await post(config.urls.predict, requestBody([item], true));
+      if (!answer.ok) return fail(answer);
+      done(() => showPrediction(answer.data.predictions[0]));
+      await explainOne(item, config.kind === "table" ? row : null);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function fail(answer) {
+    byId("prediction").replaceChildren();
+    byId("waiting").hidden = true;
+    showFormErrors(answer.status, answer.data);
+  }
+
+  function done(draw) {
+    byId("waiting").hidden = true;
+    draw();
+    document.body.dataset.answered = String(Number(document.body.dataset.answered || 0) + 1);
+  }
+
+  async function explainOne(item, row, context = {}) {
+    if (!config.urls.explain) return;
+    const target = byId("explanation");
+    target.replaceChildren(element("p", { class: "muted", text: "Explaining…" }));
+    const body = { ...requestBody([item], false), ...context };
+    const answer = await post(config.urls.explain, body);
+    if (!answer.ok) {
+      target.replaceChildren(element("p", { class: "form-error", text: statusMessage(answer.status, answer.data) }));
+      return;
+    }
+    showExplanation(answer.data, 0, row, config.kind === "images" ? item : null);
+    document.body.dataset.explained = String(Number(document.body.dataset.explained || 0) + 1);
+  }
+
+  // ------------------------------------------------------------ many cases
+  // RFC 4180: quoted fields may hold commas, quotes ("") and line breaks.
+  function parseCsv(text) {
+    const records = [];
+    let record = [], value = "", quoted = false;
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i];
+      if (quoted) {
+        if (c === '"' && text[i + 1] === '"') { value += '"'; i++; }
+        else if (c === '"') quoted = false;
+        else value += c;
+      } else if (c === '"') quoted = true;
+      else if (c === ",") { record.push(value); value = ""; }
+      else if (c === "\n" || c === "\r") {
+        if (c === "\r" && text[i + 1] === "\n") i++;
+        record.push(value);
+        records.push(record);
+        record = []; value = "";
+      } else value += c;
+    }
+    if (value !== "" || record.length) { record.push(value); records.push(record); }
+    return records.filter((r) => r.length > 1 || r[0] !== "");
+  }
+
+  async function batchItems(file) {
+    if (config.kind === "images") return Promise.all([...byId("batch-file").files].map(readFile));
+    const [header, ...records] = parseCsv(await file.text());
+    if (!header) throw new Error("The file is empty.");
+    if (config.kind === "texts") {
+      const column = header.length === 1 ? 0 : header.indexOf("text");
+      if (column < 0) throw new Error(`The file needs a column named text; its columns are ${header.join(", ")}.`);
+      return records.map((r) => r[column] ?? "");
+    }
+    const numeric = new Set(config.numeric_columns);
+    return records.map((record, k) => {
+      if (record.length !== header.length) throw new Error(`Line ${k + 2} has ${record.length} values; the header names ${header.length} columns.`);
+      const row = {};
+      header.forEach((name, j) => {
+        const value = record[j];
+        row[name] = value === "" ? null : numeric.has(name) ? numberOrText(value) : value;
+      });
+      return row;
+    });
+  }
+
+  let batch = null;  // {items, predictions}
+
+  async function predictBatch() {
+    clearErrors();
+    const file = byId("batch-file").files[0];
+    if (!file) {
+      byId("batch-error").textContent = "Choose a file first.";
+      return;
+    }
+    const button = byId("batch-button");
+    button.disabled = true;
+    try {
+      let items;
+      try {
+        items = await batchItems(file);
+      } catch (error) {
+        byId("batch-error").textContent = error.message;
+        return;
+      }
+      // Transactions and events read each other's rows: they go in one request.
+      const size = ["transactions", "events"].includes(config.kind) ? items.length : config.max_batch;
+      const predictions = [];
+      for (let start = 0; start < items.length; start += size) {
+        const answer = await post(config.urls.predict, requestBody(items.slice(start, start + size), true));
+        if (!answer.ok) {
+          byId("batch-error").textContent = batchMessage(answer, start);
+          return;
+        }
+        predictions.push(...answer.data.predictions);
+      }
+      batch = { items, predictions };
+      byId("prediction").replaceChildren();
+      byId("explanation").replaceChildren();
+      done(() => showBatch(batch));
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function batchMessage(answer, start) {
+    const { status, data } = answer;
+    if (status === 422 && Array.isArray(data.detail)) {
+      return data.detail.map((error) => {
+        const loc = error.loc || [];
+        if ((loc[1] === "rows" || loc[1] === "texts" || loc[1] === "images") && loc.length > 2) {
+          const line = start + Number(loc[2]) + 2;
+          const column = loc.length > 3 ? `, column ${loc[3]}` : "";
+          return `Line ${line}${column}: ${error.msg}`;
+        }
+        return `${loc.slice(1).join(" > ")}: ${error.msg}`;
+      }).join("\n");
+    }
+    return statusMessage(status, data);
+  }
+
+  function summary(prediction) {
+    if (config.kind === "generation") return [prediction.text];
+    if (config.regressor) return [typeof prediction.value === "object" ? JSON.stringify(prediction.value) : number(prediction.value)];
+    if (config.survival) return [number(prediction.risk), prediction.median_time === null ? "" : number(prediction.median_time)];
+    const label = Array.isArray(prediction.label) ? prediction.label.join(" ") : String(prediction.label);
+    const p = config.positive !== null ? prediction.probabilities[String(config.positive)] : Math.max(...Object.values(prediction.probabilities));
+    const cells = [label, percent(p)];
+    if (config.alpha !== null) cells.push((prediction.label_set || []).join(" | "));
+    if (prediction.points !== undefined && prediction.points !== null) cells.push(prediction.points.toFixed(0));
+    return cells;
+  }
+
+  function summaryHeader(prediction) {
+    if (config.regressor) return ["prediction"];
+    if (config.survival) return ["risk", "median time"];
+    const cells = ["label", config.positive !== null ? `P(${config.positive})` : "probability"];
+    if (config.alpha !== null) cells.push(`${Math.round(100 * (1 - config.alpha))}% set`);
+    if (prediction.points !== undefined && prediction.points !== null) cells.push("points");
+    return cells;
+  }
+
+  function showBatch({ items, predictions }) {
+    const target = byId("batch-results");
+    const header = ["#", ...(config.kind === "events" ? [Object.keys(predictions[0])[0]] : []), ...summaryHeader(predictions[0])];
+    const rows = predictions.map((prediction, k) => {
+      const cells = [String(k + 1), ...(config.kind === "events" ? [String(Object.values(prediction)[0])] : []), ...summary(prediction)];
+      const tr = element("tr", { "data-index": k }, ...cells.map((cell) => element("td", { text: cell })));
+      tr.addEventListener("click", () => explainBatchRow(k));
+      return tr;
+    });
+    const table = element("table", { class: "results", id: "results-table" },
+      element("thead", {}, element("tr", {}, ...header.map((name) => element("th", { text: name })))),
+      element("tbody", {}, ...rows));
+    const csv = [header.slice(1), ...predictions.map((p, k) => [...(config.kind === "events" ? [Object.values(p)[0]] : []), ...summary(p)])]
+      .map((cells) => cells.map((cell) => `"${String(cell).replaceAll('"', '""')}"`).join(","))
+      .join("\n");
+    const link = element("a", { href: URL.createObjectURL(new Blob([csv], { type: "text/csv" })), download: `${config.name}-predictions.csv`, text: "Download the predictions (CSV)" });
+    const note = config.urls.explain ? "Click a row to see why." : "";
+    target.replaceChildren(element("h3", { text: `${predictions.length} predictions` }), element("p", { class: "caption", text: note }), link, table);
+  }
+
+  async function explainBatchRow(k) {
+    const { items, predictions } = batch;
+    showPrediction(predictions[k]);
+    if (config.kind === "events") {
+      const key = Object.keys(predictions[k])[0];
+      const rows = items.filter((row) => String(row[key]) === String(predictions[k][key]));
+      const answer = await post(config.urls.explain, { rows });
+      if (answer.ok) showExplanation(answer.data, 0, null, null);
+      return;
+    }
+    const item = items[k];
+    await explainOne(item, config.kind === "table" || config.kind === "transactions" ? item : null);
+  }
+
+  buildForm();
+  byId("case-form").addEventListener("submit", predictCase);
+  byId("batch-button").addEventListener("click", predictBatch);
+  document.body.dataset.ready = "true";
+})();
