@@ -216,7 +216,8 @@
   function barChart(items, { signed = true, format = number } = {}) {
     const labelWidth = 220, barWidth = 300, valueWidth = 70, rowHeight = 22;
     const width = labelWidth + barWidth + valueWidth;
-    const svg = svgElement("svg", { width, height: rowHeight * items.length + 4, class: "bars", role: "img" });
+    const height = rowHeight * items.length + 4;
+    const svg = svgElement("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", style: `max-width: ${width}px`, class: "bars", role: "img" });
     const largest = Math.max(...items.map((item) => Math.abs(item.value)), 1e-12);
     const zero = signed ? labelWidth + barWidth / 2 : labelWidth;
     const scale = (signed ? barWidth / 2 : barWidth) / largest;
@@ -262,6 +263,10 @@
       ? config.classes.filter((_, k) => prediction.label[k]).join(", ") || "no label"
       : String(prediction.label);
     target.append(element("p", { class: "label", id: "predicted-label", text: label }));
+    if (!Array.isArray(prediction.label)) {
+      const p = prediction.probabilities[String(prediction.label)];
+      target.append(element("p", { class: "caption", text: `with probability ${percent(p)}` }));
+    }
     const probabilities = Object.entries(prediction.probabilities).sort((a, b) => b[1] - a[1]).slice(0, 10);
     const calibrated = config.calibration ? ` Calibrated on held-out rows (${config.calibration} scaling).` : "";
     target.append(figure(
