@@ -422,6 +422,9 @@ class KerasEstimator(BaseEstimator, abc.ABC):
                     optimizer=optimizer, loss=loss, jit_compile=self._option("jit_compile")
                 )
                 optimizer = self.model_.optimizer
+                # Built lazily, its slots would be created inside the first trace of the
+                # train step, and tf.function then traces that step a second time.
+                optimizer.build(self.model_.trainable_variables)
         callbacks = []
         early_stopping = None
         # Choosing the best epoch on held-out rows would spend privacy that DP-SGD does not count.

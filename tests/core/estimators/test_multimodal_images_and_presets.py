@@ -21,7 +21,7 @@ def table(tmp_path_factory):
 def image_model(table):
     X, y, _ = table
     X = X.drop(columns="note")  # The scan alone tells the label: the model keeps it.
-    return TabularClassifier(max_epochs=40, n_members=2, **TINY).fit(X, y)
+    return TabularClassifier(max_epochs=15, n_members=2, **TINY).fit(X, y)
 
 
 def test_a_missing_image_is_neither_an_error_nor_a_black_image(table, image_model, tmp_path):
@@ -58,7 +58,7 @@ def test_the_keep_rule_leaves_out_a_part_that_only_adds_noise(tmp_path):
     y = (x + 0.3 * rng.normal(size=n) > 0).astype(int)
     noise_notes = [" ".join(rng.choice([*SYMPTOMS, "a", "b", "c", "d"], 6)) for _ in range(n)]
     X = pd.DataFrame({"x": x, "note": noise_notes})
-    model = TabularClassifier(max_epochs=60, n_members=4, **TINY).fit(X, y)
+    model = TabularClassifier(max_epochs=30, n_members=3, **TINY).fit(X, y)
     losses = model.part_losses_
     assert set(losses) == {"all", "only x", "only note"} or set(losses) == {
         "all", "only table", "only note"

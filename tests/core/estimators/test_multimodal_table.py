@@ -22,7 +22,7 @@ def table(tmp_path_factory):
 @pytest.fixture(scope="module")
 def fitted(table):
     X, y, _ = table
-    return TabularClassifier(max_epochs=40, n_members=2, **TINY).fit(X, y)
+    return TabularClassifier(max_epochs=15, n_members=2, **TINY).fit(X, y)
 
 
 def test_kinds_are_detected_and_the_model_learns_from_text_and_images(table, fitted):
@@ -103,7 +103,7 @@ def test_export_says_what_stays_in_python(fitted, tmp_path):
 def test_a_regressor_takes_a_text_column(table):
     X, y, _ = table
     target = 10.0 * y + np.asarray(X["age"]) / 10
-    model = TabularRegressor(max_epochs=30, n_members=2, **TINY).fit(X.drop(columns="scan"), target)
+    model = TabularRegressor(max_epochs=15, n_members=2, **TINY).fit(X.drop(columns="scan"), target)
     assert model.preprocessor_.text_columns_ == ["note"]
     assert model.score(X.drop(columns="scan"), target) > 0.5
     attributions = model.explain(X.drop(columns="scan").head(3), steps=64)
