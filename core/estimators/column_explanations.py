@@ -119,7 +119,7 @@ class ColumnExplanations:
                 slot = tf.one_hot(position, arrays[0].shape[2])[None, :, None]
                 member = tf.one_hot(m, n_members)[None, :, None, None]
                 tokens = arrays[0] + member * slot[:, None] * (token[:, None, None, :] - arrays[0])
-                head_in = [tokens, *arrays[1:]]
+                head_in = [tokens, *(tf.convert_to_tensor(a) for a in arrays[1:])]
                 logits = head(head_in if len(head_in) > 1 else tokens, training=False)
                 score = tf.reduce_sum(output(logits) * picked, axis=-1)
             grads = tape.gradient(score, feature_map).numpy()

@@ -62,7 +62,11 @@ class InferenceFunction:
 
     def zeros(self, n_rows=1):
         """An all-zero input of `n_rows` rows in the model's input structure (for warm-up)."""
-        specs = {t.name: (t.shape[1:], t.dtype) for t in self._model.inputs}
+        # A dimension of any length (token ids, image paths as code points) gets length 1.
+        specs = {
+            t.name: (tuple(1 if d is None else d for d in t.shape[1:]), t.dtype)
+            for t in self._model.inputs
+        }
         arrays = {name: np.zeros((n_rows, *shape), dtype) for name, (shape, dtype) in specs.items()}
         return (
             arrays

@@ -84,6 +84,18 @@ def test_explanations_add_up_per_column_with_text_and_image_columns(table, fitte
     assert attributions.loc[5, "scan"] == pytest.approx(0.0, abs=1e-6)
 
 
+def test_grad_cam_maps_of_a_scan_beside_a_note(table, fitted):
+    X, _, _ = table
+    maps = fitted.explain_image(X.iloc[[0, 1, 5]])  # The note's n-gram path feeds the head too.
+    assert maps.shape == (3, 16, 16) and maps[:2].max(axis=(1, 2)) == pytest.approx(1.0)
+    assert (maps[2] == 0).all()  # Row 5 has no scan.
+
+
+def test_warm_up_traces_a_model_with_token_ids_and_image_paths(fitted):
+    # Inputs of any length (ids, paths) are traced with length 1: a server's start-up call.
+    assert fitted.warm_up() is fitted
+
+
 def test_save_load_and_pickle_predict_the_same(table, fitted, tmp_path):
     X, _, _ = table
     expected = fitted.predict_proba(X)
