@@ -179,7 +179,9 @@ def _build_parser():
     generate.set_defaults(handler=_generate)
 
     serve = commands.add_parser(
-        "serve", help="serve saved models over HTTP (JSON API, OpenAPI page at /docs)"
+        "serve",
+        help="serve saved models over HTTP (JSON API, a page per model at /models/NAME, "
+        "OpenAPI page at /docs)",
     )
     serve.add_argument(
         "models",
@@ -558,7 +560,8 @@ def _serve(args):
     )
     listed = ", ".join(f"{name} ({served.task})" for name, served in server.models.items())
     print(
-        f"serving {listed} at http://{args.host}:{args.port} (API docs: /docs); Ctrl-C stops",
+        f"serving {listed} at http://{args.host}:{args.port} (model pages: /models, API "
+        "docs: /docs); Ctrl-C stops",
         flush=True,
     )
     server.run(host=args.host, port=args.port, log_level=args.log_level)

@@ -391,7 +391,30 @@ class ServedModel:
         if baseline is not None:
             for item, base in zip(explanations, baseline, strict=True):
                 item["baseline"] = base
+        if self.kind == "table":
+            self._explain_parts(frame, explanations)
         return {"explanations": explanations}
+
+    def _explain_parts(self, frame, explanations):
+        """Adds, per row, the attributions within each text column and image column.
+
+        `words`: `{column: [{"token", "attribution"}]}` (empty for a missing
+        text); `heatmaps`: `{column: Grad-CAM map}` (null for a missing image).
+        """
+        estimator = self.estimator
+        preprocessor = estimator.preprocessor_
+        for column in getattr(preprocessor, "text_columns_", None) or []:
+            words = estimator.explain_text(frame, column=column)
+            for item, pairs in zip(explanations, words, strict=True):
+                item.setdefault("words", {})[column] = [
+                    {"token": token, "attribution": float(value)} for token, value in pairs
+                ]
+        for column in getattr(preprocessor, "image_columns_", None) or []:
+            maps = estimator.explain_image(frame, column=column).astype(np.float64)
+            for item, heatmap, path in zip(explanations, maps, frame[column], strict=True):
+                item.setdefault("heatmaps", {})[column] = (
+                    np.round(heatmap, _HEATMAP_DECIMALS).tolist() if isinstance(path, str) else None
+                )
 
     # ---------------------------------------------------------------- helpers
     @contextlib.contextmanager

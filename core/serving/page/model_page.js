@@ -323,6 +323,7 @@
       const base = explanation.baseline === undefined ? "" : ` from the typical case's ${config.regressor ? number(explanation.baseline) : percent(explanation.baseline)}`;
       target.append(figure("Why", barChart(items, { format: config.regressor ? number : (v) => `${v >= 0 ? "+" : ""}${(100 * v).toFixed(1)}%` }),
         `How much each column moved ${about}${base}${config.regressor ? "" : " (in percentage points)"}: red bars raise it, blue bars lower it.`));
+      showParts(target, explanation, row, about);
     } else if (config.explains === "reason_codes") {
       const items = [];
       for (let k = 1; `reason_${k}` in explanation; k++) {
@@ -346,6 +347,23 @@
         .slice(0, MAX_BARS)
         .map((record) => ({ label: Object.entries(record).filter(([key]) => key !== "attribution").map(([, v]) => shown(v)).join(" · "), value: record.attribution }));
       target.append(figure("Why", barChart(items), "The events that moved the prediction most: red raise it, blue lower it."));
+    }
+  }
+
+  // Within a table's text and image columns: the words, and where in the image.
+  function showParts(target, explanation, row, about) {
+    for (const [column, tokens] of Object.entries(explanation.words || {})) {
+      if (!tokens.length) continue;
+      const words = highlightedWords(tokens);
+      words.dataset.column = column;
+      target.append(figure(`Words in ${column}`, words, `Words in red raise ${about}; words in blue lower it.`));
+    }
+    for (const [column, heatmap] of Object.entries(explanation.heatmaps || {})) {
+      const image = row ? row[column] : null;
+      if (!heatmap || typeof image !== "string" || !image.startsWith("data:")) continue;
+      const canvas = element("canvas", { class: "grad-cam", "data-column": column });
+      target.append(figure(`Where the model looked in ${column}`, canvas, "Grad-CAM: warm colours mark the regions that raised the prediction."));
+      drawOverlay(canvas, image, heatmap);
     }
   }
 

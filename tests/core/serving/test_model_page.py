@@ -1,7 +1,8 @@
 """The model pages of `keras-domains serve`, tested in a real headless Chromium.
 
-One server (uvicorn, in a thread) serves four tiny models: a diagnosis table,
-a credit scorecard, a text classifier and an image classifier. Selenium drives
+One server (uvicorn, in a thread) serves five tiny models: a diagnosis table,
+a credit scorecard, a text classifier, an image classifier and a table with
+a note and a scan per row. Selenium drives
 the distribution's Chromium and chromedriver: it fills each page's form,
 submits it, and reads what the page shows against what the estimator answers
 in Python. Without Chromium the browser tests are skipped on a developer's
@@ -12,6 +13,7 @@ import base64
 import csv
 import json
 import os
+import re
 import shutil
 import socket
 import struct
@@ -24,9 +26,11 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from core.estimators import TabularClassifier
 from core.serving import ModelServer
 from core.serving.model_page import _script_json, page_config
 from core.serving.request_schema import has_label_sets
+from tests.core.estimators.multimodal_rows import TINY, make_table
 
 ROOT = Path(__file__).resolve().parents[3]
 PATIENTS = ROOT / "sample_data" / "medical" / "patients.csv"
@@ -44,7 +48,7 @@ def patients():
 
 
 @pytest.fixture(scope="module")
-def models(patients):
+def models(patients, tmp_path_factory):
     from domains.finance import RiskScorer
     from domains.medical import DiagnosisPredictor
     from domains.nlp import TextClassifier
@@ -75,7 +79,12 @@ def models(patients):
     images[shapes == "dark"] //= 4
     vision = ImageClassifier(widths=(4,), image_size=(8, 8), max_epochs=1, random_state=0)
     vision.fit(images, shapes)
+    # A table with a note and a scan per row (the scans are PNG files in a temporary folder).
+    rows, labels, _ = make_table(tmp_path_factory.mktemp("scans"))
+    triage = TabularClassifier(max_epochs=3, n_members=1, **TINY).fit(rows, labels)
     return {
+        "triage": triage,
+        "triage_rows": rows,
         "diagnosis": diagnosis,
         "credit": credit,
         "reviews": reviews,
@@ -87,7 +96,7 @@ def models(patients):
 
 def _server(models):
     """A server of the four models (one per event loop: each starts its micro-batchers)."""
-    names = ("diagnosis", "credit", "reviews", "shapes")
+    names = ("diagnosis", "credit", "reviews", "shapes", "triage")
     return ModelServer({name: models[name] for name in names})
 
 
@@ -129,6 +138,16 @@ def test_pages_index_and_assets_are_served_and_unknown_ones_are_404(client):
     assert client.get("/static/secrets.txt").status_code == 404
     missing = client.get("/models/nope")
     assert missing.status_code == 404 and "Known models: diagnosis" in missing.text
+
+
+def test_the_page_fetches_nothing_from_the_network(client):
+    html = client.get("/models/diagnosis").text
+    references = re.findall(r'(?:src|href)="([^"]*)"', html)
+    assert references and all(r.startswith(("/", "data:", "#")) for r in references)
+    script = client.get("/static/model_page.js").text
+    # The SVG namespace is a name, not a download.
+    assert re.findall(r"https?://[^\s\"'`]+", script) == ["http://www.w3.org/2000/svg"]
+    assert "http" not in client.get("/static/model_page.css").text
 
 
 def test_a_predict_request_with_alpha_answers_the_conformal_label_set(client, models, patients):
@@ -222,6 +241,7 @@ def browser():
 def _open(browser, url):
     from selenium.webdriver.support.ui import WebDriverWait
 
+    browser.get_log("browser")  # Drops the log of earlier pages.
     browser.get(url)
     WebDriverWait(browser, WAIT_S).until(
         lambda b: b.execute_script("return document.body.dataset.ready")
@@ -275,8 +295,10 @@ def _bars(browser, container):
     return {bar.get_attribute("data-label"): float(bar.get_attribute("data-value")) for bar in bars}
 
 
-def _severe_logs(browser):
-    return [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+def _script_errors(browser):
+    """The page's JavaScript errors since the page was opened (answers of 4xx are expected)."""
+    logs = browser.get_log("browser")
+    return [e for e in logs if e["level"] == "SEVERE" and e.get("source") != "network"]
 
 
 def test_the_table_form_shows_the_prediction_its_label_set_and_why(
@@ -306,7 +328,7 @@ def test_the_table_form_shows_the_prediction_its_label_set_and_why(
     assert set(why) == set(attributions.abs().sort_values().index[-len(why) :])
     np.testing.assert_allclose([why[c] for c in why], attributions[list(why)], atol=1e-4)
     assert "age = 81" in browser.find_element(By.ID, "explanation").text
-    assert _severe_logs(browser) == []
+    assert _script_errors(browser) == []
 
     path = Path(os.environ.get(SCREENSHOT_ENV) or tmp_path / "model_page.png")
     browser.save_screenshot(str(path))
@@ -443,6 +465,50 @@ def test_an_image_page_draws_the_grad_cam_over_the_uploaded_image(
     assert size[0] == size[1] and size[0] >= 8 * 40
     png = base64.b64decode(canvas.screenshot_as_base64)
     assert png.startswith(b"\x89PNG")
+
+
+def _data_url(path):
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode()
+
+
+def test_a_table_explanation_adds_the_words_of_its_notes_and_the_maps_of_its_scans(client, models):
+    model, rows = models["triage"], models["triage_rows"].iloc[[0, 3, 5]]
+    sent = rows.assign(scan=[_data_url(p) if isinstance(p, str) else None for p in rows["scan"]])
+    answer = client.post("/v1/models/triage/explain", json={"rows": _records(sent)})
+    assert answer.status_code == 200, answer.text
+    explanations = answer.json()["explanations"]
+    words = model.explain_text(rows)
+    maps = model.explain_image(rows)
+    for k, item in enumerate(explanations):
+        shown = [(w["token"], w["attribution"]) for w in item["words"]["note"]]
+        assert [t for t, _ in shown] == [t for t, _ in words[k]]  # Row 3 has no note: [].
+        np.testing.assert_allclose([a for _, a in shown], [a for _, a in words[k]], atol=1e-6)
+    assert explanations[2]["heatmaps"]["scan"] is None  # Row 5 has no scan.
+    np.testing.assert_allclose(explanations[0]["heatmaps"]["scan"], maps[0], atol=1e-4)
+
+
+def test_a_table_page_with_a_note_and_a_scan_shows_their_words_and_grad_cam(
+    browser, base_url, models
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    model, row = models["triage"], models["triage_rows"].iloc[[1]]
+    _open(browser, f"{base_url}/models/triage")
+    _type(browser, "age", repr(float(row["age"].iloc[0])))
+    _choose(browser, "sex", row["sex"].iloc[0])
+    _type(browser, "note", row["note"].iloc[0])
+    _field(browser, "scan").find_element(By.TAG_NAME, "input").send_keys(row["scan"].iloc[0])
+    browser.find_element(By.ID, "predict-button").click()
+    _wait_for(browser, "explained", 1)
+    shown = float(_bars(browser, "prediction")["1"])
+    assert shown == pytest.approx(model.predict_proba(row)[0, 1], rel=1e-4)
+    assert set(_bars(browser, "explanation")) == {"age", "sex", "note", "scan"}
+    spans = browser.find_elements(By.CSS_SELECTOR, '#explanation .words[data-column="note"] span')
+    assert [span.text for span in spans] == row["note"].iloc[0].split()
+    canvas = browser.find_element(By.CSS_SELECTOR, '#explanation canvas[data-column="scan"]')
+    WebDriverWait(browser, WAIT_S).until(lambda _: canvas.get_attribute("data-drawn"))
+    assert _script_errors(browser) == []
 
 
 def _records(frame):
