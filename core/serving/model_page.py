@@ -13,6 +13,8 @@ import html
 import json
 from pathlib import Path
 
+import numpy as np
+
 from core.calibration import conformal_threshold
 from core.serving.request_schema import example_row, has_label_sets
 
@@ -108,8 +110,10 @@ def page_config(served, max_explain):
         "columns": _form_columns(served),
         "numeric_columns": served.numeric_columns,
     }
-    if served.kind == "table":
-        config["target_names"] = [str(t) for t in getattr(estimator, "target_names_", [])]
+    if served.regressor:
+        config["target_names"] = [str(t) for t in estimator.target_names_]
+    if served.survival:  # The time `explain` attributes the event's probability at.
+        config["horizon"] = float(np.median(estimator.time_grid_))
     return config
 
 

@@ -247,6 +247,7 @@
   function shown(value) {
     if (value === null || value === undefined || value === "") return "missing";
     if (typeof value === "string" && value.startsWith("data:")) return "image";
+    if (typeof value === "string" && /^\d{4}-\d\d-\d\dT00:00:00(\.0+)?Z?$/.test(value)) return value.slice(0, 10);
     if (typeof value === "string" && value.length > 24) return `${value.slice(0, 22)}…`;
     return String(value);
   }
@@ -300,13 +301,21 @@
     const median = prediction.median_time === null ? "beyond the last time seen" : number(prediction.median_time);
     target.append(element("p", { class: "label", text: `Median time to event: ${median}` }));
     target.append(element("p", { class: "caption", text: `Risk score ${number(prediction.risk)} (higher: the event is expected sooner).` }));
-    const points = Object.entries(prediction.survival).map(([t, s]) => [Number(t), s]);
-    const width = 480, height = 200, last = points[points.length - 1][0] || 1;
-    const svg = svgElement("svg", { width, height: height + 20, role: "img" });
-    const path = points.map(([t, s], k) => `${k ? "L" : "M"}${(t / last) * (width - 10) + 5},${(1 - s) * height + 5}`).join(" ");
+    // A step curve from (0, 1) through the model's time grid, on labelled axes.
+    const points = [[0, 1], ...Object.entries(prediction.survival).map(([t, s]) => [Number(t), s])];
+    const width = 480, height = 180, left = 40, bottom = 24, last = points[points.length - 1][0] || 1;
+    const x = (t) => left + (t / last) * (width - left - 10);
+    const y = (s) => 8 + (1 - s) * height;
+    const svg = svgElement("svg", { viewBox: `0 0 ${width} ${height + 8 + bottom}`, width: "100%", style: `max-width: ${width}px`, role: "img" });
+    svg.append(svgElement("path", { d: `M${left},8 V${y(0)} H${width - 10}`, fill: "none", stroke: "#616e7c" }));
+    svg.append(svgElement("line", { x1: left, x2: width - 10, y1: y(0.5), y2: y(0.5), stroke: "#d9e2ec", "stroke-dasharray": "4 3" }));
+    for (const s of [0, 0.5, 1]) svg.append(svgElement("text", { x: left - 6, y: y(s) + 4, "text-anchor": "end", text: String(s) }));
+    for (const [t, anchor] of [[0, "start"], [last / 2, "middle"], [last, "end"]]) {
+      svg.append(svgElement("text", { x: x(t), y: y(0) + 16, "text-anchor": anchor, text: number(t) }));
+    }
+    const path = points.map(([t, s], k) => (k ? `H${x(t)} V${y(s)}` : `M${x(t)},${y(s)}`)).join(" ");
     svg.append(svgElement("path", { d: path, fill: "none", stroke: "#2f6fde", "stroke-width": 2, class: "survival-curve" }));
-    svg.append(svgElement("text", { x: 5, y: height + 18, text: `survival probability, time 0 to ${number(last)}` }));
-    target.append(figure("Survival curve", svg));
+    target.append(figure("Survival curve", svg, "Probability of being event-free over time; the dashed line is 0.5, crossed at the median time."));
   }
 
   function showExplanation(data, index, row, image) {
@@ -318,8 +327,10 @@
         .filter(([, value]) => value !== null)
         .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]))
         .slice(0, MAX_BARS)
-        .map(([column, value]) => ({ key: column, label: row ? `${column} = ${shown(row[column])}` : column, value }));
-      const about = config.regressor ? (config.target_names[0] || "the prediction") : config.positive !== null ? `the probability of ${config.positive}` : "the predicted class's probability";
+        .map(([column, value]) => ({ key: column, label: row && column in row ? `${column} = ${shown(row[column])}` : column, value }));
+      const about = config.regressor ? (config.target_names[0] || "the prediction")
+        : config.survival ? `the probability of the event by time ${number(config.horizon)}`
+        : config.positive !== null ? `the probability of ${config.positive}` : "the predicted class's probability";
       const base = explanation.baseline === undefined ? "" : ` from the typical case's ${config.regressor ? number(explanation.baseline) : percent(explanation.baseline)}`;
       target.append(figure("Why", barChart(items, { format: config.regressor ? number : (v) => `${v >= 0 ? "+" : ""}${(100 * v).toFixed(1)}%` }),
         `How much each column moved ${about}${base}${config.regressor ? "" : " (in percentage points)"}: red bars raise it, blue bars lower it.`));

@@ -1,8 +1,8 @@
 """The model pages of `keras-domains serve`, tested in a real headless Chromium.
 
-One server (uvicorn, in a thread) serves five tiny models: a diagnosis table,
-a credit scorecard, a text classifier, an image classifier and a table with
-a note and a scan per row. Selenium drives
+One server (uvicorn, in a thread) serves seven tiny models: a diagnosis table,
+a credit scorecard, a text classifier, an image classifier, a table with a
+note and a scan per row, a regressor and a survival model. Selenium drives
 the distribution's Chromium and chromedriver: it fills each page's form,
 submits it, and reads what the page shows against what the estimator answers
 in Python. Without Chromium the browser tests are skipped on a developer's
@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from core.estimators import TabularClassifier
+from core.estimators import TabularClassifier, TabularRegressor
 from core.serving import ModelServer
 from core.serving.model_page import _script_json, page_config
 from core.serving.request_schema import has_label_sets
@@ -35,6 +35,7 @@ from tests.core.estimators.multimodal_rows import TINY, make_table
 ROOT = Path(__file__).resolve().parents[3]
 PATIENTS = ROOT / "sample_data" / "medical" / "patients.csv"
 APPLICANTS = ROOT / "sample_data" / "finance" / "applicants.csv"
+COHORT = ROOT / "sample_data" / "medical" / "cohort.csv"
 WAIT_S = 60
 #: Where the test also writes the diagnosis page's screenshot (the README's picture).
 SCREENSHOT_ENV = "KERAS_DOMAINS_PAGE_SCREENSHOT"
@@ -50,7 +51,7 @@ def patients():
 @pytest.fixture(scope="module")
 def models(patients, tmp_path_factory):
     from domains.finance import RiskScorer
-    from domains.medical import DiagnosisPredictor
+    from domains.medical import DiagnosisPredictor, SurvivalPredictor
     from domains.nlp import TextClassifier
     from domains.vision import ImageClassifier
 
@@ -79,11 +80,22 @@ def models(patients, tmp_path_factory):
     images[shapes == "dark"] //= 4
     vision = ImageClassifier(widths=(4,), image_size=(8, 8), max_epochs=1, random_state=0)
     vision.fit(images, shapes)
+    bmi = X.dropna(subset=["bmi"])
+    regressor = TabularRegressor(max_epochs=3, n_members=1, **TINY).fit(
+        bmi.drop(columns="bmi"), bmi["bmi"]
+    )
+    cohort = pd.read_csv(COHORT).drop(columns=["patient_id"]).head(300)
+    days, died = cohort.pop("days"), cohort.pop("died")
+    survival = SurvivalPredictor(max_epochs=3, **TINY).fit(cohort, time=days, event=died)
     # A table with a note and a scan per row (the scans are PNG files in a temporary folder).
     rows, labels, _ = make_table(tmp_path_factory.mktemp("scans"))
     triage = TabularClassifier(max_epochs=3, n_members=1, **TINY).fit(rows, labels)
     return {
         "triage": triage,
+        "bmi": regressor,
+        "bmi_rows": bmi.drop(columns="bmi"),
+        "survival": survival,
+        "cohort": cohort,
         "triage_rows": rows,
         "diagnosis": diagnosis,
         "credit": credit,
@@ -96,7 +108,7 @@ def models(patients, tmp_path_factory):
 
 def _server(models):
     """A server of the four models (one per event loop: each starts its micro-batchers)."""
-    names = ("diagnosis", "credit", "reviews", "shapes", "triage")
+    names = ("diagnosis", "credit", "reviews", "shapes", "triage", "bmi", "survival")
     return ModelServer({name: models[name] for name in names})
 
 
@@ -509,6 +521,49 @@ def test_a_table_page_with_a_note_and_a_scan_shows_their_words_and_grad_cam(
     canvas = browser.find_element(By.CSS_SELECTOR, '#explanation canvas[data-column="scan"]')
     WebDriverWait(browser, WAIT_S).until(lambda _: canvas.get_attribute("data-drawn"))
     assert _script_errors(browser) == []
+
+
+def test_a_regressor_page_shows_the_value_and_its_interval(browser, base_url, models):
+    from selenium.webdriver.common.by import By
+
+    model, row = models["bmi"], models["bmi_rows"].iloc[[4]]
+    _open(browser, f"{base_url}/models/bmi")
+    _fill_form(browser, model, row)
+    browser.find_element(By.ID, "predict-button").click()
+    _wait_for(browser, "explained", 1)
+    value, bounds = model.predict_with_interval(row, alpha=0.1)
+    text = browser.find_element(By.ID, "prediction").text
+    assert f"bmi: {_number(value[0])}" in text
+    low, high = np.asarray(bounds).ravel()
+    assert f"90% prediction interval: {_number(low)} to {_number(high)}" in text
+    attributions = model.explain(row).iloc[0]
+    why = _bars(browser, "explanation")
+    np.testing.assert_allclose([why[c] for c in why], attributions[list(why)], atol=1e-4)
+    assert _script_errors(browser) == []
+
+
+def test_a_survival_page_draws_the_curve_and_names_the_median_time(browser, base_url, models):
+    from selenium.webdriver.common.by import By
+
+    model, row = models["survival"], models["cohort"].iloc[[2]]
+    _open(browser, f"{base_url}/models/survival")
+    _fill_form(browser, model, row)
+    browser.find_element(By.ID, "predict-button").click()
+    _wait_for(browser, "explained", 1)
+    _, median, curve = model.predict_with_curve(row)
+    label = browser.find_element(By.CSS_SELECTOR, "#prediction .label").text
+    if np.isfinite(median[0]):
+        assert label == f"Median time to event: {_number(median[0])}"
+    path = browser.find_element(By.CSS_SELECTOR, "path.survival-curve").get_attribute("d")
+    assert path.count("V") == curve.shape[1]  # One step per time of the grid.
+    assert set(_bars(browser, "explanation")) <= set(row.columns)
+    assert _script_errors(browser) == []
+
+
+def _number(x):
+    """A number as the page writes it: whole above 100, else 3 significant digits."""
+    x = float(x)
+    return f"{x:.0f}" if abs(x) >= 100 else f"{float(f'{x:.3g}'):g}"
 
 
 def _records(frame):

@@ -80,7 +80,7 @@ def test_transactions_are_scored_and_explained_with_their_history(executor):
     frame = frame[frame["account_id"].isin(sorted(frame["account_id"].unique())[:30])]
     y = frame.pop("is_fraud")
     detector = FraudDetector(
-        units=4, embedding_dim=2, hidden_units=(4,), window=4, max_epochs=1, random_state=0
+        encoder_units=4, embedding_dim=2, hidden_units=(4,), window=4, max_epochs=1, random_state=0
     ).fit(frame, y)
     served = _served(detector, executor)
     assert (served.kind, served.explains) == ("transactions", "columns")
