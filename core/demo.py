@@ -13,15 +13,15 @@ from core.tensorflow_import import import_tensorflow_quietly
 SAMPLE_DATA_ENV = "KERAS_DOMAINS_SAMPLE_DATA"
 #: Seconds each built-in demo took on 2 cores, to start the longest first.
 DEMO_SECONDS = {
-    "medical.diagnosis": 110,
-    "finance.credit_risk": 70,
-    "vision.image_classification": 74,
-    "nlp.text": 64,
-    "nlp.generation": 43,
-    "finance.fraud": 43,
-    "medical.survival": 21,
-    "medical.sequence": 20,
-    "finance.lifetime_default": 18,
+    "medical.diagnosis": 60,
+    "vision.image_classification": 56,
+    "finance.credit_risk": 41,
+    "nlp.text": 38,
+    "nlp.generation": 38,
+    "finance.fraud": 23,
+    "medical.survival": 9,
+    "medical.sequence": 8,
+    "finance.lifetime_default": 8,
 }
 
 
