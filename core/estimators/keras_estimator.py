@@ -422,9 +422,7 @@ class KerasEstimator(BaseEstimator, abc.ABC):
                     optimizer=optimizer, loss=loss, jit_compile=self._option("jit_compile")
                 )
                 optimizer = self.model_.optimizer
-                # Built lazily, its slots would be created inside the first trace of the
-                # train step, and tf.function then traces that step a second time.
-                optimizer.build(self.model_.trainable_variables)
+                build_before_tracing(optimizer, self.model_)
         callbacks = []
         early_stopping = None
         # Choosing the best epoch on held-out rows would spend privacy that DP-SGD does not count.
@@ -932,3 +930,18 @@ def _checked_callbacks(callbacks):
         if not isinstance(callback, keras.callbacks.Callback):
             raise ValueError(expected + f"an element of type {type(callback).__name__}.")
     return list(callbacks)
+
+
+def build_before_tracing(optimizer, model):
+    """Creates the optimizer's slot variables now, before `model.fit` traces its train step.
+
+    Built lazily, the slots would be created inside the first trace of the
+    train step, and tf.function then traces that step a second time: every
+    fit would pay for two traces of its graph
+    (`python -m benchmarks.fit_tracing` measures the difference).
+
+    Args:
+        optimizer: the compiled model's optimizer.
+        model: the compiled model.
+    """
+    optimizer.build(model.trainable_variables)
