@@ -622,7 +622,10 @@
       return;
     }
     const item = items[k];
-    await explainOne(item, config.kind === "table" || config.kind === "transactions" ? item : null);
+    // A transaction is explained with the file's other rows as its account's history, as it
+    // was scored (only earlier transactions of the same account are read).
+    const context = config.kind === "transactions" ? { history: items.filter((_, j) => j !== k) } : {};
+    await explainOne(item, config.kind === "table" || config.kind === "transactions" ? item : null, context);
   }
 
   buildForm();

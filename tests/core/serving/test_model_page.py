@@ -1,8 +1,10 @@
 """The model pages of `keras-domains serve`, tested in a real headless Chromium.
 
-One server (uvicorn, in a thread) serves seven tiny models: a diagnosis table,
-a credit scorecard, a text classifier, an image classifier, a table with a
-note and a scan per row, a regressor and a survival model. Selenium drives
+One server (uvicorn, in a thread) serves ten tiny models, one of each kind
+of page: a diagnosis table, a credit scorecard, a text classifier, an image
+classifier, a table with a note and a scan per row, a regressor, a survival
+model, a fraud model on transactions, a visit-sequence model and a text
+generator. Selenium drives
 the distribution's Chromium and chromedriver: it fills each page's form,
 submits it, and reads what the page shows against what the estimator answers
 in Python. Without Chromium the browser tests are skipped on a developer's
@@ -31,11 +33,13 @@ from core.serving import ModelServer
 from core.serving.model_page import _script_json, page_config
 from core.serving.request_schema import has_label_sets
 from tests.core.estimators.multimodal_rows import TINY, make_table
+from tests.domains.medical.sequence_events import CUTOFF, make_events
 
 ROOT = Path(__file__).resolve().parents[3]
 PATIENTS = ROOT / "sample_data" / "medical" / "patients.csv"
 APPLICANTS = ROOT / "sample_data" / "finance" / "applicants.csv"
 COHORT = ROOT / "sample_data" / "medical" / "cohort.csv"
+TRANSACTIONS = ROOT / "sample_data" / "finance" / "transactions.csv"
 WAIT_S = 60
 #: Where the test also writes the diagnosis page's screenshot (the README's picture).
 SCREENSHOT_ENV = "KERAS_DOMAINS_PAGE_SCREENSHOT"
@@ -50,9 +54,9 @@ def patients():
 
 @pytest.fixture(scope="module")
 def models(patients, tmp_path_factory):
-    from domains.finance import RiskScorer
-    from domains.medical import DiagnosisPredictor, SurvivalPredictor
-    from domains.nlp import TextClassifier
+    from domains.finance import FraudDetector, RiskScorer
+    from domains.medical import DiagnosisPredictor, SequenceDiagnosisPredictor, SurvivalPredictor
+    from domains.nlp import TextClassifier, TextGenerator
     from domains.vision import ImageClassifier
 
     X, y = patients
@@ -87,6 +91,23 @@ def models(patients, tmp_path_factory):
     cohort = pd.read_csv(COHORT).drop(columns=["patient_id"]).head(300)
     days, died = cohort.pop("days"), cohort.pop("died")
     survival = SurvivalPredictor(max_epochs=3, **TINY).fit(cohort, time=days, event=died)
+    transactions = pd.read_csv(TRANSACTIONS).drop(columns=["transaction_id"])
+    accounts = sorted(transactions["account_id"].unique())[:30]
+    transactions = transactions[transactions["account_id"].isin(accounts)]
+    fraud = FraudDetector(
+        encoder_units=4, embedding_dim=2, hidden_units=(4,), window=4, max_epochs=6,
+        random_state=0,
+    ).fit(transactions.drop(columns="is_fraud"), transactions["is_fraud"])  # fmt: skip
+    events, outcome = make_events(40)
+    sequence = SequenceDiagnosisPredictor(
+        value_column="value", embedding_dim=4, num_layers=1, num_heads=1, intermediate_dim=8,
+        lstm_units=2, max_visits=4, max_codes_per_visit=2, min_frequency=1, max_epochs=1,
+        random_state=0,
+    ).fit(events, outcome, prediction_time=CUTOFF)  # fmt: skip
+    generator = TextGenerator(
+        vocabulary_size=20, max_length=8, embedding_dim=8, num_layers=1, num_heads=1,
+        intermediate_dim=8, max_epochs=1, random_state=0,
+    ).fit(["the cat sat on the mat ."] * 20)  # fmt: skip
     # A table with a note and a scan per row (the scans are PNG files in a temporary folder).
     rows, labels, _ = make_table(tmp_path_factory.mktemp("scans"))
     triage = TabularClassifier(max_epochs=3, n_members=1, **TINY).fit(rows, labels)
@@ -96,6 +117,11 @@ def models(patients, tmp_path_factory):
         "bmi_rows": bmi.drop(columns="bmi"),
         "survival": survival,
         "cohort": cohort,
+        "fraud": fraud,
+        "transactions": transactions.drop(columns="is_fraud"),
+        "sequence": sequence,
+        "events": events,
+        "generator": generator,
         "triage_rows": rows,
         "diagnosis": diagnosis,
         "credit": credit,
@@ -109,6 +135,7 @@ def models(patients, tmp_path_factory):
 def _server(models):
     """A server of the four models (one per event loop: each starts its micro-batchers)."""
     names = ("diagnosis", "credit", "reviews", "shapes", "triage", "bmi", "survival")
+    names += ("fraud", "sequence", "generator")
     return ModelServer({name: models[name] for name in names})
 
 
@@ -557,6 +584,83 @@ def test_a_survival_page_draws_the_curve_and_names_the_median_time(browser, base
     path = browser.find_element(By.CSS_SELECTOR, "path.survival-curve").get_attribute("d")
     assert path.count("V") == curve.shape[1]  # One step per time of the grid.
     assert set(_bars(browser, "explanation")) <= set(row.columns)
+    assert _script_errors(browser) == []
+
+
+def _upload(browser, base_url, name, frame, tmp_path):
+    """Opens a model's page, uploads `frame` as a CSV and waits for the results table."""
+    from selenium.webdriver.common.by import By
+
+    path = tmp_path / f"{name}.csv"
+    frame.to_csv(path, index=False)
+    _open(browser, f"{base_url}/models/{name}")
+    browser.find_element(By.ID, "batch-file").send_keys(str(path))
+    browser.find_element(By.ID, "batch-button").click()
+    _wait_for(browser, "answered", 1)
+    return browser.find_elements(By.CSS_SELECTOR, "#results-table tbody tr")
+
+
+def _cells(lines, column):
+    from selenium.webdriver.common.by import By
+
+    return [line.find_elements(By.TAG_NAME, "td")[column].text for line in lines]
+
+
+def test_a_transactions_page_scores_a_csv_and_explains_a_clicked_transaction(
+    browser, base_url, models, tmp_path
+):
+    model, rows = models["fraud"], models["transactions"].head(40)
+    lines = _upload(browser, base_url, "fraud", rows, tmp_path)
+    shown = [float(cell.rstrip("%")) / 100 for cell in _cells(lines, 2)]
+    # The file's rows are scored together: each account's earlier rows are its history.
+    np.testing.assert_allclose(shown, model.predict_proba(rows)[:, 1], atol=0.0006)
+    # The transaction with the most earlier ones of its account in the file.
+    times = pd.to_datetime(rows["timestamp"])
+    accounts = rows["account_id"]
+    earlier = [((accounts == a) & (times < t)).sum() for a, t in zip(accounts, times, strict=True)]
+    k = int(np.argmax(earlier))
+    assert earlier[k] > 0
+    lines[k].click()
+    _wait_for(browser, "explained", 1)
+    why = _bars(browser, "explanation")
+    # Explained as it was scored: the file's other rows are the account's history.
+    attributions = model.explain(rows.iloc[[k]], history=rows.drop(index=rows.index[k])).iloc[0]
+    alone = model.explain(rows.iloc[[k]]).iloc[0]  # What the page would show without it.
+    assert not np.allclose(attributions, alone, atol=1e-3)
+    np.testing.assert_allclose([why[c] for c in why], attributions[list(why)], atol=1e-4)
+    assert _script_errors(browser) == []
+
+
+def test_a_visit_sequence_page_answers_one_row_per_patient(browser, base_url, models, tmp_path):
+    model, events = models["sequence"], models["events"]
+    rows = events[events["patient_id"].isin(events["patient_id"].unique()[:3])]
+    lines = _upload(browser, base_url, "sequence", rows, tmp_path)
+    expected = model.predict_proba(rows)[:, 1]
+    assert _cells(lines, 1) == [str(p) for p in model.output_index(rows)]
+    shown = [float(cell.rstrip("%")) / 100 for cell in _cells(lines, 3)]
+    np.testing.assert_allclose(shown, expected, atol=0.0006)
+    lines[0].click()
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, WAIT_S).until(lambda _: _bars(browser, "explanation"))
+    assert _script_errors(browser) == []
+
+
+def test_a_generator_page_generates_and_names_a_bad_parameter(browser, base_url):
+    from selenium.webdriver.common.by import By
+
+    _open(browser, f"{base_url}/models/generator")
+    _type(browser, "prompt", "the cat")
+    _type(browser, "max_new_tokens", "many")
+    browser.find_element(By.ID, "predict-button").click()
+    error = browser.find_element(By.ID, "error-1")
+    _wait_for_text(browser, error)
+    assert "valid integer" in error.text
+    _type(browser, "max_new_tokens", "3")
+    browser.find_element(By.ID, "predict-button").click()
+    _wait_for(browser, "answered", 1)
+    assert browser.find_element(By.CSS_SELECTOR, "#prediction pre.generated").text.strip()
+    assert error.text == ""
     assert _script_errors(browser) == []
 
 
