@@ -504,6 +504,15 @@ def test_an_image_page_draws_the_grad_cam_over_the_uploaded_image(
     assert size[0] == size[1] and size[0] >= 8 * 40
     png = base64.b64decode(canvas.screenshot_as_base64)
     assert png.startswith(b"\x89PNG")
+    # Many images: several files chosen at once, one result line each.
+    second = tmp_path / "dark.png"
+    second.write_bytes(tf.io.encode_png(models["images"][-1]).numpy())
+    browser.find_element(By.ID, "batch-file").send_keys(f"{path}\n{second}")
+    browser.find_element(By.ID, "batch-button").click()
+    _wait_for(browser, "answered", 2)
+    lines = browser.find_elements(By.CSS_SELECTOR, "#results-table tbody tr")
+    expected = model.predict(np.stack([image, models["images"][-1]]))
+    assert _cells(lines, 1) == [str(label) for label in expected]
 
 
 def _data_url(path):
