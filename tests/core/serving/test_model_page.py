@@ -460,6 +460,32 @@ def test_a_credit_page_shows_points_and_reason_codes(browser, base_url, models):
     )
 
 
+def test_many_categories_get_a_text_box_that_suggests_them(browser, base_url, models, monkeypatch):
+    from selenium.webdriver.common.by import By
+
+    from core.serving import model_page
+
+    monkeypatch.setattr(model_page, "MAX_DROP_DOWN", 3)  # Read when the page is built.
+    model, row = models["credit"], models["applicants"].iloc[[3]]
+    _open(browser, f"{base_url}/models/credit")
+    purpose = _field(browser, "purpose").find_element(By.CSS_SELECTOR, "input[list]")
+    options = browser.find_elements(By.CSS_SELECTOR, f"#{purpose.get_attribute('list')} option")
+    categories = next(c for c in model.input_schema() if c["name"] == "purpose")["categories"]
+    assert [o.get_attribute("value") for o in options] == [str(c) for c in categories]
+    for item in model.input_schema():
+        value = row[item["name"]].iloc[0]
+        if item["kind"] == "numeric":
+            _type(browser, item["name"], repr(float(value)))
+        elif _field(browser, item["name"]).find_elements(By.TAG_NAME, "select"):
+            _choose(browser, item["name"], str(value))
+        else:
+            _type(browser, item["name"], str(value))
+    browser.find_element(By.ID, "predict-button").click()
+    _wait_for(browser, "explained", 1)
+    points = browser.find_element(By.CSS_SELECTOR, "#points strong").text
+    assert int(points) == round(float(model.points(row)[0]))
+
+
 def test_a_text_page_highlights_the_words_that_moved_the_prediction(browser, base_url, models):
     from selenium.webdriver.common.by import By
 
