@@ -326,6 +326,16 @@ def _fill_form(browser, model, row):
             _type(browser, item["name"], "" if pd.isna(value) else repr(float(value)))
 
 
+def _predict_case(browser, base_url, name, model, row):
+    """Opens a model's page, fills its form with a one-row frame, and waits for the answer."""
+    from selenium.webdriver.common.by import By
+
+    _open(browser, f"{base_url}/models/{name}")
+    _fill_form(browser, model, row)
+    browser.find_element(By.ID, "predict-button").click()
+    _wait_for(browser, "explained", 1)
+
+
 def _bars(browser, container):
     """`{data-label: value}` of the bars drawn in a container."""
     from selenium.webdriver.common.by import By
@@ -349,10 +359,7 @@ def test_the_table_form_shows_the_prediction_its_label_set_and_why(
     X, _ = patients
     row = X.iloc[[7]].copy()
     row["age"], row["smoking_status"], row["hba1c"] = 81.0, "current", 8.25
-    _open(browser, f"{base_url}/models/diagnosis")
-    _fill_form(browser, model, row)
-    browser.find_element(By.ID, "predict-button").click()
-    _wait_for(browser, "explained", 1)
+    _predict_case(browser, base_url, "diagnosis", model, row)
 
     assert browser.find_element(By.ID, "predicted-label").text == str(model.predict(row)[0])
     shown = _bars(browser, "prediction")
@@ -446,10 +453,7 @@ def test_a_credit_page_shows_points_and_reason_codes(browser, base_url, models):
 
     model, applicants = models["credit"], models["applicants"]
     row = applicants.iloc[[3]]
-    _open(browser, f"{base_url}/models/credit")
-    _fill_form(browser, model, row)
-    browser.find_element(By.ID, "predict-button").click()
-    _wait_for(browser, "explained", 1)
+    _predict_case(browser, base_url, "credit", model, row)
     points = browser.find_element(By.CSS_SELECTOR, "#points strong").text
     assert int(points) == round(float(model.points(row)[0]))
     reasons = model.reason_codes(row, n=4).iloc[0]
@@ -589,10 +593,7 @@ def test_a_regressor_page_shows_the_value_and_its_interval(browser, base_url, mo
     from selenium.webdriver.common.by import By
 
     model, row = models["bmi"], models["bmi_rows"].iloc[[4]]
-    _open(browser, f"{base_url}/models/bmi")
-    _fill_form(browser, model, row)
-    browser.find_element(By.ID, "predict-button").click()
-    _wait_for(browser, "explained", 1)
+    _predict_case(browser, base_url, "bmi", model, row)
     value, bounds = model.predict_with_interval(row, alpha=0.1)
     text = browser.find_element(By.ID, "prediction").text
     assert f"bmi: {_number(value[0])}" in text
@@ -608,10 +609,7 @@ def test_a_survival_page_draws_the_curve_and_names_the_median_time(browser, base
     from selenium.webdriver.common.by import By
 
     model, row = models["survival"], models["cohort"].iloc[[2]]
-    _open(browser, f"{base_url}/models/survival")
-    _fill_form(browser, model, row)
-    browser.find_element(By.ID, "predict-button").click()
-    _wait_for(browser, "explained", 1)
+    _predict_case(browser, base_url, "survival", model, row)
     _, median, curve = model.predict_with_curve(row)
     label = browser.find_element(By.CSS_SELECTOR, "#prediction .label").text
     if np.isfinite(median[0]):
