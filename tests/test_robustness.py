@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from core.registry import get_task
+from tests.domains.medical.sequence_events import TINY_SEQUENCE
 
 # ------------------------------------------------------------------ budgets
 # CI runs the small, derandomized budgets. For a deeper local sweep, raise them and let
@@ -457,11 +458,7 @@ def test_fraud_fit(data):
 
 
 # ---------------------------------------------------------- visit sequences
-SEQUENCE_TINY = dict(
-    value_column="value", embedding_dim=4, num_layers=1, num_heads=1, intermediate_dim=4,
-    lstm_units=2, max_visits=4, max_codes_per_visit=2, min_frequency=1, max_epochs=1,
-    patience=1, random_state=0,
-)  # fmt: skip
+SEQUENCE_TINY = {**TINY_SEQUENCE, "intermediate_dim": 4, "patience": 1}
 
 
 def events(n_patients=12):

@@ -33,7 +33,7 @@ from core.serving import ModelServer
 from core.serving.model_page import _script_json, page_config
 from core.serving.request_schema import has_label_sets
 from tests.core.estimators.multimodal_rows import TINY, make_table
-from tests.domains.medical.sequence_events import CUTOFF, make_events
+from tests.domains.medical.sequence_events import CUTOFF, TINY_SEQUENCE, make_events
 
 ROOT = Path(__file__).resolve().parents[3]
 PATIENTS = ROOT / "sample_data" / "medical" / "patients.csv"
@@ -99,11 +99,8 @@ def models(patients, tmp_path_factory):
         random_state=0,
     ).fit(transactions.drop(columns="is_fraud"), transactions["is_fraud"])  # fmt: skip
     events, outcome = make_events(40)
-    sequence = SequenceDiagnosisPredictor(
-        value_column="value", embedding_dim=4, num_layers=1, num_heads=1, intermediate_dim=8,
-        lstm_units=2, max_visits=4, max_codes_per_visit=2, min_frequency=1, max_epochs=1,
-        random_state=0,
-    ).fit(events, outcome, prediction_time=CUTOFF)  # fmt: skip
+    sequence = SequenceDiagnosisPredictor(**TINY_SEQUENCE)
+    sequence.fit(events, outcome, prediction_time=CUTOFF)
     generator = TextGenerator(
         vocabulary_size=20, max_length=8, embedding_dim=8, num_layers=1, num_heads=1,
         intermediate_dim=8, max_epochs=1, random_state=0,

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from core.serving.served_model import ServedModel
-from tests.domains.medical.sequence_events import CUTOFF, make_events
+from tests.domains.medical.sequence_events import CUTOFF, TINY_SEQUENCE, make_events
 
 ROOT = Path(__file__).resolve().parents[3]
 APPLICANTS = ROOT / "sample_data" / "finance" / "applicants.csv"
@@ -97,11 +97,7 @@ def test_events_answer_one_prediction_per_patient(executor):
     from domains.medical import SequenceDiagnosisPredictor
 
     events, y = make_events(40)
-    model = SequenceDiagnosisPredictor(
-        value_column="value", embedding_dim=4, num_layers=1, num_heads=1, intermediate_dim=8,
-        lstm_units=2, max_visits=4, max_codes_per_visit=2, min_frequency=1, max_epochs=1,
-        random_state=0,
-    ).fit(events, y, prediction_time=CUTOFF)  # fmt: skip
+    model = SequenceDiagnosisPredictor(**TINY_SEQUENCE).fit(events, y, prediction_time=CUTOFF)
     served = _served(model, executor)
     assert (served.kind, served.explains) == ("events", "events")
     rows = events[events["patient_id"].isin([100, 103])]

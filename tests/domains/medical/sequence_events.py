@@ -4,6 +4,12 @@ import numpy as np
 import pandas as pd
 
 CUTOFF = "2021-01-01"
+#: A `SequenceDiagnosisPredictor` small enough to fit in a second or two on `make_events(40)`.
+TINY_SEQUENCE = dict(
+    value_column="value", embedding_dim=4, num_layers=1, num_heads=1, intermediate_dim=8,
+    lstm_units=2, max_visits=4, max_codes_per_visit=2, min_frequency=1, max_epochs=1,
+    random_state=0,
+)  # fmt: skip
 NOISE = ["A", "B", "C", "D", "E"]
 
 
